@@ -1,0 +1,81 @@
+"""The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+TIME = "time"
+STR = "str"
+INT = "int"
+FLOAT = "float"
+BOOL = "bool"
+ANY = "any"
+
+SCHEMAS: dict[str, dict[str, str]] = {
+    "customers": {"customer_id": STR, "name": STR, "email": STR, "created": TIME},
+    "subscriptions": {
+        "subscription_id": STR, "customer_id": STR, "status": STR, "currency": STR, "created": TIME,
+        "start": TIME, "trial_end": TIME, "cancel_at_period_end": BOOL, "canceled_at": TIME, "ended_at": TIME,
+    },
+    "subscription_items": {
+        "subscription_id": STR, "item_id": STR, "price_id": STR, "product_id": STR, "unit_amount": FLOAT,
+        "quantity": FLOAT, "interval": STR, "interval_count": FLOAT, "usage_type": STR, "tiers_mode": STR,
+        "tiers": STR,
+    },
+    "discounts": {
+        "subscription_id": STR, "customer_id": STR, "coupon_id": STR, "percent_off": FLOAT, "amount_off": FLOAT,
+        "currency": STR, "duration": STR, "duration_in_months": FLOAT, "start": TIME, "end": TIME,
+    },
+    "invoice_lines": {
+        "invoice_id": STR, "customer_id": STR, "subscription_id": STR, "status": STR, "currency": STR,
+        "amount": FLOAT, "period_start": TIME, "period_end": TIME, "proration": BOOL, "type": STR,
+    },
+    "events": {
+        "event_time": TIME, "event_name": STR, "user_id": STR, "session_id": STR, "source": STR,
+        "medium": STR, "campaign": STR, "params": ANY,
+    },
+    "funnel_steps": {"step_index": INT, "step_name": STR, "users": FLOAT, "segment": STR},
+    "traffic": {"date": TIME, "metric": STR, "value": FLOAT, "dimension": STR, "dimension_value": STR},
+    "tickets": {
+        "ticket_id": STR, "created": TIME, "first_response_at": TIME, "solved_at": TIME, "status": STR,
+        "priority": STR, "channel": STR, "first_response_minutes": FLOAT, "resolution_minutes": FLOAT,
+        "first_response_minutes_business": FLOAT, "resolution_minutes_business": FLOAT,
+        "sla_first_response_met": BOOL, "satisfaction": FLOAT, "reopens": FLOAT, "subject": STR,
+    },
+    "responses": {
+        "response_id": STR, "responded_at": TIME, "score": INT, "comment": STR, "respondent": STR, "segment": STR,
+    },
+}
+
+
+def _coerce(series: pd.Series, kind: str) -> pd.Series:
+    if kind == TIME:
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
+        return pd.to_datetime(series, utc=True, errors="coerce")
+    if kind == STR:
+        return series.astype("string")
+    if kind == FLOAT:
+        return pd.to_numeric(series, errors="coerce").astype(float)
+    if kind == INT:
+        return pd.to_numeric(series, errors="coerce").astype("Int64")
+    if kind == BOOL:
+        return series.astype("boolean")
+    return series
+
+
+def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The frame with exactly the schema's columns (missing ones null) and types; extra columns dropped."""
+    schema = SCHEMAS[name]
+    frame = pd.DataFrame() if frame is None else frame
+    length = len(frame)
+    columns = {}
+    for column, kind in schema.items():
+        series = frame[column] if column in frame else pd.Series([None] * length, index=frame.index, dtype=object)
+        columns[column] = _coerce(series, kind)
+    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+
+
+def empty(name: str) -> pd.DataFrame:
+    """An empty frame with the schema's columns and types."""
+    return conform(name, None)

@@ -1,0 +1,81 @@
+"""A retrying JSON GET over httpx: backoff with jitter, Retry-After, a bounded budget."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from connectors.base import ConnectorError
+
+RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+
+
+@dataclass
+class RetryPolicy:
+    """How many times and how patiently a request is retried."""
+
+    max_retries: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number `attempt` (0-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        backoff = min(self.base_delay * 2**attempt, self.max_delay)
+        return backoff * (0.5 + self.rng.random() / 2)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _should_retry(response: httpx.Response) -> bool:
+    hint = response.headers.get("Stripe-Should-Retry")
+    if hint is not None:
+        return hint.lower() == "true"
+    return response.status_code in RETRY_STATUSES
+
+
+def get_json(
+    client: httpx.Client,
+    path: str,
+    params: list[tuple[str, str]],
+    policy: RetryPolicy,
+    describe: Callable[[httpx.Response], str],
+    on_request: Callable[[], None] = lambda: None,
+) -> Any:
+    """GET a JSON document, retrying transient failures; raises ConnectorError when it gives up."""
+    last_problem = ""
+    for attempt in range(policy.max_retries + 1):
+        on_request()
+        try:
+            response = client.get(path, params=params)
+        except httpx.TransportError as exc:
+            last_problem = f"cannot reach the API ({exc.__class__.__name__})"
+            retry_after = None
+        else:
+            if response.status_code < 400:
+                try:
+                    return response.json()
+                except ValueError:
+                    last_problem = f"{response.status_code} with a body that is not valid JSON"
+                    retry_after = None
+            elif _should_retry(response):
+                last_problem = describe(response)
+                retry_after = _retry_after(response)
+            else:
+                raise ConnectorError(describe(response))
+        if attempt < policy.max_retries:
+            policy.sleep(policy.delay(attempt, retry_after))
+    raise ConnectorError(f"{last_problem}; gave up after {policy.max_retries + 1} attempts")

@@ -1,0 +1,254 @@
+"""Stripe-like billing API → subscriptions, items, discounts, invoice lines, customers."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Iterator, Mapping
+
+import httpx
+import pandas as pd
+
+from connectors.base import ConnectorError, SourceReport, SourceResult
+from connectors.frames import conform
+from connectors.http import RetryPolicy, get_json
+
+DEFAULT_BASE_URL = "https://api.stripe.com"
+STRIPE_VERSION = "2025-03-31.basil"
+PAGE_LIMIT = 100
+
+
+def mask_key(key: str) -> str:
+    """Show a key as `sk_live_…abcd`: enough to recognise, never enough to use."""
+    if not key:
+        return "(empty)"
+    prefix = key.rsplit("_", 1)[0] + "_" if "_" in key[:12] else ""
+    return f"{prefix}…{key[-4:]}" if len(key) > 8 else "…"
+
+
+def _dig(obj: Any, *path: str) -> Any:
+    """obj[path[0]][path[1]]…, or None where anything is missing."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _id(value: Any) -> str | None:
+    """The id of an expanded object or the id string itself."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+def _ts(value: Any) -> pd.Timestamp | None:
+    if value in (None, ""):
+        return None
+    return pd.Timestamp(int(value), unit="s", tz="UTC")
+
+
+class StripeSource:
+    """Reads a Stripe-compatible API; one instance per configured source."""
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        env: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.key_env = options.get("api_key_env", "STRIPE_API_KEY")
+        key = options.get("api_key") or env.get(self.key_env, "")
+        if not key:
+            raise ConnectorError(
+                f"no API key: set {self.key_env} to your secret key (or api_key_env to the variable that holds it)"
+            )
+        self.base_url = options.get("base_url", DEFAULT_BASE_URL).rstrip("/")
+        self.policy = RetryPolicy(max_retries=int(options.get("max_retries", 4)))
+        if sleep is not None:
+            self.policy.sleep = sleep
+        self.client = httpx.Client(
+            base_url=self.base_url,
+            auth=(key, ""),
+            headers={"Stripe-Version": options.get("stripe_version", STRIPE_VERSION)},
+            timeout=float(options.get("timeout", 30.0)),
+            transport=transport,
+        )
+        self.report = SourceReport(layout="stripe")
+        self.expand_discounts = True
+
+    def _describe(self, response: httpx.Response) -> str:
+        """One line for an HTTP error, never containing the key."""
+        if response.status_code in (401, 403):
+            return f"the key in {self.key_env} was rejected ({response.status_code}); check it is a valid secret key"
+        message = ""
+        try:
+            message = str(response.json().get("error", {}).get("message", ""))[:200]
+        except (ValueError, AttributeError):
+            pass
+        host = httpx.URL(self.base_url).host
+        return f"{response.status_code} from {host}" + (f": {message}" if message else "")
+
+    def _count_request(self) -> None:
+        self.report.requests += 1
+
+    def _list(self, path: str, params: list[tuple[str, str]]) -> Iterator[dict]:
+        """Every object of a list endpoint, following `starting_after` until `has_more` is false."""
+        seen: set[str] = set()
+        cursor = None
+        while True:
+            page_params = [*params, ("limit", str(PAGE_LIMIT))]
+            if cursor:
+                page_params.append(("starting_after", cursor))
+            page = get_json(self.client, path, page_params, self.policy, self._describe, self._count_request)
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, list):
+                raise ConnectorError(f"{path}: the API answered without a list; is base_url a Stripe-like API?")
+            fresh = [obj for obj in data if obj.get("id") not in seen]
+            if data and not fresh:
+                raise ConnectorError(f"{path}: the API repeated a page (cursor {cursor}); stopped to avoid a loop")
+            for obj in fresh:
+                seen.add(obj.get("id"))
+                yield obj
+            if not page.get("has_more") or not data:
+                return
+            cursor = data[-1].get("id")
+
+    def _subscriptions(self) -> list[dict]:
+        params = [("status", "all")]
+        if self.expand_discounts:
+            try:
+                return list(self._list("/v1/subscriptions", [*params, ("expand[]", "data.discounts")]))
+            except ConnectorError as exc:
+                if "expand" not in str(exc).lower():
+                    raise
+                self.expand_discounts = False
+                self.report.warnings.append("the API cannot expand discounts; reading the older `discount` field")
+        return list(self._list("/v1/subscriptions", params))
+
+    def _invoice_lines(self, invoice: dict) -> list[dict]:
+        lines = _dig(invoice, "lines", "data") or []
+        if _dig(invoice, "lines", "has_more"):
+            lines = list(self._list(f"/v1/invoices/{invoice['id']}/lines", []))
+        return lines
+
+    def load(self) -> SourceResult:
+        """Read the whole book: customers, subscriptions (status=all) and invoices."""
+        try:
+            customers = list(self._list("/v1/customers", []))
+            subscriptions = self._subscriptions()
+            invoices = list(self._list("/v1/invoices", []))
+        finally:
+            self.client.close()
+        frames = book_frames(customers, subscriptions, invoices, self._invoice_lines)
+        self.report.rows = len(subscriptions)
+        return SourceResult(frames, self.report)
+
+
+def _subscription_rows(sub: dict) -> tuple[dict, list[dict], list[dict]]:
+    """One subscription → its row, its item rows and its discount rows."""
+    items = _dig(sub, "items", "data") or []
+    prices = [item.get("price") or item.get("plan") or {} for item in items]
+    currency = sub.get("currency") or next((p.get("currency") for p in prices if p.get("currency")), None)
+    row = {
+        "subscription_id": sub["id"],
+        "customer_id": _id(sub.get("customer")),
+        "status": sub.get("status"),
+        "currency": (currency or "").lower() or None,
+        "created": _ts(sub.get("created")),
+        "start": _ts(sub.get("start_date") or sub.get("created")),
+        "trial_end": _ts(sub.get("trial_end")),
+        "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+        "canceled_at": _ts(sub.get("canceled_at")),
+        "ended_at": _ts(sub.get("ended_at")),
+    }
+    item_rows = []
+    for item, price in zip(items, prices):
+        recurring = price.get("recurring") or price
+        tiers = price.get("tiers")
+        item_rows.append({
+            "subscription_id": sub["id"],
+            "item_id": item.get("id"),
+            "price_id": price.get("id"),
+            "product_id": _id(price.get("product")),
+            "unit_amount": price.get("unit_amount", price.get("amount")),
+            "quantity": item.get("quantity", 1),
+            "interval": recurring.get("interval"),
+            "interval_count": recurring.get("interval_count", 1),
+            "usage_type": recurring.get("usage_type", "licensed"),
+            "tiers_mode": price.get("tiers_mode"),
+            "tiers": json.dumps(tiers) if tiers else None,
+        })
+    discounts = {}
+    for discount in [*(sub.get("discounts") or []), sub.get("discount")]:
+        if isinstance(discount, dict) and discount.get("id") not in discounts:
+            discounts[discount.get("id")] = _discount_row(discount, sub["id"], row["customer_id"])
+    return row, item_rows, list(discounts.values())
+
+
+def _discount_row(discount: dict, subscription_id: str | None, customer_id: str | None) -> dict:
+    coupon = discount.get("coupon") or _dig(discount, "source", "coupon") or {}
+    return {
+        "subscription_id": subscription_id,
+        "customer_id": customer_id or _id(discount.get("customer")),
+        "coupon_id": coupon.get("id"),
+        "percent_off": coupon.get("percent_off"),
+        "amount_off": coupon.get("amount_off"),
+        "currency": coupon.get("currency"),
+        "duration": coupon.get("duration"),
+        "duration_in_months": coupon.get("duration_in_months"),
+        "start": _ts(discount.get("start")),
+        "end": _ts(discount.get("end")),
+    }
+
+
+def _line_row(invoice: dict, line: dict) -> dict:
+    item_details = _dig(line, "parent", "subscription_item_details") or {}
+    parent_type = _dig(line, "parent", "type")
+    kind = line.get("type") or ("invoiceitem" if parent_type == "invoice_item_details" else "subscription")
+    invoice_sub = invoice.get("subscription") or _dig(invoice, "parent", "subscription_details", "subscription")
+    discounts = sum(d.get("amount", 0) for d in line.get("discount_amounts") or [])
+    return {
+        "invoice_id": invoice.get("id"),
+        "customer_id": _id(invoice.get("customer")),
+        "subscription_id": _id(line.get("subscription") or item_details.get("subscription") or invoice_sub),
+        "status": invoice.get("status"),
+        "currency": (line.get("currency") or invoice.get("currency") or "").lower(),
+        "amount": (line.get("amount") or 0) - discounts,
+        "period_start": _ts(_dig(line, "period", "start")),
+        "period_end": _ts(_dig(line, "period", "end")),
+        "proration": bool(line.get("proration") or item_details.get("proration")),
+        "type": kind,
+    }
+
+
+def book_frames(
+    customers: list[dict],
+    subscriptions: list[dict],
+    invoices: list[dict],
+    lines_of: Callable[[dict], list[dict]] = lambda inv: _dig(inv, "lines", "data") or [],
+) -> dict[str, pd.DataFrame]:
+    """Raw API objects → the canonical billing frames."""
+    sub_rows, item_rows, discount_rows = [], [], []
+    for sub in subscriptions:
+        row, items, discounts = _subscription_rows(sub)
+        sub_rows.append(row)
+        item_rows.extend(items)
+        discount_rows.extend(discounts)
+    for customer in customers:
+        if isinstance(customer.get("discount"), dict):
+            discount_rows.append(_discount_row(customer["discount"], None, customer.get("id")))
+    line_rows = [_line_row(inv, line) for inv in invoices for line in lines_of(inv)]
+    customer_rows = [
+        {"customer_id": c.get("id"), "name": c.get("name"), "email": c.get("email"), "created": _ts(c.get("created"))}
+        for c in customers
+    ]
+    return {
+        "customers": conform("customers", pd.DataFrame(customer_rows)),
+        "subscriptions": conform("subscriptions", pd.DataFrame(sub_rows)),
+        "subscription_items": conform("subscription_items", pd.DataFrame(item_rows)),
+        "discounts": conform("discounts", pd.DataFrame(discount_rows)),
+        "invoice_lines": conform("invoice_lines", pd.DataFrame(line_rows)),
+    }

@@ -1,0 +1,436 @@
+"""Load and validate the TOML config into typed settings; never imports textual."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from kpitui.durations import parse_duration, parse_period
+
+SOURCE_TYPES = ("stripe", "ga4", "tickets", "nps")
+DEFAULT_REFRESH = 300.0
+
+
+class ConfigError(Exception):
+    """The config is unusable; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One `[sources.NAME]` table."""
+
+    name: str
+    type: str
+    refresh: float
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """A funnel step: an event name, optionally with param equality filters."""
+
+    name: str
+    event: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    """The `[funnel]` table."""
+
+    steps: tuple[FunnelStep, ...] = ()
+    window: float = 30 * 86400.0
+    open: bool = False
+    direct: bool = False
+    per_session: bool = False
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The `[metrics]` table: the (setting) choices of DESIGN.md section 4."""
+
+    counted_statuses: tuple[str, ...] = ("active", "past_due")
+    apply_discounts: bool = True
+    cancel_at_period_end: str = "period_end"
+    support_minutes: str = "calendar"
+    nps_window_days: int = 90
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One `[[alerts]]` entry."""
+
+    kpi: str
+    above: float | None = None
+    below: float | None = None
+    critical_above: float | None = None
+    critical_below: float | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app and the snapshot need from the config file."""
+
+    path: Path | None = None
+    currency: str = "usd"
+    refresh: float = DEFAULT_REFRESH
+    period_days: int = 30
+    theme: str = "textual-dark"
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    fx: dict[str, float] = field(default_factory=dict)
+    funnel: FunnelConfig = field(default_factory=FunnelConfig)
+    sla_minutes: dict[str, float] = field(default_factory=dict)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    alerts: tuple[AlertRule, ...] = ()
+    goals: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+Check = Callable[[Any], Any]
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a string")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("a number")
+    return float(value)
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError("a whole number ≥ 0")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
+def _duration(value: Any) -> float:
+    if not isinstance(value, str):
+        raise TypeError('a duration like "30s", "5m", "4h" or "30d"')
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise TypeError('a duration like "30s", "5m", "4h" or "30d"') from None
+    if seconds <= 0:
+        raise TypeError("a duration above zero")
+    return seconds
+
+
+def _period(value: Any) -> int:
+    try:
+        return parse_period(value) if isinstance(value, str) else parse_period("")
+    except ValueError:
+        raise TypeError('a period like "7d", "30d", "90d" or "12m"') from None
+
+
+def _choice(*allowed: str) -> Check:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise TypeError("one of " + ", ".join(f'"{a}"' for a in allowed))
+        return value
+
+    return check
+
+
+def _string_table(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError('a table of strings, e.g. { created = "Opened on" }')
+    return {str(k): v for k, v in value.items()}
+
+
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = _string(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TypeError('an IANA time zone like "Europe/Paris" or "UTC"') from None
+    return name
+
+
+def _currency(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
+        raise TypeError('a three-letter ISO currency code like "usd"')
+    return value.lower()
+
+
+_COMMON = {"type": _string, "refresh": _duration, "enabled": _boolean}
+_SOURCE_KEYS: dict[str, dict[str, Check]] = {
+    "stripe": {
+        "api_key_env": _string,
+        "api_key": _string,
+        "base_url": _string,
+        "stripe_version": _string,
+        "timeout": _duration,
+        "max_retries": _positive_int,
+    },
+    "ga4": {"path": _string, "timezone": _timezone},
+    "tickets": {"path": _string, "timezone": _timezone, "columns": _string_table},
+    "nps": {
+        "path": _string,
+        "timezone": _timezone,
+        "score_column": _string,
+        "comment_column": _string,
+        "date_column": _string,
+        "segment_column": _string,
+        "columns": _string_table,
+    },
+}
+_REQUIRED = {"stripe": (), "ga4": ("path",), "tickets": ("path",), "nps": ("path",)}
+_APP_KEYS = {"currency": _currency, "refresh": _duration, "period": _period, "theme": _string}
+_METRICS_KEYS = {
+    "counted_statuses": None,
+    "apply_discounts": _boolean,
+    "cancel_at_period_end": _choice("period_end", "immediately"),
+    "support_minutes": _choice("calendar", "business"),
+    "nps_window": _period,
+}
+_FUNNEL_KEYS = {
+    "steps": None,
+    "window": _duration,
+    "mode": _choice("closed", "open"),
+    "follow": _choice("indirect", "direct"),
+    "count": _choice("user", "session"),
+}
+_ALERT_KEYS = {
+    "kpi": _string,
+    "above": _number,
+    "below": _number,
+    "critical_above": _number,
+    "critical_below": _number,
+}
+_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals")
+
+
+class _Reader:
+    """Walks the parsed TOML, collecting one message per problem."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.where = str(path) if path else "config"
+        self.problems: list[str] = []
+
+    def problem(self, section: str, key: str | None, text: str) -> None:
+        """Record one problem at `[section] key`."""
+        place = f"[{section}]" + (f" {key}" if key else "")
+        self.problems.append(f"{self.where}: {place}: {text}")
+
+    def table(self, data: Any, section: str) -> dict[str, Any]:
+        """The value as a table, or a problem and an empty table."""
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problem(section, None, "expected a table")
+            return {}
+        return data
+
+    def read(self, data: dict, section: str, schema: dict[str, Check | None]) -> dict[str, Any]:
+        """Check every key of a table against its schema; unknown keys are problems."""
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in schema:
+                self.problem(section, key, "unknown key; expected one of " + ", ".join(schema))
+                continue
+            check = schema[key]
+            if check is None:
+                out[key] = value
+                continue
+            try:
+                out[key] = check(value)
+            except TypeError as exc:
+                self.problem(section, key, f"expected {exc}, got {value!r}"[:300])
+        return out
+
+
+def _read_sources(reader: _Reader, data: dict, default_refresh: float) -> dict[str, SourceConfig]:
+    sources = {}
+    for name, raw in data.items():
+        section = f"sources.{name}"
+        table = reader.table(raw, section)
+        kind = table.get("type")
+        if kind not in SOURCE_TYPES:
+            reader.problem(section, "type", "expected one of " + ", ".join(SOURCE_TYPES) + f", got {kind!r}")
+            continue
+        values = reader.read(table, section, {**_COMMON, **_SOURCE_KEYS[kind]})
+        for key in _REQUIRED[kind]:
+            if key not in table:
+                reader.problem(section, key, "missing; this source needs it")
+        if values.get("enabled", True) is False:
+            continue
+        refresh = values.pop("refresh", default_refresh)
+        values.pop("type", None)
+        values.pop("enabled", None)
+        sources[name] = SourceConfig(name, kind, refresh, values)
+    return sources
+
+
+def _read_steps(reader: _Reader, raw: Any) -> tuple[FunnelStep, ...]:
+    if not isinstance(raw, list) or not raw:
+        reader.problem("funnel", "steps", 'expected a list of event names, e.g. ["session_start", "purchase"]')
+        return ()
+    steps = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str) and item:
+            steps.append(FunnelStep(item, item))
+        elif isinstance(item, dict) and isinstance(item.get("event"), str):
+            params = item.get("params", {})
+            if not isinstance(params, dict):
+                reader.problem("funnel", f"steps[{i}].params", "expected a table of strings")
+                continue
+            label = item.get("name", item["event"])
+            steps.append(FunnelStep(str(label), item["event"], {str(k): str(v) for k, v in params.items()}))
+        else:
+            reader.problem("funnel", f"steps[{i}]", f'expected an event name or {{ event = "…" }}, got {item!r}')
+    return tuple(steps)
+
+
+def _read_alerts(reader: _Reader, raw: Any) -> tuple[AlertRule, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        reader.problem("alerts", None, "expected [[alerts]] entries")
+        return ()
+    rules = []
+    for i, item in enumerate(raw):
+        section = f"alerts[{i}]"
+        values = reader.read(reader.table(item, section), section, _ALERT_KEYS)
+        if "kpi" not in values:
+            reader.problem(section, "kpi", 'missing; e.g. kpi = "revenue.mrr"')
+            continue
+        if not any(k in values for k in ("above", "below", "critical_above", "critical_below")):
+            reader.problem(section, None, "needs above or below")
+            continue
+        rules.append(AlertRule(**values))
+    return tuple(rules)
+
+
+def _read_numbers(reader: _Reader, data: dict, section: str) -> dict[str, float]:
+    out = {}
+    for key, value in data.items():
+        try:
+            out[key.lower()] = _number(value)
+        except TypeError:
+            reader.problem(section, key, f"expected a number, got {value!r}")
+    return out
+
+
+def _read_sla(reader: _Reader, data: dict) -> dict[str, float]:
+    out = {}
+    for key, value in data.items():
+        try:
+            out[key.lower()] = _duration(value) / 60
+        except TypeError as exc:
+            reader.problem("sla", key, f"expected {exc}, got {value!r}")
+    return out
+
+
+def _metrics(reader: _Reader, data: dict) -> MetricsConfig:
+    values = reader.read(data, "metrics", _METRICS_KEYS)
+    statuses = values.pop("counted_statuses", None)
+    if statuses is not None:
+        if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
+            reader.problem("metrics", "counted_statuses", 'expected a list like ["active", "past_due"]')
+        else:
+            values["counted_statuses"] = tuple(statuses)
+    if "nps_window" in values:
+        values["nps_window_days"] = values.pop("nps_window")
+    return MetricsConfig(**values)
+
+
+def _funnel(reader: _Reader, data: dict) -> FunnelConfig:
+    values = reader.read(data, "funnel", _FUNNEL_KEYS)
+    if not values:
+        return FunnelConfig()
+    steps = _read_steps(reader, values.get("steps")) if "steps" in values else ()
+    return FunnelConfig(
+        steps=steps,
+        window=values.get("window", 30 * 86400.0),
+        open=values.get("mode") == "open",
+        direct=values.get("follow") == "direct",
+        per_session=values.get("count") == "session",
+    )
+
+
+def _secret_warnings(path: Path | None, sources: dict[str, SourceConfig]) -> list[str]:
+    if path is None or not any("api_key" in s.options for s in sources.values()):
+        return []
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return [f"{path}: holds an API key but others can read it; run: chmod 600 {path}"]
+    return []
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate a parsed TOML document; raises ConfigError listing every problem."""
+    reader = _Reader(path)
+    for key in data:
+        if key not in _TOP_LEVEL:
+            reader.problem(key, None, "unknown section; expected one of " + ", ".join(_TOP_LEVEL))
+    app = reader.read(reader.table(data.get("app"), "app"), "app", _APP_KEYS)
+    refresh = app.get("refresh", DEFAULT_REFRESH)
+    sources = _read_sources(reader, reader.table(data.get("sources"), "sources"), refresh)
+    fx = _read_numbers(reader, reader.table(data.get("fx"), "fx"), "fx")
+    config = Config(
+        path=path,
+        currency=app.get("currency", "usd"),
+        refresh=refresh,
+        period_days=app.get("period", 30),
+        theme=app.get("theme", "textual-dark"),
+        sources=sources,
+        fx=fx,
+        funnel=_funnel(reader, reader.table(data.get("funnel"), "funnel")),
+        sla_minutes=_read_sla(reader, reader.table(data.get("sla"), "sla")),
+        metrics=_metrics(reader, reader.table(data.get("metrics"), "metrics")),
+        alerts=_read_alerts(reader, data.get("alerts")),
+        goals=_read_numbers(reader, reader.table(data.get("goals"), "goals"), "goals"),
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    warnings = tuple(_secret_warnings(path, sources))
+    return Config(**{**config.__dict__, "warnings": warnings})
+
+
+def default_config_path() -> Path:
+    """`$KPITUI_CONFIG`, else the user config dir's kpitui/config.toml."""
+    env = os.environ.get("KPITUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_path
+
+    return user_config_path("kpitui") / "config.toml"
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; raises ConfigError with the file named."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such config file; create one with: kpitui init --path {path}"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a directory, not a config file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: is not UTF-8 text; save it as UTF-8"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_config(data, path)

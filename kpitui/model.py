@@ -1,0 +1,279 @@
+"""The Snapshot: every number the board and `kpitui snapshot` show, as frozen dataclasses."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime
+from typing import Any
+
+
+def detail(default: Any = None) -> Any:
+    """A field the panes use that is not part of the snapshot JSON contract."""
+    return field(default=default, metadata={"detail": True})
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How one source's last refresh went."""
+
+    type: str
+    status: str = "pending"
+    rows: int | None = None
+    skipped_rows: int | None = None
+    last_success: datetime | None = None
+    error: str | None = None
+    warnings: tuple[str, ...] = detail(())
+    layout: str = detail("")
+
+
+@dataclass(frozen=True)
+class Movements:
+    """MRR movements between two dates, in major units."""
+
+    new: float = 0.0
+    expansion: float = 0.0
+    contraction: float = 0.0
+    churn: float = 0.0
+    reactivation: float = 0.0
+    net_new: float = 0.0
+
+
+@dataclass(frozen=True)
+class RevenuePoint:
+    """Month-end MRR."""
+
+    month: str
+    mrr: float
+
+
+@dataclass(frozen=True)
+class CustomerMovement:
+    """One customer's MRR change over the movement period."""
+
+    customer_id: str
+    name: str
+    kind: str
+    old_mrr: float
+    new_mrr: float
+
+
+@dataclass(frozen=True)
+class RevenueMetrics:
+    """Revenue KPIs at `as_of` (DESIGN.md section 4)."""
+
+    mrr: float
+    arr: float
+    paying_customers: int
+    arpa: float | None
+    movements: Movements
+    customer_churn_rate: float | None
+    gross_mrr_churn_rate: float | None
+    net_mrr_churn_rate: float | None
+    nrr: float | None
+    ltv: float | None
+    quick_ratio: float | None
+    history: tuple[RevenuePoint, ...]
+    top_movements: tuple[CustomerMovement, ...] = detail(())
+
+
+@dataclass(frozen=True)
+class NpsPoint:
+    """NPS of one month."""
+
+    month: str
+    score: float | None
+    responses: int
+
+
+@dataclass(frozen=True)
+class NpsComment:
+    """A response with a comment, for the comment list."""
+
+    responded_at: datetime | None
+    score: int
+    comment: str
+    segment: str = ""
+
+
+@dataclass(frozen=True)
+class NpsMetrics:
+    """NPS over the window ending `as_of`."""
+
+    score: float | None
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    margin_of_error: float | None
+    previous_score: float | None
+    history: tuple[NpsPoint, ...]
+    distribution: tuple[int, ...] = detail(())
+    comments: tuple[NpsComment, ...] = detail(())
+    windowed: bool = detail(True)
+    window_days: int = detail(90)
+    change_is_significant: bool | None = detail(None)
+    segments: tuple[tuple[str, float | None, int], ...] = detail(())
+
+
+@dataclass(frozen=True)
+class DurationStats:
+    """Median, P90 and mean of a duration in minutes."""
+
+    median: float | None = None
+    p90: float | None = None
+    mean: float | None = None
+
+
+@dataclass(frozen=True)
+class SupportPoint:
+    """Support volume and speed of one month."""
+
+    month: str
+    tickets: int
+    first_response_median: float | None
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Support figures for one priority or channel."""
+
+    name: str
+    tickets: int
+    first_response_median: float | None
+    resolution_median: float | None
+    sla_breach_rate: float | None
+    target_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    """An unsolved ticket, for the slowest-open list."""
+
+    ticket_id: str
+    subject: str
+    priority: str
+    age_minutes: float
+
+
+@dataclass(frozen=True)
+class SupportMetrics:
+    """Support KPIs over the reporting period ending `as_of`."""
+
+    tickets: int
+    backlog: int | None
+    first_response_minutes: DurationStats
+    resolution_minutes: DurationStats
+    sla_breach_rate: float | None
+    csat: float | None
+    history: tuple[SupportPoint, ...]
+    previous_first_response_median: float | None = detail(None)
+    previous_resolution_median: float | None = detail(None)
+    previous_tickets: int | None = detail(None)
+    reopen_rate: float | None = detail(None)
+    by_priority: tuple[GroupStats, ...] = detail(())
+    by_channel: tuple[GroupStats, ...] = detail(())
+    daily: tuple[tuple[str, int], ...] = detail(())
+    heatmap: tuple[tuple[int, ...], ...] = detail(())
+    slowest_open: tuple[OpenTicket, ...] = detail(())
+    has_created: bool = detail(True)
+    minutes_basis: str = detail("calendar")
+    invalid_durations: int = detail(0)
+
+
+@dataclass(frozen=True)
+class FunnelStepResult:
+    """One funnel step's counts and rates."""
+
+    name: str
+    users: int
+    conversion_from_previous: float | None
+    conversion_from_start: float | None
+    abandonments: int
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """Funnel entry and completion for one source / medium."""
+
+    source: str
+    medium: str
+    entered: int
+    completed: int
+    conversion: float | None
+
+
+@dataclass(frozen=True)
+class FunnelMetrics:
+    """Funnel over the reporting period ending `as_of`."""
+
+    steps: tuple[FunnelStepResult, ...]
+    overall_conversion: float | None
+    previous_overall_conversion: float | None = detail(None)
+    weekly: tuple[tuple[str, float | None], ...] = detail(())
+    breakdown: tuple[BreakdownRow, ...] = detail(())
+    daily_visitors: tuple[tuple[str, int], ...] = detail(())
+    daily_signups: tuple[tuple[str, int], ...] = detail(())
+    users: int | None = detail(None)
+    sessions: int | None = detail(None)
+    preaggregated: bool = detail(False)
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """Where one KPI stands against its alert thresholds."""
+
+    kpi: str
+    value: float | None
+    threshold: float | None
+    state: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One refresh of every source and every metric."""
+
+    as_of: date
+    generated_at: datetime
+    currency: str
+    sources: dict[str, SourceStatus]
+    revenue: RevenueMetrics | None = None
+    nps: NpsMetrics | None = None
+    support: SupportMetrics | None = None
+    funnel: FunnelMetrics | None = None
+    alerts: tuple[AlertState, ...] = ()
+    period_days: int = detail(30)
+
+
+def to_plain(value: Any) -> Any:
+    """JSON-ready data of a snapshot part: contract fields only, NaN as null."""
+    if is_dataclass(value):
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in fields(value)
+            if not f.metadata.get("detail")
+        }
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
+    return value
+
+
+def lookup(plain: dict[str, Any], path: str) -> Any:
+    """The value at a dotted KPI path of the snapshot JSON, or None."""
+    node: Any = plain
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
