@@ -8,6 +8,7 @@ import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -97,6 +98,25 @@ class CsvTable:
     header_rows: list[list[str]]
     first_data_line: int
     path: Path
+    body: bytes = b""
+    delimiter: str = ","
+
+    def physical_lines(self, labels: Iterable[int]) -> list[int]:
+        """File line numbers of records labelled by the frame index (quoted newlines counted)."""
+        labels = list(labels)
+        if not labels or b"\n" not in self.body or b'"' not in self.body:
+            return labels
+        reader = csv.reader(io.StringIO(self.body.decode("utf-8", errors="replace"), newline=""), delimiter=self.delimiter)
+        wanted = {label - self.first_data_line for label in labels}
+        starts: dict[int, int] = {}
+        line = self.first_data_line
+        for record, _ in enumerate(reader):
+            if record in wanted:
+                starts[record] = line
+            if len(starts) == len(wanted):
+                break
+            line = self.first_data_line + reader.line_num
+        return [starts.get(label - self.first_data_line, label) for label in labels]
 
 
 def _header_rows(text_head: str, count: int, delimiter: str) -> list[list[str]]:
@@ -125,7 +145,7 @@ def read_csv_strings(
     *,
     header_count: int = 1,
     skip_lines: int = 0,
-    columns: list[str] | None = None,
+    select: Callable[[list[str]], list[str]] | None = None,
 ) -> CsvTable:
     """Parse a CSV into a frame of nullable strings; ragged rows are skipped and reported."""
     data = to_utf8(read_bytes(path), path)
@@ -143,7 +163,7 @@ def read_csv_strings(
     data_line = skip_lines + _lines_before_data(head, header_count, delimiter) + 1
     body_offset = len(b"\n".join(data.split(b"\n", data_line - skip_lines - 1)[:-1])) + 1
     body = data[body_offset:] if data_line - skip_lines - 1 > 0 else data
-    wanted = [n for n in names if columns is None or n in columns]
+    wanted = names if select is None else select(names)
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
         line = _line_of(body, row.text, data_line) if len(report.skipped) < 1000 else None
@@ -155,7 +175,7 @@ def read_csv_strings(
     table = _parse_arrow(body, names, wanted, delimiter, on_bad_row, path)
     frame = table.to_pandas()
     frame.index = pd.RangeIndex(data_line, data_line + len(frame))
-    return CsvTable(frame, headers, data_line, path)
+    return CsvTable(frame, headers, data_line, path, body, delimiter)
 
 
 def _line_of(body: bytes, text: str, first_line: int) -> int | None:

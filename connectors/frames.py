@@ -64,8 +64,11 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     return series
 
 
+PARAM_PREFIX = "param."
+
+
 def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The frame with exactly the schema's columns (missing ones null) and types; extra columns dropped."""
+    """The frame with the schema's columns (missing ones null) and types; extra columns dropped except `param.*`."""
     schema = SCHEMAS[name]
     frame = pd.DataFrame() if frame is None else frame
     length = len(frame)
@@ -73,6 +76,9 @@ def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     for column, kind in schema.items():
         series = frame[column] if column in frame else pd.Series([None] * length, index=frame.index, dtype=object)
         columns[column] = _coerce(series, kind)
+    for column in frame.columns:
+        if str(column).startswith(PARAM_PREFIX):
+            columns[column] = frame[column].astype("string")
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
 
 

@@ -1,0 +1,222 @@
+"""Google Analytics 4 exports → `events` (BigQuery export), `traffic` (UI reports), `funnel_steps`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from connectors.base import ConnectorError, SourceReport, SourceResult
+from connectors.files import expand_path, read_bytes, read_text, to_utf8
+from connectors.frames import PARAM_PREFIX, conform
+from connectors.parsing import parse_numbers
+
+DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
+_STEP = re.compile(r"^\s*(\d+)\.\s*(.+)$")
+_RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
+_DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
+
+
+def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """A BigQuery-export table → the events frame with `param.*` columns, vectorised."""
+    names = set(table.column_names)
+    missing = {"event_timestamp", "event_name"} - names
+    if missing:
+        raise ConnectorError(f"not a GA4 event export: no {', '.join(sorted(missing))} column; found {', '.join(sorted(names))[:300]}")
+    stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
+    out = pd.DataFrame({
+        "event_time": pd.to_datetime(stamp.to_numpy(zero_copy_only=False), unit="us", utc=True),
+        "event_name": table.column("event_name").to_pandas(),
+    })
+    user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
+    out["user_id"] = pc.cast(user, pa.string()).to_pandas()
+    params = _params(table, wanted) if "event_params" in names else pd.DataFrame(index=out.index)
+    for key in wanted:
+        if key in names and key not in params:
+            params[key] = pc.cast(table.column(key), pa.string()).to_pandas()
+    for key in params:
+        out[PARAM_PREFIX + key] = params[key].values
+    out["session_id"] = params["ga_session_id"].values if "ga_session_id" in params else None
+    first_touch = table.column("traffic_source").combine_chunks() if "traffic_source" in names else None
+    for field, fallback in (("source", "source"), ("medium", "medium"), ("campaign", "name")):
+        value = params[field] if field in params else pd.Series([None] * len(out), dtype="string")
+        if first_touch is not None and fallback in [f.name for f in first_touch.type]:
+            value = value.fillna(pd.Series(first_touch.field(fallback).to_pandas(), dtype="string"))
+        out[field] = value.values
+    return out
+
+
+def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """Pivot `event_params` (list of {key, value{…}}) into one string column per wanted key."""
+    column = table.column("event_params").combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
+    flat = pc.list_flatten(column)
+    parents = pc.list_parent_indices(column).to_numpy()
+    keys = flat.field("key").to_pandas()
+    value = flat.field("value")
+    text = pd.Series([None] * len(keys), dtype="string")
+    for name in ("string_value", "int_value", "double_value", "float_value"):
+        if name in [f.name for f in value.type]:
+            part = pd.Series(pc.cast(value.field(name), pa.string()).to_pandas(), dtype="string")
+            text = text.fillna(part)
+    long = pd.DataFrame({"row": parents, "key": keys, "value": text})
+    long = long[long["key"].isin(wanted)].drop_duplicates(["row", "key"])
+    wide = long.pivot(index="row", columns="key", values="value")
+    return wide.reindex(range(table.num_rows)).reset_index(drop=True)
+
+
+def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
+    data = to_utf8(read_bytes(path), path)
+    try:
+        return pajson.read_json(io.BytesIO(data))
+    except pa.ArrowInvalid:
+        rows = []
+        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError
+            except ValueError:
+                report.skip(path.name, number, "not a JSON object")
+                continue
+            row["event_timestamp"] = int(row["event_timestamp"]) if str(row.get("event_timestamp", "")).isdigit() else None
+            rows.append(row)
+        if not rows:
+            raise ConnectorError(f"{path}: no readable JSON lines") from None
+        return pa.Table.from_pylist(rows)
+
+
+def _read_events_csv(path: Path, report: SourceReport) -> pa.Table:
+    frame = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
+    if "event_params" in frame:
+        parsed = []
+        for number, cell in zip(frame.index, frame["event_params"]):
+            try:
+                parsed.append(json.loads(cell) if cell else [])
+            except ValueError:
+                report.skip(path.name, int(number) + 2, "event_params is not valid JSON")
+                parsed.append([])
+        frame = frame.drop(columns=["event_params"])
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return table.append_column("event_params", pa.array(parsed))
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _ui_export(path: Path, report: SourceReport) -> dict[str, pd.DataFrame]:
+    """A UI report or exploration CSV: comment block, blank-line-separated tables."""
+    text = read_text(path)
+    lines = text.splitlines()
+    comments = [line for line in lines if line.startswith("#")]
+    dates = {m.group(1).lower(): m.group(2) for m in map(_DATE_KEY.match, comments) if m}
+    for m in map(_RANGE.match, comments):
+        if m:
+            dates = {"start": m.group(1), "end": m.group(2)}
+    end = pd.to_datetime(dates.get("end"), format="%Y%m%d", utc=True) if "end" in dates else pd.NaT
+    body = [line for line in lines if not line.startswith("#")]
+    blocks, current = [], []
+    for line in body:
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    traffic, steps = [], []
+    for block in blocks:
+        rows = list(csv.reader(io.StringIO("\n".join(block))))
+        header, data = rows[0], rows[1:]
+        if data and any(_STEP.match(r[0] or "") for r in data):
+            steps.append(_funnel_rows(header, data))
+        else:
+            traffic.append(_traffic_rows(header, data, end, path, report))
+    report.layout = "GA4 funnel exploration" if steps else "GA4 report"
+    frames = {}
+    if traffic:
+        frames["traffic"] = conform("traffic", pd.concat(traffic, ignore_index=True))
+    if steps:
+        frames["funnel_steps"] = conform("funnel_steps", pd.concat(steps, ignore_index=True))
+    return frames
+
+
+def _funnel_rows(header: list[str], data: list[list[str]]) -> pd.DataFrame:
+    users_col = next((i for i, h in enumerate(header) if h.strip().lower() in ("active users", "users")), 1)
+    segment_col = 1 if users_col > 1 else None
+    out = []
+    for row in data:
+        match = _STEP.match(row[0] or "")
+        if not match:
+            continue
+        users, _ = parse_numbers(pd.Series([row[users_col] if users_col < len(row) else ""]))
+        out.append({"step_index": int(match.group(1)), "step_name": match.group(2).strip(), "users": users.iloc[0],
+                    "segment": row[segment_col] if segment_col is not None else ""})
+    return pd.DataFrame(out)
+
+
+def _traffic_rows(header, data, end, path, report) -> pd.DataFrame:
+    dimension = header[0]
+    time_dim = dimension.strip().lower() in ("date", "year month", "nth week", "day")
+    rows = [r for r in data if r and r[0].strip() and (r[-1] or "").strip().lower() != "grand total"]
+    frame = pd.DataFrame([r[: len(header)] + [""] * (len(header) - len(r)) for r in rows], columns=header)
+    long = frame.melt(id_vars=[dimension], var_name="metric", value_name="raw")
+    long["value"], bad = parse_numbers(long["raw"].str.rstrip("%"))
+    if bad.any():
+        report.warnings.append(f"{path.name}: {int(bad.sum())} cell(s) are not numbers")
+    if time_dim:
+        fmt = "%Y%m%d" if dimension.strip().lower() == "date" else "%Y%m"
+        long["date"] = pd.to_datetime(long[dimension], format=fmt, errors="coerce", utc=True)
+        long["dimension"], long["dimension_value"] = dimension, None
+    else:
+        long["date"] = end
+        long["dimension"], long["dimension_value"] = dimension, long[dimension]
+    return long[["date", "metric", "value", "dimension", "dimension_value"]]
+
+
+def _read_file(path: Path, wanted: tuple[str, ...], report: SourceReport) -> dict[str, pd.DataFrame]:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(".parquet"):
+        report.layout = "GA4 BigQuery export (Parquet)"
+        return {"events": _events_from_arrow(pq.read_table(path), wanted)}
+    if name.endswith((".ndjson", ".jsonl", ".json")):
+        report.layout = "GA4 BigQuery export (NDJSON)"
+        return {"events": _events_from_arrow(_read_ndjson(path, report), wanted)}
+    head = read_text(path)[:4096] if name.endswith((".csv", ".tsv", ".txt")) else ""
+    if head.lstrip("\ufeff").startswith("#"):
+        return _ui_export(path, report)
+    if "event_name" in head.split("\n", 1)[0]:
+        report.layout = "GA4 BigQuery export (CSV)"
+        return {"events": _events_from_arrow(_read_events_csv(path, report), wanted)}
+    raise ConnectorError(
+        f"{path}: not a GA4 export kpitui knows (expected a BigQuery export as .ndjson/.parquet/.csv "
+        "with event_name and event_timestamp, or a UI report CSV starting with # comment lines)"
+    )
+
+
+def load(options: Mapping[str, Any]) -> SourceResult:
+    """Read every file of the source's path (a glob) and stack frames of the same kind."""
+    report = SourceReport()
+    wanted = tuple(dict.fromkeys([*DEFAULT_PARAMS, *options.get("params", ())]))
+    collected: dict[str, list[pd.DataFrame]] = {}
+    for path in expand_path(options["path"]):
+        try:
+            frames = _read_file(path, wanted, report)
+        except ConnectorError as exc:
+            message = str(exc)
+            raise ConnectorError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+        for name, frame in frames.items():
+            collected.setdefault(name, []).append(frame)
+    result = {name: conform(name, pd.concat(parts, ignore_index=True)) for name, parts in collected.items()}
+    report.rows = sum(len(f) for f in result.values())
+    return SourceResult(result, report)

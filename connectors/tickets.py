@@ -1,0 +1,176 @@
+"""Helpdesk ticket exports (Zendesk, Freshdesk, Freshservice, Intercom, HubSpot, …) → `tickets`."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from connectors.base import ConnectorError, SourceReport, SourceResult
+from connectors.files import expand_path, read_csv_strings
+from connectors.frames import SCHEMAS, conform
+from connectors.parsing import normalise_header, parse_hms_minutes, parse_numbers, parse_times
+
+# canonical field → header aliases (compared after normalise_header), most specific first
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ticket_id": ("id", "ticket id", "ticket number", "conversation id", "issue key", "ticketid", "key"),
+    "created": ("created at", "created time", "create date", "created", "conversation started at",
+                "date created", "created date", "opened at"),
+    "first_response_at": ("initial response time", "first response time", "conversation first replied at",
+                          "first agent email response date", "first responded at", "first reply at"),
+    "solved_at": ("solved at", "resolved time", "resolved at", "time to resolution", "close date",
+                  "closed time", "closed at", "resolution date", "resolved"),
+    "status": ("status", "ticket status", "state"),
+    "priority": ("priority", "ticket priority"),
+    "channel": ("via", "source", "ticket channel", "channel"),
+    "first_response_minutes": ("first reply time in minutes",),
+    "first_response_minutes_business": ("first reply time in minutes within business hours",
+                                        "first response time (in hrs)"),
+    "resolution_minutes": ("full resolution time in minutes",),
+    "resolution_minutes_business": ("full resolution time in minutes within business hours",
+                                    "resolution time (in hrs)"),
+    "sla_first_response_met": ("first response status",),
+    "satisfaction": ("satisfaction score", "customer satisfaction rating", "satisfaction rating", "csat",
+                     "survey results", "conversation rating"),
+    "reopens": ("reopens",),
+    "subject": ("subject", "ticket subject", "title", "summary"),
+}
+_TIMES = ("created", "first_response_at", "solved_at")
+_MINUTES = ("first_response_minutes", "resolution_minutes")
+_HMS_OR_MINUTES = ("first_response_minutes_business", "resolution_minutes_business")
+SOLVED = ("solved", "closed", "resolved")
+
+
+def detect_layout(headers: set[str]) -> str:
+    """Name the export a header most likely came from."""
+    if "first reply time in minutes" in headers or {"id", "via", "created at"} <= headers:
+        return "Zendesk"
+    if "ticket id" in headers and "created time" in headers:
+        return "Freshdesk/Freshservice"
+    if {"ticket id", "ticket status", "first response time", "time to resolution"} <= headers:
+        return "Customer Support Ticket Dataset"
+    if "conversation started at" in headers:
+        return "Intercom"
+    if "create date" in headers and "ticket status" in headers:
+        return "HubSpot"
+    if "issue key" in headers:
+        return "Jira Service Management"
+    return "generic"
+
+
+def resolve_columns(names: list[str], overrides: Mapping[str, str]) -> dict[str, str]:
+    """Map each canonical field to the header it comes from (overrides win)."""
+    unknown = [k for k in overrides if k not in SCHEMAS["tickets"]]
+    if unknown:
+        raise ConnectorError(
+            f"[columns] {', '.join(unknown)}: not a ticket field; use one of {', '.join(SCHEMAS['tickets'])}"
+        )
+    by_normal = {normalise_header(n): n for n in reversed(names)}
+    mapping: dict[str, str] = {}
+    for field, header in overrides.items():
+        found = by_normal.get(normalise_header(header))
+        if found is None:
+            raise ConnectorError(f"[columns] {field} = {header!r}: no such column; found: {', '.join(names)[:400]}")
+        mapping[field] = found
+    for field, aliases in ALIASES.items():
+        if field in mapping:
+            continue
+        for alias in aliases:
+            if alias in by_normal and by_normal[alias] not in mapping.values():
+                mapping[field] = by_normal[alias]
+                break
+    return mapping
+
+
+def _satisfaction(values: pd.Series) -> pd.Series:
+    """Good/Bad labels or a 1–5 rating → 1.0 satisfied, 0.0 not, null unrated."""
+    text = values.astype("string").str.strip().str.lower()
+    labels = text.map({"good": 1.0, "bad": 0.0, "satisfied": 1.0, "unsatisfied": 0.0})
+    numbers = pd.to_numeric(text, errors="coerce")
+    rating = (numbers >= 4).astype(float).where(numbers.between(1, 5))
+    return labels.astype(float).where(labels.notna(), rating)
+
+
+def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
+    """One export file → a tickets frame (bad rows skipped and reported)."""
+    mapping: dict[str, str] = {}
+
+    def select(names: list[str]) -> list[str]:
+        mapping.update(resolve_columns(names, options.get("columns", {})))
+        return list(dict.fromkeys(mapping.values()))
+
+    table = read_csv_strings(path, report, select=select)
+    raw = table.frame
+    if "ticket_id" not in mapping:
+        found = ", ".join(table.header_rows[0])[:400] if table.header_rows else "nothing"
+        raise ConnectorError(
+            f"{path}: no ticket id column; found: {found}. Needed: an id plus created/solved times or "
+            f"response minutes. Map columns under [sources.NAME.columns]"
+        )
+    report.layout = detect_layout({normalise_header(n) for n in table.header_rows[0]})
+    report.columns_used.update(mapping)
+    timezone = options.get("timezone", "UTC")
+    out = pd.DataFrame(index=raw.index)
+    bad = pd.Series("", index=raw.index, dtype=object)
+
+    def flag(mask: pd.Series, reason: str) -> None:
+        bad.loc[mask & (bad == "")] = reason
+
+    for field, header in mapping.items():
+        column = raw[header]
+        if field in _TIMES:
+            out[field], wrong = parse_times(column, timezone)
+            flag(wrong, f"unreadable {header!r} date")
+        elif field in _MINUTES:
+            out[field], wrong = parse_numbers(column)
+            flag(wrong, f"{header!r} is not a number")
+        elif field in _HMS_OR_MINUTES:
+            if "(in hrs)" in header.lower():
+                out[field], wrong = parse_hms_minutes(column)
+            else:
+                out[field], wrong = parse_numbers(column)
+            flag(wrong, f"{header!r} is not a duration")
+        elif field == "reopens":
+            out[field], _ = parse_numbers(column)
+        elif field == "satisfaction":
+            out[field] = _satisfaction(column)
+        elif field == "sla_first_response_met":
+            text = column.astype("string").str.strip().str.lower()
+            out[field] = text.map({"within sla": True, "sla violated": False}).astype("boolean")
+        else:
+            out[field] = column.astype("string").str.strip()
+    for field in ("status", "priority", "channel"):
+        if field in out:
+            out[field] = out[field].str.lower()
+    _fill_durations(out)
+    flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
+    for field in ("first_response_minutes", "resolution_minutes", "first_response_minutes_business",
+                  "resolution_minutes_business"):
+        if field in out:
+            flag(out[field] < 0, f"negative {field.replace('_', ' ')}")
+    skipped = bad[bad != ""]
+    for reason, lines in skipped.groupby(skipped).groups.items():
+        report.skip_many(path.name, table.physical_lines(lines), reason)
+    return out[bad == ""]
+
+
+def _fill_durations(out: pd.DataFrame) -> None:
+    """Recompute calendar minutes from timestamps where the export left them empty."""
+    if "created" not in out:
+        return
+    for minutes, stamp in (("first_response_minutes", "first_response_at"), ("resolution_minutes", "solved_at")):
+        if stamp in out:
+            computed = (out[stamp] - out["created"]).dt.total_seconds() / 60
+            out[minutes] = out[minutes].where(out[minutes].notna(), computed) if minutes in out else computed
+
+
+def load(options: Mapping[str, Any]) -> SourceResult:
+    """Read every file of the source's path (a glob), newest row per ticket id wins."""
+    report = SourceReport()
+    frames = [_read_file(path, options, report) for path in expand_path(options["path"])]
+    tickets = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    tickets = tickets.drop_duplicates("ticket_id", keep="last")
+    if "created" not in tickets:
+        report.warnings.append("no created time: tickets are counted as a whole, response times are unknown")
+    report.rows = len(tickets)
+    return SourceResult({"tickets": conform("tickets", tickets)}, report)

@@ -1,0 +1,5 @@
+"""`python -m kpitui`."""
+
+from kpitui.cli import main
+
+main()

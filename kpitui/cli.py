@@ -1,0 +1,200 @@
+"""The `kpitui` command: board, demo, snapshot, check, init, screenshot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpitui.config import Config, ConfigError, default_config_path, load_config
+
+if TYPE_CHECKING:
+    from kpitui.demo.setup import Demo
+
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; exit code 2."""
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file (default: $KPITUI_CONFIG, then the user config dir)")
+    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="use generated demo data")
+    common.add_argument("--as-of", type=_as_of, default=argparse.SUPPRESS, help="reference date YYYY-MM-DD (default: today, UTC)")
+    parser = argparse.ArgumentParser(prog="kpitui", parents=[common], description="A terminal KPI board for SaaS operators.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("board", parents=[common], help="the board (default)")
+    commands.add_parser("demo", parents=[common], help="the board on generated demo data")
+    snap = commands.add_parser("snapshot", parents=[common], help="one refresh, printed")
+    snap.add_argument("--format", choices=("json", "table", "csv"), default="table")
+    commands.add_parser("check", parents=[common], help="test every configured source")
+    init = commands.add_parser("init", parents=[common], help="write a starter config")
+    init.add_argument("--path", type=Path, default=None)
+    shot = commands.add_parser("screenshot", parents=[common], help="an SVG of every pane")
+    shot.add_argument("--out", type=Path, default=Path("screenshots"))
+    shot.add_argument("--size", default="120x40", help="terminal size WIDTHxHEIGHT")
+    return parser
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
+    """The config to use: demo when asked (or nothing configured for the bare board), else the file."""
+    as_of = getattr(args, "as_of", None) or _today()
+    explicit = getattr(args, "config", None)
+    if getattr(args, "demo", False) or args.command == "demo":
+        from kpitui.demo.setup import start_demo
+
+        demo = start_demo(as_of)
+        return demo.config, demo
+    path = explicit or default_config_path()
+    if explicit is None and not os.environ.get("KPITUI_CONFIG") and not path.exists() and args.command in (None, "board", "screenshot"):
+        from kpitui.demo.setup import start_demo
+
+        demo = start_demo(as_of)
+        return demo.config, demo
+    return load_config(path), None
+
+
+def _print_warnings(config: Config) -> None:
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
+    """Refresh once and print; exit 1 when any source failed."""
+    from kpitui import report
+    from kpitui.pipeline import refresh_all
+
+    snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(timezone.utc))
+    printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
+    sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
+    failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]
+    for name, status in failed:
+        print(f"error: source {name}: {status.error}", file=sys.stderr)
+    return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def cmd_check(config: Config) -> int:
+    """Load each source and say what was found or what is wrong, one line each."""
+    from kpitui.pipeline import describe_error, load_source
+    from kpitui.text import clean
+
+    if not config.sources:
+        print(f"{config.path}: no [sources.NAME] tables; add one (kpitui init writes examples)", file=sys.stderr)
+        return EXIT_USAGE
+    status = EXIT_OK
+    for name, source in config.sources.items():
+        try:
+            result = load_source(source)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the check
+            print(f"✗ {name} ({source.type}): {clean(describe_error(exc))}")
+            status = EXIT_SOURCE_FAILED
+            continue
+        report = result.report
+        columns = ", ".join(f"{k}={v!r}" for k, v in report.columns_used.items())
+        line = f"✓ {name} ({source.type}): {report.rows} rows"
+        if source.type == "stripe":
+            line += f", {report.requests} requests, key {_key_label(source)}"
+        if report.layout:
+            line += f", layout {report.layout}"
+        if columns:
+            line += f"; columns: {columns}"
+        print(clean(line, limit=2000))
+        for extra in report.warnings + report.summary_of_skips():
+            print(f"  ! {clean(extra, limit=400)}")
+    return status
+
+
+def _key_label(source) -> str:
+    from connectors.stripe import mask_key
+
+    env = source.options.get("api_key_env", "STRIPE_API_KEY")
+    key = source.options.get("api_key") or os.environ.get(env, "")
+    where = "the config" if source.options.get("api_key") else env
+    return f"{mask_key(key)} from {where}"
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the starter config; never overwrite."""
+    from kpitui.starter import starter_config
+
+    path = args.path or getattr(args, "config", None) or default_config_path()
+    if path.exists():
+        print(f"{path}: already exists; kpitui init never overwrites (pass --path for another file)", file=sys.stderr)
+        return EXIT_USAGE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(starter_config(), encoding="utf-8")
+    path.chmod(0o600)
+    print(f"wrote {path}; edit the sources, then run: kpitui check --config {path}")
+    return EXIT_OK
+
+
+def cmd_screenshot(args: argparse.Namespace, config: Config) -> int:
+    """Render every pane headless and save one SVG each."""
+    import asyncio
+
+    from kpitui.screenshots import save_screenshots
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size: expected WIDTHxHEIGHT like 120x40, got {args.size!r}") from None
+    as_of = getattr(args, "as_of", None) or _today()
+    for path in asyncio.run(save_screenshots(config, as_of, args.out, (width, height))):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the command; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    try:
+        if args.command == "init":
+            return cmd_init(args)
+        config, demo = _resolve_config(args)
+        _print_warnings(config)
+        try:
+            if args.command == "snapshot":
+                return cmd_snapshot(args, config)
+            if args.command == "check":
+                return cmd_check(config)
+            if args.command == "screenshot":
+                return cmd_screenshot(args, config)
+            from kpitui.app import KpiApp
+
+            KpiApp(config, as_of=getattr(args, "as_of", None)).run()
+            return EXIT_OK
+        finally:
+            if demo is not None:
+                demo.stop()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

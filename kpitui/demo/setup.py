@@ -1,0 +1,67 @@
+"""Start demo mode: write the export files, serve the billing API, and describe it as a Config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from kpitui.config import Config, FunnelConfig, FunnelStep, SourceConfig
+from kpitui.demo.billing_api import BillingServer
+from kpitui.demo.billing_book import build_book
+from kpitui.demo.exports import write_delighted, write_ga4_ndjson, write_zendesk
+
+DEMO_SEED = 20261122
+DEMO_KEY = "sk_test_demo_key_0000"
+
+
+@dataclass
+class Demo:
+    """A running demo: its config and the billing server to stop at exit."""
+
+    config: Config
+    server: BillingServer
+
+    def stop(self) -> None:
+        """Stop the billing API."""
+        self.server.stop()
+
+
+def demo_dir(as_of: date, seed: int) -> Path:
+    """Where this demo's files live (the user cache dir)."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path("kpitui") / f"demo-{seed}-{as_of.isoformat()}"
+
+
+def start_demo(as_of: date, seed: int = DEMO_SEED, directory: Path | None = None) -> Demo:
+    """Write the demo exports (once per seed and day) and start the billing API on loopback."""
+    directory = directory or demo_dir(as_of, seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "tickets": (directory / "zendesk-tickets.csv", write_zendesk),
+        "nps": (directory / "delighted-responses.csv", write_delighted),
+        "ga4": (directory / "ga4-events.ndjson", write_ga4_ndjson),
+    }
+    for offset, (path, write) in enumerate(files.values()):
+        if not path.exists():
+            partial = path.with_suffix(".partial")
+            write(partial, seed + offset, as_of)
+            partial.replace(path)
+    server = BillingServer(build_book(seed, as_of), api_key=DEMO_KEY).start()
+    sources = {
+        "billing": SourceConfig("billing", "stripe", 300.0, {"base_url": server.base_url, "api_key": DEMO_KEY}),
+        "web": SourceConfig("web", "ga4", 300.0, {"path": str(files["ga4"][0])}),
+        "support": SourceConfig("support", "tickets", 120.0, {"path": str(files["tickets"][0]), "timezone": "UTC"}),
+        "survey": SourceConfig("survey", "nps", 600.0, {"path": str(files["nps"][0])}),
+    }
+    config = Config(
+        sources=sources,
+        fx={"eur": 1.08},
+        funnel=FunnelConfig(
+            steps=tuple(FunnelStep(n, n) for n in ("session_start", "sign_up", "begin_checkout", "purchase")),
+            window=30 * 86400.0,
+        ),
+        sla_minutes={"urgent": 60.0, "high": 240.0, "normal": 1440.0, "low": 2880.0},
+    )
+    return Demo(config, server)

@@ -1,0 +1,161 @@
+"""Sources → frames → metrics → Snapshot: the one path shared by the board and `kpitui snapshot`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from kpitui.config import Config, SourceConfig
+from kpitui.metrics import MetricsError
+from kpitui.model import Snapshot, SourceStatus, to_plain
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from connectors.base import SourceResult
+
+SECTIONS = {"stripe": "revenue", "tickets": "support", "nps": "nps", "ga4": "funnel"}
+
+
+@dataclass
+class SourceState:
+    """The last good result of a source and how its latest refresh went."""
+
+    status: SourceStatus
+    result: SourceResult | None = None
+
+
+def load_source(source: SourceConfig) -> SourceResult:
+    """Run the source's connector; raises ConnectorError (or anything unexpected)."""
+    if source.type == "stripe":
+        from connectors.stripe import StripeSource
+
+        return StripeSource(source.options).load()
+    if source.type == "ga4":
+        from connectors import ga4 as module
+    elif source.type == "tickets":
+        from connectors import tickets as module
+    else:
+        from connectors import nps as module
+    return module.load(source.options)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for the user: connector messages as they are, anything else with its type."""
+    from connectors.base import ConnectorError
+
+    if isinstance(error, ConnectorError):
+        return str(error)
+    return f"unexpected {error.__class__.__name__}: {error}"[:300]
+
+
+def succeeded(state: SourceState | None, source: SourceConfig, result: SourceResult, now: datetime) -> SourceState:
+    """The state after a successful refresh."""
+    report = result.report
+    status = SourceStatus(
+        type=source.type, status="ok", rows=report.rows, skipped_rows=report.skipped_rows, last_success=now,
+        error=None, warnings=tuple(report.warnings + report.summary_of_skips()), layout=report.layout,
+    )
+    return SourceState(status, result)
+
+
+def failed(state: SourceState | None, source: SourceConfig, message: str) -> SourceState:
+    """The state after a failed refresh: stale if older good data remains, else error."""
+    if state is not None and state.result is not None:
+        return SourceState(replace(state.status, status="stale", error=message), state.result)
+    return SourceState(SourceStatus(type=source.type, status="error", error=message))
+
+
+def pending(source: SourceConfig) -> SourceState:
+    """The state before a source's first refresh."""
+    return SourceState(SourceStatus(type=source.type))
+
+
+def _frames(states: dict[str, SourceState], kind: str, sources: dict[str, SourceConfig], name: str) -> pd.DataFrame | None:
+    """The named frame stacked over every source of a type that has data."""
+    import pandas as pd
+
+    parts = [
+        s.result.frames[name]
+        for n, s in states.items()
+        if s.result is not None and sources[n].type == kind and name in s.result.frames
+    ]
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def compute_snapshot(config: Config, states: dict[str, SourceState], as_of: date, now: datetime) -> Snapshot:
+    """Every metric from the sources' last good frames; a metrics error marks its sources as errors."""
+    from kpitui.metrics.alerts import evaluate_alerts
+
+    sections: dict[str, object] = {}
+    statuses = {name: state.status for name, state in states.items()}
+    for kind, section in SECTIONS.items():
+        try:
+            sections[section] = _section(kind, config, states, as_of)
+        except MetricsError as exc:
+            sections[section] = None
+            for name, source in config.sources.items():
+                if source.type == kind and name in statuses:
+                    statuses[name] = replace(statuses[name], status="error", error=str(exc))
+    snapshot = Snapshot(
+        as_of=as_of, generated_at=now, currency=config.currency, sources=statuses, period_days=config.period_days,
+        **sections,
+    )
+    return replace(snapshot, alerts=evaluate_alerts(config.alerts, to_plain(snapshot)))
+
+
+def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: date):
+    """Compute one section from the frames of its source type, or None without data."""
+    frame = lambda name: _frames(states, kind, config.sources, name)  # noqa: E731
+    if kind == "stripe":
+        subscriptions = frame("subscriptions")
+        if subscriptions is None:
+            return None
+        from kpitui.metrics.revenue import Book, RevenueSettings, compute_revenue
+
+        book = Book(subscriptions, frame("subscription_items"), frame("discounts"), frame("invoice_lines"),
+                    frame("customers"))
+        settings = RevenueSettings(
+            currency=config.currency, fx=tuple(config.fx.items()), counted_statuses=config.metrics.counted_statuses,
+            apply_discounts=config.metrics.apply_discounts,
+            cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
+        )
+        return compute_revenue(book, settings, as_of)
+    if kind == "tickets":
+        tickets = frame("tickets")
+        if tickets is None:
+            return None
+        from kpitui.metrics.support import SupportSettings, compute_support
+
+        settings = SupportSettings(config.period_days, tuple(config.sla_minutes.items()),
+                                   config.metrics.support_minutes == "business")
+        return compute_support(tickets, settings, as_of)
+    if kind == "nps":
+        responses = frame("responses")
+        if responses is None:
+            return None
+        from kpitui.metrics.nps import compute_nps
+
+        return compute_nps(responses, as_of, config.metrics.nps_window_days)
+    events, steps = frame("events"), frame("funnel_steps")
+    from kpitui.metrics.funnel import compute_funnel, funnel_from_steps
+
+    if events is not None and not events.empty and config.funnel.steps:
+        return compute_funnel(events, config.funnel, as_of, config.period_days)
+    if steps is not None and not steps.empty:
+        return funnel_from_steps(steps)
+    return None
+
+
+def refresh_all(config: Config, as_of: date, now: datetime) -> Snapshot:
+    """Load every source once (failures become error statuses) and compute the snapshot."""
+    states: dict[str, SourceState] = {}
+    for name, source in config.sources.items():
+        try:
+            states[name] = succeeded(None, source, load_source(source), now)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status line
+            states[name] = failed(None, source, describe_error(exc))
+    return compute_snapshot(config, states, as_of, now)
