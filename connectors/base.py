@@ -54,9 +54,7 @@ class SourceReport:
             by_reason.setdefault(row.reason, []).append(row)
         lines = []
         for reason, rows in by_reason.items():
-            where = ", ".join(
-                f"{r.file}:{r.line}" if r.line is not None else r.file for r in rows[:limit]
-            )
+            where = ", ".join(f"{r.file}:{r.line}" if r.line is not None else r.file for r in rows[:limit])
             more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
             lines.append(f"{len(rows)} row(s) skipped, {reason}: {where}{more}")
         return lines

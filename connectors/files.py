@@ -6,9 +6,9 @@ import csv
 import glob
 import gzip
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -106,7 +106,9 @@ class CsvTable:
         labels = list(labels)
         if not labels or b"\n" not in self.body or b'"' not in self.body:
             return labels
-        reader = csv.reader(io.StringIO(self.body.decode("utf-8", errors="replace"), newline=""), delimiter=self.delimiter)
+        reader = csv.reader(
+            io.StringIO(self.body.decode("utf-8", errors="replace"), newline=""), delimiter=self.delimiter
+        )
         wanted = {label - self.first_data_line for label in labels}
         starts: dict[int, int] = {}
         line = self.first_data_line
@@ -167,9 +169,7 @@ def read_csv_strings(
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
         line = _line_of(body, row.text, data_line) if len(report.skipped) < 1000 else None
-        report.skip(
-            path.name, line, f"expected {row.expected_columns} fields, found {row.actual_columns}"
-        )
+        report.skip(path.name, line, f"expected {row.expected_columns} fields, found {row.actual_columns}")
         return "skip"
 
     table = _parse_arrow(body, names, wanted, delimiter, on_bad_row, path)
@@ -191,9 +191,7 @@ def _parse_arrow(body, names, wanted, delimiter, on_bad_row, path) -> pa.Table:
         try:
             return pacsv.read_csv(
                 io.BytesIO(body),
-                read_options=pacsv.ReadOptions(
-                    column_names=names, block_size=block_size, use_threads=True
-                ),
+                read_options=pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=True),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
                 ),

@@ -6,8 +6,9 @@ import csv
 import io
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -31,12 +32,16 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
     names = set(table.column_names)
     missing = {"event_timestamp", "event_name"} - names
     if missing:
-        raise ConnectorError(f"not a GA4 event export: no {', '.join(sorted(missing))} column; found {', '.join(sorted(names))[:300]}")
+        raise ConnectorError(
+            f"not a GA4 event export: no {', '.join(sorted(missing))} column; found {', '.join(sorted(names))[:300]}"
+        )
     stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
-    out = pd.DataFrame({
-        "event_time": pd.to_datetime(stamp.to_numpy(zero_copy_only=False), unit="us", utc=True),
-        "event_name": table.column("event_name").to_pandas(),
-    })
+    out = pd.DataFrame(
+        {
+            "event_time": pd.to_datetime(stamp.to_numpy(zero_copy_only=False), unit="us", utc=True),
+            "event_name": table.column("event_name").to_pandas(),
+        }
+    )
     user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
     out["user_id"] = pc.cast(user, pa.string()).to_pandas()
     params = _params(table, wanted) if "event_params" in names else pd.DataFrame(index=out.index)
@@ -91,7 +96,9 @@ def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
             except ValueError:
                 report.skip(path.name, number, "not a JSON object")
                 continue
-            row["event_timestamp"] = int(row["event_timestamp"]) if str(row.get("event_timestamp", "")).isdigit() else None
+            row["event_timestamp"] = (
+                int(row["event_timestamp"]) if str(row.get("event_timestamp", "")).isdigit() else None
+            )
             rows.append(row)
         if not rows:
             raise ConnectorError(f"{path}: no readable JSON lines") from None
@@ -160,8 +167,14 @@ def _funnel_rows(header: list[str], data: list[list[str]]) -> pd.DataFrame:
         if not match:
             continue
         users, _ = parse_numbers(pd.Series([row[users_col] if users_col < len(row) else ""]))
-        out.append({"step_index": int(match.group(1)), "step_name": match.group(2).strip(), "users": users.iloc[0],
-                    "segment": row[segment_col] if segment_col is not None else ""})
+        out.append(
+            {
+                "step_index": int(match.group(1)),
+                "step_name": match.group(2).strip(),
+                "users": users.iloc[0],
+                "segment": row[segment_col] if segment_col is not None else "",
+            }
+        )
     return pd.DataFrame(out)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -14,8 +15,19 @@ from connectors.parsing import normalise_header, parse_times
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)
-_DATE_ALIASES = ("created at", "submit date (utc)", "submitted at", "timestamp", "recordeddate", "enddate",
-                 "end date", "response date", "responded at", "date", "created")
+_DATE_ALIASES = (
+    "created at",
+    "submit date (utc)",
+    "submitted at",
+    "timestamp",
+    "recordeddate",
+    "enddate",
+    "end date",
+    "response date",
+    "responded at",
+    "date",
+    "created",
+)
 _ID_ALIASES = ("id", "response id", "responseid", "respondent id", "#", "token")
 _SEGMENT_ALIASES = ("segment", "plan", "person properties plan", "tier")
 
@@ -52,7 +64,9 @@ def find_score_column(table: CsvTable, configured: str | None) -> str:
     if configured:
         match = [c for c in frame.columns if normalise_header(c) == normalise_header(configured)]
         if not match:
-            raise ConnectorError(f"{table.path}: score_column {configured!r} not found; found: {', '.join(frame.columns)[:400]}")
+            raise ConnectorError(
+                f"{table.path}: score_column {configured!r} not found; found: {', '.join(frame.columns)[:400]}"
+            )
         return match[0]
     labels = _labels(table)
     best, best_share = None, 0.0
@@ -72,14 +86,21 @@ def find_score_column(table: CsvTable, configured: str | None) -> str:
     return best
 
 
-def _find(table: CsvTable, configured: str | None, aliases: tuple[str, ...], pattern: re.Pattern | None = None,
-          exclude: tuple[str, ...] = ()) -> str | None:
+def _find(
+    table: CsvTable,
+    configured: str | None,
+    aliases: tuple[str, ...],
+    pattern: re.Pattern | None = None,
+    exclude: tuple[str, ...] = (),
+) -> str | None:
     frame = table.frame
     normal = {normalise_header(c): c for c in frame.columns if c not in exclude}
     if configured:
         found = normal.get(normalise_header(configured))
         if found is None:
-            raise ConnectorError(f"{table.path}: column {configured!r} not found; found: {', '.join(frame.columns)[:400]}")
+            raise ConnectorError(
+                f"{table.path}: column {configured!r} not found; found: {', '.join(frame.columns)[:400]}"
+            )
         return found
     for alias in aliases:
         if alias in normal:
@@ -104,13 +125,25 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     table = read_csv_strings(path, report, header_count=_header_count(path))
     frame = table.frame
     score_col = find_score_column(table, options.get("score_column"))
-    comment_col = _find(table, options.get("comment_column"), ("comment", "comments", "feedback"), _COMMENT_WORDS,
-                        exclude=(score_col,))
+    comment_col = _find(
+        table, options.get("comment_column"), ("comment", "comments", "feedback"), _COMMENT_WORDS, exclude=(score_col,)
+    )
     date_col = _find(table, options.get("date_column"), _DATE_ALIASES)
     segment_col = _find(table, options.get("segment_column"), _SEGMENT_ALIASES)
     id_col = _find(table, None, _ID_ALIASES)
-    report.columns_used.update({k: v for k, v in {"score": score_col, "comment": comment_col, "responded_at": date_col,
-                                                   "segment": segment_col, "response_id": id_col}.items() if v})
+    report.columns_used.update(
+        {
+            k: v
+            for k, v in {
+                "score": score_col,
+                "comment": comment_col,
+                "responded_at": date_col,
+                "segment": segment_col,
+                "response_id": id_col,
+            }.items()
+            if v
+        }
+    )
     scores = _integers(frame[score_col])
     raw = frame[score_col].astype("string").str.strip()
     blank = raw.isna() | (raw == "")
@@ -125,8 +158,11 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         out["responded_at"], bad_dates = _times(frame[date_col], options.get("timezone", "UTC"))
     else:
         out["responded_at"], bad_dates = pd.NaT, pd.Series(False, index=frame.index)
-    for mask, reason in ((blank, "no score"), (invalid, "score is not a whole number 0–10"),
-                         (~blank & ~invalid & bad_dates, f"unreadable {date_col!r} date")):
+    for mask, reason in (
+        (blank, "no score"),
+        (invalid, "score is not a whole number 0–10"),
+        (~blank & ~invalid & bad_dates, f"unreadable {date_col!r} date"),
+    ):
         report.skip_many(path.name, table.physical_lines(frame.index[mask]), reason)
     return out[~blank & ~invalid & ~bad_dates]
 

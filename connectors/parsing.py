@@ -37,9 +37,7 @@ def parse_times(values: pd.Series, timezone: str = "UTC") -> tuple[pd.Series, pd
         chunk = text[remaining]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = pd.Series(
-                [pd.to_datetime(v, errors="coerce") for v in chunk], index=chunk.index, dtype=object
-            )
+            parsed = pd.Series([pd.to_datetime(v, errors="coerce") for v in chunk], index=chunk.index, dtype=object)
         for idx, ts in parsed.items():
             if ts is not pd.NaT and ts is not None and not pd.isna(ts):
                 ts = ts.tz_localize(timezone) if ts.tzinfo is None else ts
@@ -71,7 +69,9 @@ def parse_hms_minutes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     present = text.notna() & (text != "")
     parts = text.str.extract(r"^(-?\d+):(\d{1,2})(?::(\d{1,2}))?$")
     hours = pd.to_numeric(parts[0], errors="coerce")
-    minutes = hours * 60 + pd.to_numeric(parts[1], errors="coerce") + pd.to_numeric(parts[2], errors="coerce").fillna(0) / 60
+    minutes = (
+        hours * 60 + pd.to_numeric(parts[1], errors="coerce") + pd.to_numeric(parts[2], errors="coerce").fillna(0) / 60
+    )
     plain = pd.to_numeric(text, errors="coerce") * 60
     result = minutes.where(minutes.notna(), plain).astype(float)
     return result, present & result.isna()

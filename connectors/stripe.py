@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -168,19 +169,21 @@ def _subscription_rows(sub: dict) -> tuple[dict, list[dict], list[dict]]:
     for item, price in zip(items, prices):
         recurring = price.get("recurring") or price
         tiers = price.get("tiers")
-        item_rows.append({
-            "subscription_id": sub["id"],
-            "item_id": item.get("id"),
-            "price_id": price.get("id"),
-            "product_id": _id(price.get("product")),
-            "unit_amount": price.get("unit_amount", price.get("amount")),
-            "quantity": item.get("quantity", 1),
-            "interval": recurring.get("interval"),
-            "interval_count": recurring.get("interval_count", 1),
-            "usage_type": recurring.get("usage_type", "licensed"),
-            "tiers_mode": price.get("tiers_mode"),
-            "tiers": json.dumps(tiers) if tiers else None,
-        })
+        item_rows.append(
+            {
+                "subscription_id": sub["id"],
+                "item_id": item.get("id"),
+                "price_id": price.get("id"),
+                "product_id": _id(price.get("product")),
+                "unit_amount": price.get("unit_amount", price.get("amount")),
+                "quantity": item.get("quantity", 1),
+                "interval": recurring.get("interval"),
+                "interval_count": recurring.get("interval_count", 1),
+                "usage_type": recurring.get("usage_type", "licensed"),
+                "tiers_mode": price.get("tiers_mode"),
+                "tiers": json.dumps(tiers) if tiers else None,
+            }
+        )
     discounts = {}
     for discount in [*(sub.get("discounts") or []), sub.get("discount")]:
         if isinstance(discount, dict) and discount.get("id") not in discounts:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -14,24 +15,57 @@ from connectors.parsing import normalise_header, parse_hms_minutes, parse_number
 # canonical field → header aliases (compared after normalise_header), most specific first
 ALIASES: dict[str, tuple[str, ...]] = {
     "ticket_id": ("id", "ticket id", "ticket number", "conversation id", "issue key", "ticketid", "key"),
-    "created": ("created at", "created time", "create date", "created", "conversation started at",
-                "date created", "created date", "opened at"),
-    "first_response_at": ("initial response time", "first response time", "conversation first replied at",
-                          "first agent email response date", "first responded at", "first reply at"),
-    "solved_at": ("solved at", "resolved time", "resolved at", "time to resolution", "close date",
-                  "closed time", "closed at", "resolution date", "resolved"),
+    "created": (
+        "created at",
+        "created time",
+        "create date",
+        "created",
+        "conversation started at",
+        "date created",
+        "created date",
+        "opened at",
+    ),
+    "first_response_at": (
+        "initial response time",
+        "first response time",
+        "conversation first replied at",
+        "first agent email response date",
+        "first responded at",
+        "first reply at",
+    ),
+    "solved_at": (
+        "solved at",
+        "resolved time",
+        "resolved at",
+        "time to resolution",
+        "close date",
+        "closed time",
+        "closed at",
+        "resolution date",
+        "resolved",
+    ),
     "status": ("status", "ticket status", "state"),
     "priority": ("priority", "ticket priority"),
     "channel": ("via", "source", "ticket channel", "channel"),
     "first_response_minutes": ("first reply time in minutes",),
-    "first_response_minutes_business": ("first reply time in minutes within business hours",
-                                        "first response time (in hrs)"),
+    "first_response_minutes_business": (
+        "first reply time in minutes within business hours",
+        "first response time (in hrs)",
+    ),
     "resolution_minutes": ("full resolution time in minutes",),
-    "resolution_minutes_business": ("full resolution time in minutes within business hours",
-                                    "resolution time (in hrs)"),
+    "resolution_minutes_business": (
+        "full resolution time in minutes within business hours",
+        "resolution time (in hrs)",
+    ),
     "sla_first_response_met": ("first response status",),
-    "satisfaction": ("satisfaction score", "customer satisfaction rating", "satisfaction rating", "csat",
-                     "survey results", "conversation rating"),
+    "satisfaction": (
+        "satisfaction score",
+        "customer satisfaction rating",
+        "satisfaction rating",
+        "csat",
+        "survey results",
+        "conversation rating",
+    ),
     "reopens": ("reopens",),
     "subject": ("subject", "ticket subject", "title", "summary"),
 }
@@ -144,8 +178,12 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
             out[field] = out[field].str.lower()
     _fill_durations(out)
     flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
-    for field in ("first_response_minutes", "resolution_minutes", "first_response_minutes_business",
-                  "resolution_minutes_business"):
+    for field in (
+        "first_response_minutes",
+        "resolution_minutes",
+        "first_response_minutes_business",
+        "resolution_minutes_business",
+    ):
         if field in out:
             flag(out[field] < 0, f"negative {field.replace('_', ' ')}")
     skipped = bad[bad != ""]

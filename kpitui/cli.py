@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,10 +30,19 @@ def _as_of(text: str) -> date:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file (default: $KPITUI_CONFIG, then the user config dir)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: $KPITUI_CONFIG, then the user config dir)",
+    )
     common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="use generated demo data")
-    common.add_argument("--as-of", type=_as_of, default=argparse.SUPPRESS, help="reference date YYYY-MM-DD (default: today, UTC)")
-    parser = argparse.ArgumentParser(prog="kpitui", parents=[common], description="A terminal KPI board for SaaS operators.")
+    common.add_argument(
+        "--as-of", type=_as_of, default=argparse.SUPPRESS, help="reference date YYYY-MM-DD (default: today, UTC)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="kpitui", parents=[common], description="A terminal KPI board for SaaS operators."
+    )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("board", parents=[common], help="the board (default)")
     commands.add_parser("demo", parents=[common], help="the board on generated demo data")
@@ -49,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
@@ -62,7 +71,12 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
         demo = start_demo(as_of)
         return demo.config, demo
     path = explicit or default_config_path()
-    if explicit is None and not os.environ.get("KPITUI_CONFIG") and not path.exists() and args.command in (None, "board", "screenshot"):
+    if (
+        explicit is None
+        and not os.environ.get("KPITUI_CONFIG")
+        and not path.exists()
+        and args.command in (None, "board", "screenshot")
+    ):
         from kpitui.demo.setup import start_demo
 
         demo = start_demo(as_of)
@@ -80,7 +94,7 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
     from kpitui import report
     from kpitui.pipeline import refresh_all
 
-    snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(timezone.utc))
+    snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(UTC))
     printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
     sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
     failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]
@@ -101,7 +115,7 @@ def cmd_check(config: Config) -> int:
     for name, source in config.sources.items():
         try:
             result = load_source(source)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the check
+        except Exception as exc:
             print(f"✗ {name} ({source.type}): {clean(describe_error(exc))}")
             status = EXIT_SOURCE_FAILED
             continue

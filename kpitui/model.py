@@ -248,11 +248,7 @@ class Snapshot:
 def to_plain(value: Any) -> Any:
     """JSON-ready data of a snapshot part: contract fields only, NaN as null."""
     if is_dataclass(value):
-        return {
-            f.name: to_plain(getattr(value, f.name))
-            for f in fields(value)
-            if not f.metadata.get("detail")
-        }
+        return {f.name: to_plain(getattr(value, f.name)) for f in fields(value) if not f.metadata.get("detail")}
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

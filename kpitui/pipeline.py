@@ -54,8 +54,14 @@ def succeeded(state: SourceState | None, source: SourceConfig, result: SourceRes
     """The state after a successful refresh."""
     report = result.report
     status = SourceStatus(
-        type=source.type, status="ok", rows=report.rows, skipped_rows=report.skipped_rows, last_success=now,
-        error=None, warnings=tuple(report.warnings + report.summary_of_skips()), layout=report.layout,
+        type=source.type,
+        status="ok",
+        rows=report.rows,
+        skipped_rows=report.skipped_rows,
+        last_success=now,
+        error=None,
+        warnings=tuple(report.warnings + report.summary_of_skips()),
+        layout=report.layout,
     )
     return SourceState(status, result)
 
@@ -72,7 +78,9 @@ def pending(source: SourceConfig) -> SourceState:
     return SourceState(SourceStatus(type=source.type))
 
 
-def _frames(states: dict[str, SourceState], kind: str, sources: dict[str, SourceConfig], name: str) -> pd.DataFrame | None:
+def _frames(
+    states: dict[str, SourceState], kind: str, sources: dict[str, SourceConfig], name: str
+) -> pd.DataFrame | None:
     """The named frame stacked over every source of a type that has data."""
     import pandas as pd
 
@@ -101,7 +109,11 @@ def compute_snapshot(config: Config, states: dict[str, SourceState], as_of: date
                 if source.type == kind and name in statuses:
                     statuses[name] = replace(statuses[name], status="error", error=str(exc))
     snapshot = Snapshot(
-        as_of=as_of, generated_at=now, currency=config.currency, sources=statuses, period_days=config.period_days,
+        as_of=as_of,
+        generated_at=now,
+        currency=config.currency,
+        sources=statuses,
+        period_days=config.period_days,
         **sections,
     )
     return replace(snapshot, alerts=evaluate_alerts(config.alerts, to_plain(snapshot)))
@@ -116,10 +128,13 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
             return None
         from kpitui.metrics.revenue import Book, RevenueSettings, compute_revenue
 
-        book = Book(subscriptions, frame("subscription_items"), frame("discounts"), frame("invoice_lines"),
-                    frame("customers"))
+        book = Book(
+            subscriptions, frame("subscription_items"), frame("discounts"), frame("invoice_lines"), frame("customers")
+        )
         settings = RevenueSettings(
-            currency=config.currency, fx=tuple(config.fx.items()), counted_statuses=config.metrics.counted_statuses,
+            currency=config.currency,
+            fx=tuple(config.fx.items()),
+            counted_statuses=config.metrics.counted_statuses,
             apply_discounts=config.metrics.apply_discounts,
             cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
         )
@@ -130,8 +145,9 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
             return None
         from kpitui.metrics.support import SupportSettings, compute_support
 
-        settings = SupportSettings(config.period_days, tuple(config.sla_minutes.items()),
-                                   config.metrics.support_minutes == "business")
+        settings = SupportSettings(
+            config.period_days, tuple(config.sla_minutes.items()), config.metrics.support_minutes == "business"
+        )
         return compute_support(tickets, settings, as_of)
     if kind == "nps":
         responses = frame("responses")
@@ -156,6 +172,6 @@ def refresh_all(config: Config, as_of: date, now: datetime) -> Snapshot:
     for name, source in config.sources.items():
         try:
             states[name] = succeeded(None, source, load_source(source), now)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a status line
+        except Exception as exc:
             states[name] = failed(None, source, describe_error(exc))
     return compute_snapshot(config, states, as_of, now)

@@ -51,30 +51,45 @@ def _table_rows(snapshot: Snapshot) -> list[tuple[str, str]]:
     if (r := snapshot.revenue) is not None:
         m = r.movements
         rows += [
-            ("MRR", fmt.money(r.mrr, cur)), ("ARR", fmt.money(r.arr, cur)),
-            ("Paying customers", fmt.number(r.paying_customers)), ("ARPA", fmt.money(r.arpa, cur)),
+            ("MRR", fmt.money(r.mrr, cur)),
+            ("ARR", fmt.money(r.arr, cur)),
+            ("Paying customers", fmt.number(r.paying_customers)),
+            ("ARPA", fmt.money(r.arpa, cur)),
             ("New / expansion MRR", f"{fmt.money(m.new, cur)} / {fmt.money(m.expansion, cur)}"),
             ("Contraction / churn MRR", f"{fmt.money(m.contraction, cur)} / {fmt.money(m.churn, cur)}"),
             ("Reactivation / net new MRR", f"{fmt.money(m.reactivation, cur)} / {fmt.money(m.net_new, cur)}"),
             ("Customer churn (MTD)", fmt.percent(r.customer_churn_rate)),
             ("Gross / net MRR churn", f"{fmt.percent(r.gross_mrr_churn_rate)} / {fmt.percent(r.net_mrr_churn_rate)}"),
-            ("NRR (12 months)", fmt.percent(r.nrr)), ("LTV", fmt.money(r.ltv, cur)),
+            ("NRR (12 months)", fmt.percent(r.nrr)),
+            ("LTV", fmt.money(r.ltv, cur)),
             ("Quick ratio", fmt.number(r.quick_ratio, 2)),
         ]
     if (n := snapshot.nps) is not None:
         margin = f" ±{n.margin_of_error:.0f}" if n.margin_of_error is not None else ""
-        rows += [("NPS", f"{fmt.number(n.score)}{margin} ({n.responses} responses)"),
-                 ("NPS previous window", fmt.number(n.previous_score))]
+        rows += [
+            ("NPS", f"{fmt.number(n.score)}{margin} ({n.responses} responses)"),
+            ("NPS previous window", fmt.number(n.previous_score)),
+        ]
     if (s := snapshot.support) is not None:
         rows += [
-            ("Tickets", fmt.number(s.tickets)), ("Backlog", fmt.number(s.backlog)),
-            ("First response median / P90", f"{fmt.minutes(s.first_response_minutes.median)} / {fmt.minutes(s.first_response_minutes.p90)}"),
-            ("Resolution median / P90", f"{fmt.minutes(s.resolution_minutes.median)} / {fmt.minutes(s.resolution_minutes.p90)}"),
-            ("SLA breach rate", fmt.percent(s.sla_breach_rate)), ("CSAT", fmt.percent(s.csat)),
+            ("Tickets", fmt.number(s.tickets)),
+            ("Backlog", fmt.number(s.backlog)),
+            (
+                "First response median / P90",
+                f"{fmt.minutes(s.first_response_minutes.median)} / {fmt.minutes(s.first_response_minutes.p90)}",
+            ),
+            (
+                "Resolution median / P90",
+                f"{fmt.minutes(s.resolution_minutes.median)} / {fmt.minutes(s.resolution_minutes.p90)}",
+            ),
+            ("SLA breach rate", fmt.percent(s.sla_breach_rate)),
+            ("CSAT", fmt.percent(s.csat)),
         ]
     if (f := snapshot.funnel) is not None:
         for step in f.steps:
-            rows.append((f"Funnel: {clean(step.name)}", f"{fmt.number(step.users)} ({fmt.percent(step.conversion_from_start)})"))
+            rows.append(
+                (f"Funnel: {clean(step.name)}", f"{fmt.number(step.users)} ({fmt.percent(step.conversion_from_start)})")
+            )
         rows.append(("Funnel conversion", fmt.percent(f.overall_conversion)))
     for alert in snapshot.alerts:
         rows.append((f"alert {clean(alert.kpi)}", f"{alert.state} ({fmt.number(alert.value, 2)})"))

@@ -5,23 +5,49 @@ from __future__ import annotations
 import tomli_w
 
 _SECTIONS: list[tuple[str, dict]] = [
-    ("Board settings. refresh: how often sources reload; period: the window for support, funnel, traffic.",
-     {"app": {"currency": "usd", "refresh": "5m", "period": "30d", "theme": "textual-dark"}}),
-    ("Stripe (or any Stripe-compatible API). The key is read from the environment variable named here.",
-     {"sources": {"billing": {"type": "stripe", "api_key_env": "STRIPE_API_KEY", "base_url": "https://api.stripe.com"}}}),
-    ("Google Analytics 4: a BigQuery export (.ndjson, .parquet, .csv) or a UI report CSV; globs are fine.",
-     {"sources": {"web": {"type": "ga4", "path": "~/exports/ga4/*.ndjson", "enabled": False}}}),
-    ("Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …). timezone applies to times without an offset.",
-     {"sources": {"support": {"type": "tickets", "path": "~/exports/zendesk-tickets.csv", "timezone": "UTC",
-                              "enabled": False}}}),
-    ("Survey export (Delighted, SurveyMonkey, Qualtrics, Typeform, Google Forms, any CSV with a 0–10 column).",
-     {"sources": {"survey": {"type": "nps", "path": "~/exports/nps.csv", "enabled": False}}}),
+    (
+        "Board settings. refresh: how often sources reload; period: the window for support, funnel, traffic.",
+        {"app": {"currency": "usd", "refresh": "5m", "period": "30d", "theme": "textual-dark"}},
+    ),
+    (
+        "Stripe (or any Stripe-compatible API). The key is read from the environment variable named here.",
+        {
+            "sources": {
+                "billing": {"type": "stripe", "api_key_env": "STRIPE_API_KEY", "base_url": "https://api.stripe.com"}
+            }
+        },
+    ),
+    (
+        "Google Analytics 4: a BigQuery export (.ndjson, .parquet, .csv) or a UI report CSV; globs are fine.",
+        {"sources": {"web": {"type": "ga4", "path": "~/exports/ga4/*.ndjson", "enabled": False}}},
+    ),
+    (
+        "Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …). timezone applies to times without an offset.",
+        {
+            "sources": {
+                "support": {
+                    "type": "tickets",
+                    "path": "~/exports/zendesk-tickets.csv",
+                    "timezone": "UTC",
+                    "enabled": False,
+                }
+            }
+        },
+    ),
+    (
+        "Survey export (Delighted, SurveyMonkey, Qualtrics, Typeform, Google Forms, any CSV with a 0–10 column).",
+        {"sources": {"survey": {"type": "nps", "path": "~/exports/nps.csv", "enabled": False}}},
+    ),
     ("Exchange rates: units of app.currency per unit of each other currency.", {"fx": {"eur": 1.08}}),
-    ("Funnel steps are GA4 event names, in order; window is the most time allowed between steps.",
-     {"funnel": {"steps": ["session_start", "sign_up", "begin_checkout", "purchase"], "window": "30d"}}),
+    (
+        "Funnel steps are GA4 event names, in order; window is the most time allowed between steps.",
+        {"funnel": {"steps": ["session_start", "sign_up", "begin_checkout", "purchase"], "window": "30d"}},
+    ),
     ("First-response targets per ticket priority.", {"sla": {"urgent": "1h", "high": "4h", "normal": "24h"}}),
-    ("Alerts: a KPI path from `kpitui snapshot --format json`, with above and/or below thresholds.",
-     {"alerts": [{"kpi": "support.first_response_minutes.median", "above": 120}]}),
+    (
+        "Alerts: a KPI path from `kpitui snapshot --format json`, with above and/or below thresholds.",
+        {"alerts": [{"kpi": "support.first_response_minutes.median", "above": 120}]},
+    ),
 ]
 
 

@@ -27,7 +27,7 @@ class Fault:
 class _Handler(BaseHTTPRequestHandler):
     server: BillingServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Stay quiet: the board owns the terminal."""
 
     def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
@@ -52,7 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return key == self.server.api_key
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         """Serve list endpoints with Stripe's pagination and expand rules."""
         url = urlsplit(self.path)
         params = parse_qsl(url.query)

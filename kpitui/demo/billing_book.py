@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from kpitui.demo.names import company, person
 
@@ -47,8 +47,13 @@ def _add_months(moment: datetime, months: int) -> datetime:
 def _price(plan: tuple, currency: str) -> dict:
     plan_id, product, usd, eur, interval, _ = plan
     return {
-        "id": f"{plan_id}_{currency}", "object": "price", "currency": currency, "product": product,
-        "unit_amount": usd if currency == "usd" else eur, "billing_scheme": "per_unit", "tiers_mode": None,
+        "id": f"{plan_id}_{currency}",
+        "object": "price",
+        "currency": currency,
+        "product": product,
+        "unit_amount": usd if currency == "usd" else eur,
+        "billing_scheme": "per_unit",
+        "tiers_mode": None,
         "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
     }
 
@@ -58,7 +63,7 @@ class _Builder:
 
     def __init__(self, seed: int, as_of: date, customers: int) -> None:
         self.rng = random.Random(seed)
-        self.now = datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=timezone.utc)
+        self.now = datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=UTC)
         self.start = self.now - timedelta(days=548)
         self.count = customers
         self.book = Book()
@@ -85,8 +90,12 @@ class _Builder:
         currency = "eur" if rng.random() < 0.22 else "usd"
         name = company(rng)
         customer = {
-            "id": self._id("cus"), "object": "customer", "name": name, "created": _epoch(joined),
-            "email": f"{person(rng).lower()}@{name.split()[0].lower()}.example", "discount": None,
+            "id": self._id("cus"),
+            "object": "customer",
+            "name": name,
+            "created": _epoch(joined),
+            "email": f"{person(rng).lower()}@{name.split()[0].lower()}.example",
+            "discount": None,
         }
         self.book.customers.append(customer)
         start = joined
@@ -108,9 +117,15 @@ class _Builder:
         discount = None
         if coupon:
             discount = {
-                "id": self._id("di"), "object": "discount", "coupon": dict(coupon, object="coupon"),
-                "customer": customer["id"], "subscription": sub_id, "start": _epoch(start),
-                "end": _epoch(_add_months(start, coupon["duration_in_months"])) if coupon["duration_in_months"] else None,
+                "id": self._id("di"),
+                "object": "discount",
+                "coupon": dict(coupon, object="coupon"),
+                "customer": customer["id"],
+                "subscription": sub_id,
+                "start": _epoch(start),
+                "end": _epoch(_add_months(start, coupon["duration_in_months"]))
+                if coupon["duration_in_months"]
+                else None,
             }
             self.book.discounts[discount["id"]] = discount
         if trial_end and trial_end > self.now:
@@ -141,19 +156,37 @@ class _Builder:
             period = end
         if status == "active" and rng.random() < 0.03:
             status = "past_due"
-        self.book.subscriptions.append({
-            "id": sub_id, "object": "subscription", "customer": customer["id"], "status": status,
-            "currency": currency, "created": _epoch(start), "start_date": _epoch(start),
-            "trial_start": _epoch(start) if trial_end else None,
-            "trial_end": _epoch(trial_end) if trial_end else None,
-            "cancel_at_period_end": cancel_at_period_end,
-            "canceled_at": _epoch(ended) if ended else None, "ended_at": _epoch(ended) if ended else None,
-            "discounts": [discount["id"]] if discount else [],
-            "items": {"object": "list", "has_more": False, "data": [{
-                "id": item_id, "object": "subscription_item", "price": price, "quantity": seats,
-                "current_period_start": _epoch(period), "current_period_end": _epoch(_add_months(period, months)),
-            }]},
-        })
+        self.book.subscriptions.append(
+            {
+                "id": sub_id,
+                "object": "subscription",
+                "customer": customer["id"],
+                "status": status,
+                "currency": currency,
+                "created": _epoch(start),
+                "start_date": _epoch(start),
+                "trial_start": _epoch(start) if trial_end else None,
+                "trial_end": _epoch(trial_end) if trial_end else None,
+                "cancel_at_period_end": cancel_at_period_end,
+                "canceled_at": _epoch(ended) if ended else None,
+                "ended_at": _epoch(ended) if ended else None,
+                "discounts": [discount["id"]] if discount else [],
+                "items": {
+                    "object": "list",
+                    "has_more": False,
+                    "data": [
+                        {
+                            "id": item_id,
+                            "object": "subscription_item",
+                            "price": price,
+                            "quantity": seats,
+                            "current_period_start": _epoch(period),
+                            "current_period_end": _epoch(_add_months(period, months)),
+                        }
+                    ],
+                },
+            }
+        )
         return ended
 
     def _invoice(self, customer, sub_id, item_id, price, seats, start, end, discount) -> None:
@@ -163,22 +196,50 @@ class _Builder:
             coupon = discount["coupon"]
             running = discount["end"] is None or _epoch(start) < discount["end"]
             first = _epoch(start) <= discount["start"] + 86400 * 15
-            if coupon["duration"] != "once" and running or coupon["duration"] == "once" and first:
-                off = round(amount * coupon["percent_off"] / 100) if coupon["percent_off"] else min(amount, coupon["amount_off"])
+            if (coupon["duration"] != "once" and running) or (coupon["duration"] == "once" and first):
+                off = (
+                    round(amount * coupon["percent_off"] / 100)
+                    if coupon["percent_off"]
+                    else min(amount, coupon["amount_off"])
+                )
         created = _epoch(start)
-        self.book.invoices.append({
-            "id": self._id("in"), "object": "invoice", "customer": customer["id"], "created": created,
-            "currency": price["currency"], "status": "open" if end > self.now and self.rng.random() < 0.05 else "paid",
-            "subtotal": amount, "total": amount - off, "tax": 0,
-            "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub_id}},
-            "lines": {"object": "list", "has_more": False, "data": [{
-                "id": self._id("il"), "object": "line_item", "amount": amount, "currency": price["currency"],
-                "quantity": seats, "period": {"start": created, "end": _epoch(end)},
-                "discount_amounts": [{"amount": off, "discount": discount["id"]}] if off else [],
-                "parent": {"type": "subscription_item_details", "subscription_item_details": {
-                    "subscription": sub_id, "subscription_item": item_id, "proration": False}},
-            }]},
-        })
+        self.book.invoices.append(
+            {
+                "id": self._id("in"),
+                "object": "invoice",
+                "customer": customer["id"],
+                "created": created,
+                "currency": price["currency"],
+                "status": "open" if end > self.now and self.rng.random() < 0.05 else "paid",
+                "subtotal": amount,
+                "total": amount - off,
+                "tax": 0,
+                "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub_id}},
+                "lines": {
+                    "object": "list",
+                    "has_more": False,
+                    "data": [
+                        {
+                            "id": self._id("il"),
+                            "object": "line_item",
+                            "amount": amount,
+                            "currency": price["currency"],
+                            "quantity": seats,
+                            "period": {"start": created, "end": _epoch(end)},
+                            "discount_amounts": [{"amount": off, "discount": discount["id"]}] if off else [],
+                            "parent": {
+                                "type": "subscription_item_details",
+                                "subscription_item_details": {
+                                    "subscription": sub_id,
+                                    "subscription_item": item_id,
+                                    "proration": False,
+                                },
+                            },
+                        }
+                    ],
+                },
+            }
+        )
 
 
 def build_book(seed: int, as_of: date, customers: int = 420) -> Book:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from kpitui.demo.names import person
@@ -21,16 +21,39 @@ ZENDESK_HEADER = (
     "Requester wait time in minutes within business hours,On hold time in minutes,"
     "On hold time in minutes within business hours"
 ).split(",")
-_SUBJECTS = ["Cannot log in", "Invoice question", "Export to CSV fails", "Add a seat", "SSO setup", "Webhook errors",
-             "Slow dashboard", "Refund request", "API rate limit", "Change plan", "Password reset not arriving",
-             "Integration with Slack", "Data looks wrong", "Cancel my account", "Feature request: dark mode"]
+_SUBJECTS = [
+    "Cannot log in",
+    "Invoice question",
+    "Export to CSV fails",
+    "Add a seat",
+    "SSO setup",
+    "Webhook errors",
+    "Slow dashboard",
+    "Refund request",
+    "API rate limit",
+    "Change plan",
+    "Password reset not arriving",
+    "Integration with Slack",
+    "Data looks wrong",
+    "Cancel my account",
+    "Feature request: dark mode",
+]
 _COMMENTS = {
-    "promoter": ["Love the product, saves us hours every week", "Support is fantastic", "Best tool we use",
-                 "Simple and reliable", "The new reports are great 🎉"],
+    "promoter": [
+        "Love the product, saves us hours every week",
+        "Support is fantastic",
+        "Best tool we use",
+        "Simple and reliable",
+        "The new reports are great 🎉",
+    ],
     "passive": ["Good, but pricing is steep", "Does the job", "OK, a few rough edges", "Would like more integrations"],
-    "detractor": ["Too slow on large accounts", "Billing was confusing, charged twice",
-                  "Support took days to answer", "Missing [critical] features, thinking of leaving",
-                  "Export broke our import\nagain"],
+    "detractor": [
+        "Too slow on large accounts",
+        "Billing was confusing, charged twice",
+        "Support took days to answer",
+        "Missing [critical] features, thinking of leaving",
+        "Export broke our import\nagain",
+    ],
 }
 
 
@@ -45,16 +68,22 @@ def _business_minutes(minutes: float) -> int:
 def write_zendesk(path: Path, seed: int, as_of: date, days: int = 365) -> None:
     """A Zendesk admin export: weekday/office-hours load, SLA pressure on Mondays, reopens."""
     rng = random.Random(seed)
-    end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=timezone.utc)
+    end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=UTC)
     rows = []
     ticket_id = 1000
     for day in range(days, -1, -1):
         moment = end - timedelta(days=day)
         base = 10 + (days - day) * 0.035
-        volume = int(max(0, rng.gauss(base * (0.35 if moment.weekday() >= 5 else 1.0) * (1.3 if moment.weekday() == 0 else 1), 3)))
+        volume = int(
+            max(
+                0, rng.gauss(base * (0.35 if moment.weekday() >= 5 else 1.0) * (1.3 if moment.weekday() == 0 else 1), 3)
+            )
+        )
         for _ in range(volume):
             ticket_id += 1
-            created = moment.replace(hour=0, minute=0) + timedelta(minutes=int(min(max(rng.gauss(13.5, 3.5), 0), 23.9) * 60))
+            created = moment.replace(hour=0, minute=0) + timedelta(
+                minutes=int(min(max(rng.gauss(13.5, 3.5), 0), 23.9) * 60)
+            )
             if created > end:
                 continue
             priority = rng.choices(["Low", "Normal", "High", "Urgent"], weights=[25, 50, 18, 7])[0]
@@ -71,20 +100,37 @@ def write_zendesk(path: Path, seed: int, as_of: date, days: int = 365) -> None:
                 status = "Closed" if (end - solved).days > 4 else "Solved"
                 first_txt, res_txt, solved_txt = str(first), str(resolution), _local(solved)
             reopens = 1 if solved_txt and rng.random() < 0.08 else 0
-            csat = rng.choices(["Good", "Bad", "Offered", "Not Offered"], weights=[30, 4, 20, 46])[0] if solved_txt else "Not Offered"
+            csat = (
+                rng.choices(["Good", "Bad", "Offered", "Not Offered"], weights=[30, 4, 20, 46])[0]
+                if solved_txt
+                else "Not Offered"
+            )
             name = person(rng)
             row = dict.fromkeys(ZENDESK_HEADER, "")
-            row.update({
-                "Id": str(ticket_id), "Requester": name, "Requester email": f"{name.lower()}@customer.example",
-                "Subject": rng.choice(_SUBJECTS), "Status": status, "Priority": priority,
-                "Via": rng.choices(["Web form", "Email", "Chat", "API"], weights=[40, 35, 20, 5])[0],
-                "Created at": _local(created), "Updated at": _local(min(solved, end)), "Solved at": solved_txt,
-                "Satisfaction Score": csat, "Reopens": str(reopens),
-                "First reply time in minutes": first_txt,
-                "First reply time in minutes within business hours": str(_business_minutes(first)) if first_txt else "",
-                "Full resolution time in minutes": res_txt,
-                "Full resolution time in minutes within business hours": str(_business_minutes(resolution)) if res_txt else "",
-            })
+            row.update(
+                {
+                    "Id": str(ticket_id),
+                    "Requester": name,
+                    "Requester email": f"{name.lower()}@customer.example",
+                    "Subject": rng.choice(_SUBJECTS),
+                    "Status": status,
+                    "Priority": priority,
+                    "Via": rng.choices(["Web form", "Email", "Chat", "API"], weights=[40, 35, 20, 5])[0],
+                    "Created at": _local(created),
+                    "Updated at": _local(min(solved, end)),
+                    "Solved at": solved_txt,
+                    "Satisfaction Score": csat,
+                    "Reopens": str(reopens),
+                    "First reply time in minutes": first_txt,
+                    "First reply time in minutes within business hours": str(_business_minutes(first))
+                    if first_txt
+                    else "",
+                    "Full resolution time in minutes": res_txt,
+                    "Full resolution time in minutes within business hours": str(_business_minutes(resolution))
+                    if res_txt
+                    else "",
+                }
+            )
             rows.append(row)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=ZENDESK_HEADER)
@@ -95,7 +141,7 @@ def write_zendesk(path: Path, seed: int, as_of: date, days: int = 365) -> None:
 def write_delighted(path: Path, seed: int, as_of: date, days: int = 365) -> None:
     """A Delighted-style CSV (id, score, comment, created_at in Unix seconds, plan)."""
     rng = random.Random(seed)
-    end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=timezone.utc)
+    end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=UTC)
     rows = []
     for i in range(1, 1800):
         moment = end - timedelta(seconds=rng.random() * days * 86400)
@@ -103,8 +149,16 @@ def write_delighted(path: Path, seed: int, as_of: date, days: int = 365) -> None
         score = min(10, max(0, round(rng.gauss(7.2 + 1.2 * drift, 2.2))))
         group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
         comment = rng.choice(_COMMENTS[group]) if rng.random() < 0.35 else ""
-        rows.append([f"r{i:05d}", person(rng).lower() + "@customer.example", score, comment,
-                     int(moment.timestamp()), rng.choice(["Starter", "Pro", "Business"])])
+        rows.append(
+            [
+                f"r{i:05d}",
+                person(rng).lower() + "@customer.example",
+                score,
+                comment,
+                int(moment.timestamp()),
+                rng.choice(["Starter", "Pro", "Business"]),
+            ]
+        )
     rows.sort(key=lambda r: r[4])
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -115,9 +169,14 @@ def write_delighted(path: Path, seed: int, as_of: date, days: int = 365) -> None
 def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_per_day: int = 160) -> None:
     """A GA4 BigQuery export as NDJSON: sessions walking session_start → sign_up → checkout → purchase."""
     rng = random.Random(seed)
-    end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=timezone.utc)
-    sources = [("google", "organic", None), ("(direct)", "(none)", None), ("newsletter", "email", "nov_launch"),
-               ("linkedin", "cpc", "b2b_q4"), ("github.com", "referral", None)]
+    end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=UTC)
+    sources = [
+        ("google", "organic", None),
+        ("(direct)", "(none)", None),
+        ("newsletter", "email", "nov_launch"),
+        ("linkedin", "cpc", "b2b_q4"),
+        ("github.com", "referral", None),
+    ]
     weights = [40, 25, 12, 13, 10]
     with path.open("w", encoding="utf-8") as handle:
         user = 0
@@ -142,17 +201,28 @@ def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_p
                             steps.append("purchase")
                 moment = start
                 for name in steps:
-                    params = [{"key": "ga_session_id", "value": {"int_value": session}},
-                              {"key": "page_location", "value": {"string_value": f"https://app.example/{name}"}}]
+                    params = [
+                        {"key": "ga_session_id", "value": {"int_value": session}},
+                        {"key": "page_location", "value": {"string_value": f"https://app.example/{name}"}},
+                    ]
                     if name == "session_start":
-                        params += [{"key": "source", "value": {"string_value": source}},
-                                   {"key": "medium", "value": {"string_value": medium}}]
+                        params += [
+                            {"key": "source", "value": {"string_value": source}},
+                            {"key": "medium", "value": {"string_value": medium}},
+                        ]
                         if campaign:
                             params.append({"key": "campaign", "value": {"string_value": campaign}})
-                    handle.write(json.dumps({
-                        "event_date": moment.strftime("%Y%m%d"),
-                        "event_timestamp": str(int(moment.timestamp() * 1_000_000)),
-                        "event_name": name, "user_pseudo_id": uid, "event_params": params,
-                        "traffic_source": {"source": source, "medium": medium, "name": campaign},
-                    }) + "\n")
+                    handle.write(
+                        json.dumps(
+                            {
+                                "event_date": moment.strftime("%Y%m%d"),
+                                "event_timestamp": str(int(moment.timestamp() * 1_000_000)),
+                                "event_name": name,
+                                "user_pseudo_id": uid,
+                                "event_params": params,
+                                "traffic_source": {"source": source, "medium": medium, "name": campaign},
+                            }
+                        )
+                        + "\n"
+                    )
                     moment += timedelta(seconds=rng.randint(5, 900))

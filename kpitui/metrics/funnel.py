@@ -45,8 +45,15 @@ def _prepare(events: pd.DataFrame, config: FunnelConfig) -> _Prepared:
     key = events["user_id"].astype(str)
     if config.per_session:
         key = key + "|" + events["session_id"].astype(str)
-    frame = pd.DataFrame({"key": key.to_numpy(), "time": events["event_time"].to_numpy(), "rank": rank,
-                          "source": events["source"].to_numpy(), "medium": events["medium"].to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "key": key.to_numpy(),
+            "time": events["event_time"].to_numpy(),
+            "rank": rank,
+            "source": events["source"].to_numpy(),
+            "medium": events["medium"].to_numpy(),
+        }
+    )
     order = np.lexsort((np.arange(len(frame)), rank, frame["time"].to_numpy()))
     frame = frame.iloc[order].reset_index(drop=True)
     frame["seq"] = np.arange(len(frame), dtype=np.int64)
@@ -72,8 +79,15 @@ def _chain(prep: _Prepared, config: FunnelConfig) -> list[pd.DataFrame]:
         else:
             right = ev[mask][["key", "seq", "time"]].rename(columns={"time": "t_next", "seq": "seq_next"})
             left = prev.sort_values("seq")
-            merged = pd.merge_asof(left, right.sort_values("seq_next"), left_on="seq", right_on="seq_next",
-                                   by="key", direction="forward", allow_exact_matches=False)
+            merged = pd.merge_asof(
+                left,
+                right.sort_values("seq_next"),
+                left_on="seq",
+                right_on="seq_next",
+                by="key",
+                direction="forward",
+                allow_exact_matches=False,
+            )
             ok = merged["seq_next"].notna() & ((merged["t_next"] - merged["time"]) <= window)
             step = merged[ok][["key", "t_next", "seq_next"]].rename(columns={"t_next": "time", "seq_next": "seq"})
             step["seq"] = step["seq"].astype(np.int64)
@@ -89,13 +103,15 @@ def _steps(counts: list[int], names: list[str]) -> tuple[FunnelStepResult, ...]:
     for i, (name, users) in enumerate(zip(names, counts)):
         previous = counts[i - 1] if i else None
         nxt = counts[i + 1] if i + 1 < len(counts) else users
-        out.append(FunnelStepResult(
-            name=name,
-            users=int(users),
-            conversion_from_previous=None if previous is None or previous == 0 else users / previous,
-            conversion_from_start=None if counts[0] == 0 else users / counts[0],
-            abandonments=int(max(users - nxt, 0)),
-        ))
+        out.append(
+            FunnelStepResult(
+                name=name,
+                users=int(users),
+                conversion_from_previous=None if previous is None or previous == 0 else users / previous,
+                conversion_from_start=None if counts[0] == 0 else users / counts[0],
+                abandonments=int(max(users - nxt, 0)),
+            )
+        )
     return tuple(out)
 
 
@@ -130,11 +146,17 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         daily_visitors=_daily(period, start, end, None),
         daily_signups=_daily(period, start, end, "sign_up"),
         users=int(period["user_id"].nunique()),
-        sessions=int((period["user_id"].astype(str) + "|" + period["session_id"].astype(str))[period["session_id"].notna()].nunique()),
+        sessions=int(
+            (period["user_id"].astype(str) + "|" + period["session_id"].astype(str))[
+                period["session_id"].notna()
+            ].nunique()
+        ),
     )
 
 
-def _weekly(events: pd.DataFrame, config: FunnelConfig, end: pd.Timestamp, weeks: int = 8) -> tuple[tuple[str, float | None], ...]:
+def _weekly(
+    events: pd.DataFrame, config: FunnelConfig, end: pd.Timestamp, weeks: int = 8
+) -> tuple[tuple[str, float | None], ...]:
     """Overall conversion of each of the last `weeks` weeks (entries in that week)."""
     out = []
     for k in range(weeks, 0, -1):
@@ -162,7 +184,9 @@ def _breakdown(prep: _Prepared, reached: list[pd.DataFrame], limit: int = 10) ->
     )
 
 
-def _daily(period: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, event: str | None) -> tuple[tuple[str, int], ...]:
+def _daily(
+    period: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, event: str | None
+) -> tuple[tuple[str, int], ...]:
     days = pd.date_range(start.normalize() + pd.Timedelta(days=1), end.normalize(), freq="D")
     day = period["event_time"].dt.normalize()
     if event is None:
@@ -178,5 +202,8 @@ def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
         steps = steps[steps["segment"] == steps["segment"].dropna().iloc[0]]
     steps = steps.sort_values("step_index")
     counts = [int(v) for v in steps["users"].fillna(0)]
-    return FunnelMetrics(steps=_steps(counts, list(steps["step_name"].astype(str))),
-                         overall_conversion=_overall(counts), preaggregated=True)
+    return FunnelMetrics(
+        steps=_steps(counts, list(steps["step_name"].astype(str))),
+        overall_conversion=_overall(counts),
+        preaggregated=True,
+    )

@@ -6,9 +6,7 @@ import pandas as pd
 
 from kpitui.metrics import MetricsError
 
-ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
+ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
 
 
@@ -31,6 +29,8 @@ def to_reporting(amounts: pd.Series, currencies: pd.Series, reporting: str, fx: 
         elif code in fx:
             rate = fx[code]
         else:
-            raise MetricsError(f"no [fx] rate for {code}; add e.g. {code} = 1.0 under [fx] (units of {reporting} per {code})")
+            raise MetricsError(
+                f"no [fx] rate for {code}; add e.g. {code} = 1.0 under [fx] (units of {reporting} per {code})"
+            )
         factors[currency] = rate / minor_per_major(code)
     return amounts * currencies.map(factors).astype(float)

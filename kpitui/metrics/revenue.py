@@ -79,9 +79,13 @@ def item_mrr(items: pd.DataFrame) -> pd.Series:
         amount = amount.copy()
         amount[tiered] = [
             tiered_amount(t, m or "graduated", float(q if pd.notna(q) else 1))
-            for t, m, q in zip(items.loc[tiered, "tiers"], items.loc[tiered, "tiers_mode"], items.loc[tiered, "quantity"])
+            for t, m, q in zip(
+                items.loc[tiered, "tiers"], items.loc[tiered, "tiers_mode"], items.loc[tiered, "quantity"]
+            )
         ]
-    months = items["interval"].map(_MONTHS_PER_INTERVAL).astype(float) * items["interval_count"].astype(float).fillna(1.0)
+    months = items["interval"].map(_MONTHS_PER_INTERVAL).astype(float) * items["interval_count"].astype(float).fillna(
+        1.0
+    )
     monthly = amount / months
     return monthly.where(items["usage_type"].fillna("licensed") != "metered", 0.0).fillna(0.0)
 
@@ -98,8 +102,13 @@ class RevenueEngine:
         monthly = item_mrr(items).groupby(items["subscription_id"]).sum()
         self.base = monthly.reindex(subs.index).fillna(0.0)
         period_months = (
-            items["interval"].map(_MONTHS_PER_INTERVAL).astype(float) * items["interval_count"].astype(float).fillna(1.0)
-        ).groupby(items["subscription_id"]).first()
+            (
+                items["interval"].map(_MONTHS_PER_INTERVAL).astype(float)
+                * items["interval_count"].astype(float).fillna(1.0)
+            )
+            .groupby(items["subscription_id"])
+            .first()
+        )
         self.period_months = period_months.reindex(subs.index).fillna(1.0)
         self.discounts = book.discounts if settings.apply_discounts else book.discounts.iloc[0:0]
         self.lines = self._usable_lines(book.invoice_lines)
@@ -158,11 +167,15 @@ class RevenueEngine:
         off = sub_level["amount_off"].astype(float).fillna(0.0).groupby(sub_level["subscription_id"]).sum()
         off = off.reindex(amounts.index).fillna(0.0) / self.period_months
         if not customer_level.empty:
-            cust_keep = (1 - customer_level["percent_off"].astype(float).fillna(0.0) / 100).groupby(
-                customer_level["customer_id"]
-            ).prod()
+            cust_keep = (
+                (1 - customer_level["percent_off"].astype(float).fillna(0.0) / 100)
+                .groupby(customer_level["customer_id"])
+                .prod()
+            )
             factor = factor * self.customer_of.map(cust_keep).fillna(1.0)
-            cust_off = customer_level["amount_off"].astype(float).fillna(0.0).groupby(customer_level["customer_id"]).sum()
+            cust_off = (
+                customer_level["amount_off"].astype(float).fillna(0.0).groupby(customer_level["customer_id"]).sum()
+            )
             first_sub = ~self.customer_of.duplicated()
             off = off + (self.customer_of.map(cust_off).fillna(0.0) / self.period_months).where(first_sub, 0.0)
         return (amounts * factor - off).clip(lower=0.0)
@@ -227,7 +240,8 @@ def compute_revenue(book: Book, settings: RevenueSettings, as_of: date, top: int
 
     earlier = table[month_ends[:-1]].gt(0).any(axis=1)
     ended_before = book.subscriptions[
-        book.subscriptions["ended_at"].notna() & (book.subscriptions["ended_at"] <= start_col)
+        book.subscriptions["ended_at"].notna()
+        & (book.subscriptions["ended_at"] <= start_col)
         & ~book.subscriptions["status"].isin(_NEVER_PAID)
     ]["customer_id"].astype(str)
     paid_before = earlier | table.index.to_series().isin(set(ended_before))
@@ -256,7 +270,8 @@ def compute_revenue(book: Book, settings: RevenueSettings, as_of: date, top: int
     changed = moves[moves["kind"] != ""].copy()
     changed["size"] = (changed["new"] - changed["old"]).abs()
     changed = changed.sort_values(["size", "new"], ascending=False).head(top)
-    history = tuple(RevenuePoint(t.strftime("%Y-%m"), float(table[t].sum())) for t in month_ends[1:]) + (
+    history = (
+        *(RevenuePoint(t.strftime("%Y-%m"), float(table[t].sum())) for t in month_ends[1:]),
         RevenuePoint(now.strftime("%Y-%m"), mrr),
     )
     return RevenueMetrics(

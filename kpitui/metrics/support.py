@@ -64,14 +64,16 @@ def _group_stats(tickets, first, resolution, targets, column) -> tuple[GroupStat
     rows = []
     for name, index in tickets.groupby(tickets[column].fillna("(none)"), sort=True).groups.items():
         group = tickets.loc[index]
-        rows.append(GroupStats(
-            name=str(name),
-            tickets=len(group),
-            first_response_median=_median(first.loc[index]),
-            resolution_median=_median(resolution.loc[index][group["status"].isin(SOLVED)]),
-            sla_breach_rate=breach_rate(group, first.loc[index], targets),
-            target_minutes=targets.get(str(name).lower()) if column == "priority" else None,
-        ))
+        rows.append(
+            GroupStats(
+                name=str(name),
+                tickets=len(group),
+                first_response_median=_median(first.loc[index]),
+                resolution_median=_median(resolution.loc[index][group["status"].isin(SOLVED)]),
+                sla_breach_rate=breach_rate(group, first.loc[index], targets),
+                target_minutes=targets.get(str(name).lower()) if column == "priority" else None,
+            )
+        )
     return tuple(sorted(rows, key=lambda r: -r.tickets))
 
 
@@ -94,12 +96,18 @@ def compute_support(tickets: pd.DataFrame, settings: SupportSettings, as_of: dat
     invalid = int((first_all < 0).sum() + (resolution_all < 0).sum())
     if has_created:
         in_period = (tickets["created"] > start) & (tickets["created"] <= end)
-        previous = (tickets["created"] > start - pd.Timedelta(days=settings.period_days)) & (tickets["created"] <= start)
+        previous = (tickets["created"] > start - pd.Timedelta(days=settings.period_days)) & (
+            tickets["created"] <= start
+        )
     else:
         in_period = pd.Series(True, index=tickets.index)
         previous = pd.Series(False, index=tickets.index)
     period = tickets[in_period]
-    first = first_all[in_period] if has_created or period["first_response_minutes"].notna().any() else first_all[in_period] * np.nan
+    first = (
+        first_all[in_period]
+        if has_created or period["first_response_minutes"].notna().any()
+        else first_all[in_period] * np.nan
+    )
     solved = period["status"].isin(SOLVED) | period["solved_at"].notna()
     resolution = resolution_all[in_period][solved]
     satisfaction = period["satisfaction"].dropna()

@@ -1,0 +1,1 @@
+"""The five panes; each renders a Snapshot and nothing else."""

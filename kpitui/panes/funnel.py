@@ -1,0 +1,79 @@
+"""Funnel: step bars with conversion, overall conversion trend, source/medium breakdown, traffic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Label
+
+from kpitui import formatting as fmt
+from kpitui.model import Snapshot
+from kpitui.panes.base import Pane
+from kpitui.text import clean
+from kpitui.widgets.bars import Bar, BarChart
+from kpitui.widgets.tile import KpiTile
+
+
+class FunnelPane(Pane):
+    """Where users drop between visit and purchase."""
+
+    def compose(self) -> ComposeResult:
+        """Tiles, the funnel, the breakdown."""
+        with Horizontal(classes="tiles"):
+            yield KpiTile("Overall conversion", id="fun-conversion")
+            yield KpiTile("Visitors / day", id="fun-visitors")
+            yield KpiTile("Sign-ups / day", id="fun-signups")
+        yield Label("Funnel", classes="section-title")
+        yield BarChart(id="fun-steps")
+        yield Label("By source / medium", classes="section-title")
+        yield DataTable(id="fun-breakdown", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        """Columns of the breakdown table."""
+        for label in ("Source", "Medium", "Entered", "Completed", "Conversion"):
+            self.query_one("#fun-breakdown", DataTable).add_column(label)
+
+    def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
+        """Fill the pane from `snapshot.funnel`."""
+        age, state = self.source_age(snapshot, now, "ga4")
+        f = snapshot.funnel
+        tiles = {k: self.query_one(f"#fun-{k}", KpiTile) for k in ("conversion", "visitors", "signups")}
+        if f is None:
+            for tile in tiles.values():
+                tile.show(fmt.DASH, age=age, state=state or "missing")
+            return
+        tiles["conversion"].show(
+            fmt.percent(f.overall_conversion),
+            *fmt.change(f.overall_conversion, f.previous_overall_conversion, "rate"),
+            [v for _, v in f.weekly],
+            age,
+            state,
+        )
+        for key, series in (("visitors", f.daily_visitors), ("signups", f.daily_signups)):
+            values = [c for _, c in series]
+            mean = sum(values) / len(values) if values else None
+            tiles[key].show(
+                fmt.number(mean), series=values, age="pre-aggregated export" if f.preaggregated else age, state=state
+            )
+        bars = []
+        for step in f.steps:
+            rate = (
+                ""
+                if step.conversion_from_previous is None
+                else f" ({fmt.percent(step.conversion_from_previous)} of prev.)"
+            )
+            bars.append(Bar(step.name, step.users, f"{fmt.number(step.users)}{rate}"))
+        self.query_one("#fun-steps", BarChart).set_bars(bars)
+        table = self.query_one("#fun-breakdown", DataTable)
+        table.clear()
+        for row in f.breakdown:
+            table.add_row(
+                Text(clean(row.source, limit=40)),
+                Text(clean(row.medium, limit=30)),
+                fmt.number(row.entered),
+                fmt.number(row.completed),
+                fmt.percent(row.conversion),
+            )

@@ -1,0 +1,116 @@
+"""Revenue: MRR, ARR, history, this month's movements, churn and the largest movers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Label, Static
+
+from kpitui import formatting as fmt
+from kpitui.model import Snapshot
+from kpitui.panes.base import Pane
+from kpitui.text import clean
+from kpitui.widgets.bars import Bar, BarChart
+from kpitui.widgets.tile import KpiTile
+
+_MOVES = (
+    ("new", "$success"),
+    ("expansion", "$success"),
+    ("reactivation", "$accent"),
+    ("contraction", "$warning"),
+    ("churn", "$error"),
+)
+
+
+class RevenuePane(Pane):
+    """Everything about recurring revenue."""
+
+    def compose(self) -> ComposeResult:
+        """Tiles, charts, ratios and the movers table."""
+        with Horizontal(classes="tiles"):
+            yield KpiTile("MRR", id="rev-mrr")
+            yield KpiTile("ARR", id="rev-arr")
+            yield KpiTile("ARPA", id="rev-arpa")
+        yield Label("MRR, last 12 months", classes="section-title")
+        yield BarChart(id="rev-history")
+        yield Label("Movements this month", classes="section-title")
+        yield BarChart(id="rev-moves")
+        yield Static("", id="rev-ratios")
+        yield Label("Largest movements by customer (click a header to sort)", classes="section-title")
+        yield DataTable(id="rev-movers", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        """Set up the movers table's columns."""
+        table = self.query_one("#rev-movers", DataTable)
+        for key, label in (
+            ("name", "Customer"),
+            ("kind", "Movement"),
+            ("old", "Old MRR"),
+            ("new", "New MRR"),
+            ("delta", "Change"),
+        ):
+            table.add_column(label, key=key)
+
+    @on(DataTable.HeaderSelected, "#rev-movers")
+    def sort_movers(self, event: DataTable.HeaderSelected) -> None:
+        """Sort by the clicked column (numbers descending)."""
+        key = event.column_key.value
+        numeric = key in ("old", "new", "delta")
+        event.data_table.sort(event.column_key, key=lambda v: v.plain if isinstance(v, Text) else v, reverse=numeric)
+
+    def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
+        """Fill the pane from `snapshot.revenue`."""
+        age, state = self.source_age(snapshot, now, "stripe")
+        r, cur = snapshot.revenue, snapshot.currency
+        tiles = [self.query_one(f"#rev-{k}", KpiTile) for k in ("mrr", "arr", "arpa")]
+        if r is None:
+            for tile in tiles:
+                tile.show(fmt.DASH, age=age, state=state or "missing")
+            return
+        prev = r.history[-2].mrr if len(r.history) > 1 else None
+        series = [p.mrr for p in r.history]
+        tiles[0].show(fmt.money(r.mrr, cur), *fmt.change(r.mrr, prev), series, age, state)
+        tiles[1].show(fmt.money(r.arr, cur), *fmt.change(r.arr, None if prev is None else 12 * prev), None, age, state)
+        tiles[2].show(fmt.money(r.arpa, cur), age=age, state=state)
+        self.query_one("#rev-history", BarChart).set_bars(
+            [Bar(p.month, p.mrr, fmt.money(p.mrr, cur, compact=True)) for p in r.history]
+        )
+        m = r.movements
+        bars = [
+            Bar(k, getattr(m, k), ("-" if k in ("contraction", "churn") else "+") + fmt.money(getattr(m, k), cur), s)
+            for k, s in _MOVES
+        ]
+        bars.append(Bar("net new", m.net_new, fmt.money(m.net_new, cur), "$primary"))
+        self.query_one("#rev-moves", BarChart).set_bars(bars)
+        ratios = Text()
+        for label, value in (
+            ("Customer churn", fmt.percent(r.customer_churn_rate)),
+            ("Gross MRR churn", fmt.percent(r.gross_mrr_churn_rate)),
+            ("Net MRR churn", fmt.percent(r.net_mrr_churn_rate)),
+            ("NRR", fmt.percent(r.nrr)),
+            ("LTV", fmt.money(r.ltv, cur)),
+            ("Quick ratio", fmt.number(r.quick_ratio, 2)),
+            ("Paying customers", fmt.number(r.paying_customers)),
+        ):
+            ratios.append(f"{label} ", style="dim")
+            ratios.append(f"{value}   ", style="bold")
+        self.query_one("#rev-ratios", Static).update(ratios)
+        table = self.query_one("#rev-movers", DataTable)
+        table.clear()
+        for move in r.top_movements:
+            delta = move.new_mrr - move.old_mrr
+            table.add_row(
+                Text(clean(move.name, limit=60)),
+                move.kind,
+                Text(fmt.money(move.old_mrr, cur), justify="right"),
+                Text(fmt.money(move.new_mrr, cur), justify="right"),
+                Text(
+                    ("+" if delta >= 0 else "") + fmt.money(delta, cur),
+                    justify="right",
+                    style="green" if delta >= 0 else "red",
+                ),
+            )

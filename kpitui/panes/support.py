@@ -1,0 +1,106 @@
+"""Support: response and resolution times, SLA, load by day and hour, oldest open tickets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Label, Sparkline
+
+from kpitui import formatting as fmt
+from kpitui.model import Snapshot
+from kpitui.panes.base import Pane
+from kpitui.text import clean
+from kpitui.widgets.heatmap import HeatMap
+from kpitui.widgets.tile import KpiTile
+
+
+class SupportPane(Pane):
+    """Helpdesk KPIs."""
+
+    def compose(self) -> ComposeResult:
+        """Tiles, per-priority table, daily volume, heat map, oldest open tickets."""
+        with Horizontal(classes="tiles"):
+            yield KpiTile("First response (median)", good_when_up=False, id="sup-first")
+            yield KpiTile("Resolution (median)", good_when_up=False, id="sup-resolution")
+            yield KpiTile("SLA breaches", good_when_up=False, id="sup-sla")
+            yield KpiTile("Backlog", good_when_up=False, id="sup-backlog")
+        yield Label("By priority", classes="section-title")
+        yield DataTable(id="sup-priority", cursor_type="row", zebra_stripes=True)
+        yield Label("Tickets per day", classes="section-title", id="sup-daily-title")
+        yield Sparkline([], id="sup-daily")
+        yield Label("When tickets arrive (weekday × hour)", classes="section-title")
+        yield HeatMap(id="sup-heatmap")
+        yield Label("Oldest open tickets", classes="section-title")
+        yield DataTable(id="sup-open", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        """Columns of both tables."""
+        for label in ("Priority", "Tickets", "First resp.", "Resolution", "Target", "Breaches"):
+            self.query_one("#sup-priority", DataTable).add_column(label)
+        for label in ("Ticket", "Priority", "Age", "Subject"):
+            self.query_one("#sup-open", DataTable).add_column(label)
+
+    def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
+        """Fill the pane from `snapshot.support`."""
+        age, state = self.source_age(snapshot, now, "tickets")
+        s = snapshot.support
+        tiles = {k: self.query_one(f"#sup-{k}", KpiTile) for k in ("first", "resolution", "sla", "backlog")}
+        if s is None:
+            for tile in tiles.values():
+                tile.show(fmt.DASH, age=age, state=state or "missing")
+            return
+        note = "" if s.has_created else "no created time in the export"
+        tiles["first"].show(
+            fmt.minutes(s.first_response_minutes.median),
+            *fmt.change(s.first_response_minutes.median, s.previous_first_response_median),
+            [p.first_response_median for p in s.history],
+            note or age,
+            state,
+        )
+        tiles["resolution"].show(
+            fmt.minutes(s.resolution_minutes.median),
+            *fmt.change(s.resolution_minutes.median, s.previous_resolution_median),
+            None,
+            f"P90 {fmt.minutes(s.resolution_minutes.p90)}",
+            state,
+        )
+        breach_state = next((a.state for a in snapshot.alerts if a.kpi == "support.sla_breach_rate"), "")
+        tiles["sla"].show(
+            fmt.percent(s.sla_breach_rate),
+            age=f"CSAT {fmt.percent(s.csat)}",
+            state=breach_state if breach_state in ("warning", "critical") else state,
+        )
+        tiles["backlog"].show(
+            fmt.number(s.backlog), age=f"{fmt.number(s.tickets)} tickets in {snapshot.period_days}d", state=state
+        )
+        table = self.query_one("#sup-priority", DataTable)
+        table.clear()
+        for g in s.by_priority:
+            breach = fmt.percent(g.sla_breach_rate)
+            style = "red" if (g.sla_breach_rate or 0) > 0.1 else "green" if g.sla_breach_rate is not None else ""
+            table.add_row(
+                Text(clean(g.name, limit=20)),
+                fmt.number(g.tickets),
+                fmt.minutes(g.first_response_median),
+                fmt.minutes(g.resolution_median),
+                fmt.minutes(g.target_minutes),
+                Text(breach, style=style),
+            )
+        self.query_one("#sup-daily", Sparkline).data = [c for _, c in s.daily]
+        if s.daily:
+            self.query_one("#sup-daily-title", Label).update(
+                Text(f"Tickets per day, {s.daily[0][0]} → {s.daily[-1][0]} (max {max(c for _, c in s.daily)})")
+            )
+        self.query_one("#sup-heatmap", HeatMap).set_grid(s.heatmap)
+        open_table = self.query_one("#sup-open", DataTable)
+        open_table.clear()
+        for t in s.slowest_open:
+            open_table.add_row(
+                Text(clean(t.ticket_id, limit=20)),
+                Text(clean(t.priority, limit=12)),
+                fmt.minutes(t.age_minutes),
+                Text(clean(t.subject, limit=120)),
+            )

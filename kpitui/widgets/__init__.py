@@ -1,0 +1,1 @@
+"""Small widgets the panes are built from; they render what they are given and never fetch."""

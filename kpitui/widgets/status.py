@@ -1,0 +1,45 @@
+"""The source status line: each source's state, age and last error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kpitui.durations import format_seconds
+from kpitui.formatting import age
+from kpitui.model import SourceStatus
+from kpitui.text import clean
+
+_MARKS = {"ok": ("●", "green"), "stale": ("●", "yellow"), "error": ("●", "red"), "pending": ("○", "dim")}
+
+
+class SourceStatusBar(Static):
+    """One line per refresh: `● billing 2 min ago  ● support: 503 from api, retrying in 4m`."""
+
+    def show(
+        self,
+        statuses: dict[str, SourceStatus],
+        now: datetime,
+        intervals: dict[str, float],
+        loading: set[str],
+        paused: bool,
+    ) -> None:
+        """Redraw from the current statuses."""
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if paused:
+            line.append("⏸ paused  ", style="bold yellow")
+        for name, status in statuses.items():
+            mark, colour = _MARKS.get(status.status, ("●", "dim"))
+            line.append(f"{mark} ", style=colour)
+            line.append(clean(name, limit=30))
+            if name in loading:
+                line.append(" refreshing…", style="dim")
+            elif status.status == "ok":
+                line.append(f" {age(status.last_success, now)}", style="dim")
+            elif status.error:
+                when = format_seconds(intervals.get(name, 0))
+                line.append(f": {clean(status.error, limit=120)}, retrying in {when}", style=colour)
+            line.append("   ")
+        self.update(line)

@@ -1,0 +1,50 @@
+"""A KPI tile: title, big value, change vs the previous period, sparkline and data age."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Sparkline, Static
+
+
+class KpiTile(Vertical):
+    """One headline KPI."""
+
+    DEFAULT_CLASSES = "tile"
+
+    def __init__(self, title: str, *, good_when_up: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title = title
+        self.good_when_up = good_when_up
+
+    def compose(self) -> ComposeResult:
+        """Title, value, delta, sparkline, age."""
+        yield Label(Text(self.title), classes="tile-title")
+        yield Static("…", classes="tile-value")
+        yield Static("", classes="tile-delta")
+        yield Sparkline([], classes="tile-spark")
+        yield Static("", classes="tile-age")
+
+    def show(
+        self,
+        value: str,
+        delta: str = "",
+        direction: int = 0,
+        series: list[float] | None = None,
+        age: str = "",
+        state: str = "",
+    ) -> None:
+        """Update the tile in place (no re-mount)."""
+        self.query_one(".tile-value", Static).update(Text(value))
+        delta_widget = self.query_one(".tile-delta", Static)
+        delta_widget.update(Text(delta))
+        good = direction == 0 or (direction > 0) == self.good_when_up
+        delta_widget.set_class(direction != 0 and good, "good")
+        delta_widget.set_class(direction != 0 and not good, "bad")
+        spark = self.query_one(Sparkline)
+        spark.data = [v for v in (series or []) if v is not None]
+        spark.display = len(spark.data) > 1
+        self.query_one(".tile-age", Static).update(Text(age))
+        for name in ("warning", "critical", "stale", "missing"):
+            self.set_class(state == name, f"-{name}")
