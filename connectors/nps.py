@@ -72,13 +72,12 @@ def find_score_column(table: CsvTable, configured: str | None) -> str:
     best, best_share = None, 0.0
     for name in frame.columns:
         present = frame[name].dropna()
-        if present.empty or name.endswith("_NPS_GROUP"):
+        if present.empty or name.endswith("_NPS_GROUP") or not _SCORE_WORDS.search(labels[name]):
             continue
         share = _integers(present).notna().mean()
-        bonus = 0.5 if _SCORE_WORDS.search(labels[name]) else 0.0
-        if share >= 0.8 and share + bonus > best_share:
-            best, best_share = name, share + bonus
-    if best is None or best_share < 1.2:
+        if share >= 0.5 and share > best_share:
+            best, best_share = name, share
+    if best is None:
         raise ConnectorError(
             f"{table.path}: no NPS score column (0–10 integers, header mentioning recommend/NPS/score); "
             f"set score_column under [sources.NAME]. Found: {', '.join(frame.columns)[:400]}"

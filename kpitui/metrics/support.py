@@ -159,7 +159,7 @@ def _heatmap(period: pd.DataFrame) -> tuple[tuple[int, ...], ...]:
     """Tickets created per weekday (Mon..Sun) × hour (UTC)."""
     grid = np.zeros((7, 24), dtype=int)
     created = period["created"].dropna()
-    np.add.at(grid, (created.dt.weekday.to_numpy(), created.dt.hour.to_numpy()), 1)
+    np.add.at(grid, (created.dt.day_of_week.to_numpy(), created.dt.hour.to_numpy()), 1)
     return tuple(tuple(int(v) for v in row) for row in grid)
 
 

@@ -1,0 +1,29 @@
+"""Shared fixtures: a running demo (real billing API on loopback, real export files) and a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from kpitui.demo.setup import Demo, start_demo
+
+AS_OF = date(2026, 11, 22)
+FROZEN = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The demo sources, started once for the session."""
+    running = start_demo(AS_OF, directory=tmp_path_factory.mktemp("demo"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the real user config and cache dirs."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("KPITUI_CONFIG", raising=False)

@@ -1,0 +1,154 @@
+"""Ticket, survey and GA4 connectors on real export layouts, with hand-checked figures."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connectors import ga4, nps, tickets
+from connectors.base import ConnectorError
+from kpitui.config import FunnelConfig, FunnelStep
+from kpitui.metrics.funnel import compute_funnel, funnel_from_steps
+from kpitui.metrics.nps import compute_nps
+from kpitui.metrics.support import SupportSettings, compute_support
+
+DATA = Path(__file__).parent / "data"
+SLA = (("urgent", 60.0), ("high", 240.0), ("normal", 1440.0), ("low", 2880.0))
+
+
+def test_zendesk_export_worked_example():
+    result = tickets.load({"path": str(DATA / "tickets/zendesk.csv"), "timezone": "Europe/Paris"})
+    assert result.report.layout == "Zendesk"
+    assert [(s.line, s.reason) for s in result.report.skipped] == [
+        (8, "missing ticket id"), (9, "unreadable 'Created at' date")]
+    frame = result.frames["tickets"]
+    assert frame.loc[0, "created"] == pd.Timestamp("2026-11-02 08:00", tz="UTC")  # 09:00 Paris
+    m = compute_support(frame, SupportSettings(30, SLA), date(2026, 11, 20))
+    # first replies 30, 90, 300, 15 → median 60, P90 90 + 0.7 × 210 = 237, mean 108.75
+    assert (m.first_response_minutes.median, m.first_response_minutes.p90) == (60.0, pytest.approx(237.0))
+    assert m.first_response_minutes.mean == pytest.approx(108.75)
+    # full resolutions of solved tickets 120, 1440, 120 → median 120, P90 120 + 0.8 × 1320 = 1176
+    assert (m.resolution_minutes.median, m.resolution_minutes.p90) == (120.0, pytest.approx(1176.0))
+    assert m.sla_breach_rate == pytest.approx(1 / 4)  # only the high ticket (300 > 240)
+    assert (m.backlog, m.csat, m.tickets) == (2, 0.5, 5)
+    assert [t.ticket_id for t in m.slowest_open] == ["103", "105"]
+
+
+def test_freshdesk_business_hours_and_timestamps():
+    result = tickets.load({"path": str(DATA / "tickets/freshdesk.csv")})
+    assert result.report.layout == "Freshdesk/Freshservice"
+    frame = result.frames["tickets"].set_index("ticket_id")
+    assert frame.loc["1", "first_response_minutes_business"] == 60.0  # 01:00:00
+    assert frame.loc["1", "first_response_minutes"] == 60.0  # recomputed from Initial response time
+    assert frame.loc["2", "first_response_minutes"] == 210.0
+    assert frame.loc["2", "resolution_minutes"] == 1440.0
+    calendar = compute_support(result.frames["tickets"], SupportSettings(30), date(2026, 11, 20))
+    assert calendar.sla_breach_rate == pytest.approx(1 / 2)  # the export's own SLA flags
+    business = compute_support(result.frames["tickets"], SupportSettings(30, business=True), date(2026, 11, 20))
+    assert business.first_response_minutes.median == pytest.approx((60 + 210) / 2)  # falls back to calendar
+
+
+def test_customer_support_dataset_has_no_created_time():
+    result = tickets.load({"path": str(DATA / "tickets/customer_support_dataset.csv")})
+    assert result.report.layout == "Customer Support Ticket Dataset"
+    assert "no created time" in result.report.warnings[0]
+    m = compute_support(result.frames["tickets"], SupportSettings(30), date(2026, 11, 20))
+    assert (m.tickets, m.has_created, m.first_response_minutes.median) == (3, False, None)
+    assert m.csat == pytest.approx(1 / 2)  # 4.0 is satisfied, 2.0 is not
+
+
+def test_column_override_and_unknown_layout(tmp_path):
+    path = tmp_path / "custom.csv"
+    path.write_text("Ref;Opened on;Answered\nA1;2026-11-01 10:00;2026-11-01 10:30\n")
+    result = tickets.load({"path": str(path), "columns": {"ticket_id": "Ref", "created": "Opened on",
+                                                          "first_response_at": "Answered"}})
+    assert result.frames["tickets"].loc[0, "first_response_minutes"] == 30.0
+    path.write_text("foo,bar\n1,2\n")
+    with pytest.raises(ConnectorError, match="custom.csv: no ticket id column; found: foo, bar"):
+        tickets.load({"path": str(path)})
+
+
+def test_surveymonkey_two_header_rows():
+    result = nps.load({"path": str(DATA / "nps/surveymonkey.csv")})
+    assert result.report.columns_used["score"].startswith("How likely")
+    assert {s.reason for s in result.report.skipped} == {"no score", "score is not a whole number 0–10"}
+    m = compute_nps(result.frames["responses"], date(2026, 11, 20))
+    assert (m.score, m.promoters, m.passives, m.detractors) == (25.0, 2, 1, 1)
+    assert m.margin_of_error == pytest.approx(1.96 * 100 * (0.6875 / 4) ** 0.5)
+    assert m.comments[0].score == 3  # detractors first
+
+
+def test_qualtrics_three_header_rows():
+    result = nps.load({"path": str(DATA / "nps/qualtrics.csv")})
+    assert result.report.columns_used["score"] == "Q1"
+    m = compute_nps(result.frames["responses"], date(2026, 11, 20))
+    assert (m.responses, m.score) == (3, pytest.approx(100 * (1 - 2) / 3))
+
+
+def test_export_without_dates_is_scored_as_a_whole():
+    result = nps.load({"path": str(DATA / "nps/r_written_no_dates.csv")})
+    assert "no response dates" in result.report.warnings[0]
+    m = compute_nps(result.frames["responses"], date(2026, 11, 20))
+    assert (m.responses, m.score, m.windowed, m.history) == (2, 50.0, False, ())
+
+
+def test_ga4_ui_report_tables_and_totals():
+    result = ga4.load({"path": str(DATA / "ga4/pages_report.csv")})
+    traffic = result.frames["traffic"]
+    views = traffic[(traffic["metric"] == "Views")].set_index("dimension_value")["value"]
+    assert views.to_dict() == {"/listen-online": 6225.0, "/": 1025.0}  # totals row dropped, "1,025" parsed
+    daily = traffic[traffic["dimension"] == "Date"].sort_values("date")
+    assert list(daily["value"]) == [120.0, 1140.0]
+    assert daily["date"].iloc[1] == pd.Timestamp("2026-09-22", tz="UTC")
+
+
+def test_ga4_funnel_exploration_is_shown_as_given():
+    result = ga4.load({"path": str(DATA / "ga4/funnel_exploration.csv")})
+    m = funnel_from_steps(result.frames["funnel_steps"])
+    assert [s.users for s in m.steps] == [1000, 400, 200]
+    assert m.overall_conversion == 0.2 and m.preaggregated
+
+
+def _events(rows):
+    return [{"event_date": "20261110", "event_timestamp": str(ts), "event_name": name, "user_pseudo_id": user,
+             "event_params": [{"key": "ga_session_id", "value": {"int_value": "1"}}]} for user, name, ts in rows]
+
+
+FUNNEL = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600)
+T = 1_794_300_000_000_000  # 2026-11-10 µs
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
+def test_ga4_event_export_funnel_worked_example(tmp_path, fmt):
+    minute = 60_000_000
+    rows = [("u1", "a", T), ("u1", "b", T + 5 * minute), ("u1", "c", T + 6 * minute),
+            ("u2", "a", T), ("u2", "c", T + minute), ("u2", "b", T + 2 * minute),  # c before b: stops at b
+            ("u3", "b", T - minute), ("u3", "a", T),  # b before a: only a
+            ("u4", "a", T), ("u4", "b", T), ("u4", "c", T),  # ties count
+            ("u5", "a", T), ("u5", "b", T + 61 * minute),  # outside the 1 h window
+            ("u6", "b", T)]  # never entered
+    path = tmp_path / f"events.{fmt}"
+    if fmt == "ndjson":
+        path.write_text("\n".join(json.dumps(r) for r in _events(rows)) + "\n{broken\n")
+    else:
+        pq.write_table(pa.Table.from_pylist(_events(rows)), path)
+    result = ga4.load({"path": str(path)})
+    m = compute_funnel(result.frames["events"], FUNNEL, date(2026, 11, 20))
+    assert [s.users for s in m.steps] == [5, 3, 2]
+    assert [s.abandonments for s in m.steps] == [2, 1, 0]
+    assert m.overall_conversion == pytest.approx(2 / 5)
+    if fmt == "ndjson":
+        assert [(s.line, s.reason) for s in result.report.skipped] == [(len(rows) + 1, "not a JSON object")]
+
+
+def test_unknown_file_is_one_clear_error(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("hello,world\n1,2\n")
+    with pytest.raises(ConnectorError, match="notes.csv: not a GA4 export"):
+        ga4.load({"path": str(path)})

@@ -1,0 +1,184 @@
+"""The billing connector against real HTTP servers on 127.0.0.1: the demo API and localstripe."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import threading
+from datetime import date
+
+import httpx
+import pytest
+
+from connectors.base import ConnectorError
+from connectors.stripe import StripeSource, mask_key
+from kpitui.demo.billing_api import BillingServer, Fault
+from kpitui.demo.billing_book import build_book
+from kpitui.metrics.revenue import Book, RevenueSettings, compute_revenue
+
+KEY = "sk_test_abcdefgh12345678"
+
+
+@pytest.fixture
+def server():
+    running = BillingServer(build_book(3, date(2026, 11, 22), customers=250), api_key=KEY).start()
+    yield running
+    running.stop()
+
+
+def _source(server: BillingServer, **options) -> StripeSource:
+    return StripeSource({"base_url": server.base_url, "api_key": KEY, **options}, sleep=lambda s: None)
+
+
+def test_full_load_pages_once_per_hundred_objects(server):
+    result = _source(server).load()
+    book = server.book
+    expected = sum(math.ceil(len(objs) / 100) for objs in (book.customers, book.subscriptions, book.invoices))
+    assert result.report.requests == expected
+    assert len(result.frames["subscriptions"]) == len(book.subscriptions)
+    assert len(result.frames["invoice_lines"]) == len(book.invoices)
+    assert all(("expand[]", "data.discounts") in params for path, params in server.log if path == "/v1/subscriptions")
+
+
+def test_expanded_discounts_are_read_once(server):
+    frames = _source(server).load().frames
+    with_discount = [s for s in server.book.subscriptions if s["discounts"]]
+    assert len(frames["discounts"]) == len(with_discount)
+    assert set(frames["discounts"]["coupon_id"]) <= {"LAUNCH20", "WELCOME25", "FIRST10"}
+
+
+def test_mrr_from_the_api_matches_the_book(server):
+    """MRR computed through HTTP equals MRR computed from the same objects in memory."""
+    from connectors.stripe import book_frames
+
+    loaded = _source(server).load().frames
+    direct = book_frames(server.book.customers,
+                         [dict(s, discounts=[server.book.discounts[d] for d in s["discounts"]])
+                          for s in server.book.subscriptions], server.book.invoices)
+    settings = RevenueSettings(fx=(("eur", 1.08),))
+
+    def mrr(f):
+        b = Book(f["subscriptions"], f["subscription_items"], f["discounts"], f["invoice_lines"], f["customers"])
+        return compute_revenue(b, settings, date(2026, 11, 22)).mrr
+
+    assert mrr(loaded) == pytest.approx(mrr(direct))
+    assert mrr(loaded) > 0
+
+
+def test_retries_503_and_429_then_succeeds(server):
+    waits: list[float] = []
+    server.faults.extend([Fault(503), Fault(429, {"Retry-After": "7"}), Fault(502)])
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY}, sleep=waits.append)
+    result = source.load()
+    assert len(result.frames["customers"]) == len(server.book.customers)
+    assert len(waits) == 3 and waits[1] == 7.0
+
+
+def test_gives_up_after_the_retry_budget(server):
+    server.faults.extend([Fault(500)] * 10)
+    with pytest.raises(ConnectorError, match="500 from 127.0.0.1.*gave up after 3 attempts"):
+        _source(server, max_retries=2).load()
+
+
+def test_stripe_should_retry_false_is_not_retried(server):
+    server.faults.append(Fault(503, {"Stripe-Should-Retry": "false"}))
+    with pytest.raises(ConnectorError, match="503"):
+        _source(server).load()
+    assert len(server.log) == 1
+
+
+def test_rejected_key_message_names_the_variable_not_the_key(server):
+    with pytest.raises(ConnectorError) as info:
+        StripeSource({"base_url": server.base_url, "api_key_env": "MY_KEY"}, env={"MY_KEY": "sk_live_wrongkey9999"}).load()
+    assert "the key in MY_KEY was rejected (401)" in str(info.value)
+    assert "wrongkey" not in str(info.value)
+
+
+def test_missing_key_says_which_variable_to_set():
+    with pytest.raises(ConnectorError, match="set STRIPE_API_KEY"):
+        StripeSource({}, env={})
+
+
+def test_repeated_cursor_stops_instead_of_looping(server):
+    page = b'{"object": "list", "has_more": true, "data": [{"id": "cus_same"}]}'
+    server.faults.extend([Fault(200, {}, page), Fault(200, {}, page)])
+    with pytest.raises(ConnectorError, match="repeated a page"):
+        _source(server).load()
+
+
+def test_invalid_json_is_retried_then_reported(server):
+    server.faults.extend([Fault(200, {}, b"{not json")] * 3)
+    with pytest.raises(ConnectorError, match="not valid JSON"):
+        _source(server, max_retries=2).load()
+
+
+def test_unreachable_api_is_one_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ConnectorError, match="cannot reach the API"):
+        StripeSource({"base_url": f"http://127.0.0.1:{port}", "api_key": KEY, "max_retries": 1},
+                     sleep=lambda s: None).load()
+
+
+def test_mask_key():
+    assert mask_key("sk_live_51Habcdefghijkl9z8y") == "sk_live_…9z8y"
+
+
+# localstripe: a real Stripe-like server (legacy `plan` objects, subscription-level `discount`)
+
+@pytest.fixture(scope="module")
+def localstripe_url():
+    pytest.importorskip("localstripe")
+    from aiohttp import web
+    from localstripe.server import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        loop.run_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/v1/customers", auth=(KEY, ""), timeout=1)
+            break
+        except httpx.TransportError:
+            threading.Event().wait(0.05)
+    yield url
+    loop.call_soon_threadsafe(loop.stop)
+
+
+def test_localstripe_legacy_plans(localstripe_url):
+    client = httpx.Client(base_url=localstripe_url, auth=(KEY, ""))
+    client.post("/v1/plans", data={"id": "ls_monthly", "amount": 2000, "currency": "usd", "interval": "month",
+                                   "product[name]": "Basic"})
+    client.post("/v1/plans", data={"id": "ls_yearly", "amount": 120000, "currency": "usd", "interval": "year",
+                                   "product[name]": "Pro"})
+    for plan, quantity in (("ls_monthly", 3), ("ls_yearly", 1)):
+        customer = client.post("/v1/customers", data={"name": f"Cust {plan}"}).json()
+        card = client.post("/v1/payment_methods", data={"type": "card", "card[number]": "4242424242424242",
+                                                         "card[exp_month]": "12", "card[exp_year]": "2030",
+                                                         "card[cvc]": "123"}).json()
+        client.post(f"/v1/payment_methods/{card['id']}/attach", data={"customer": customer["id"]})
+        client.post(f"/v1/customers/{customer['id']}",
+                    data={"invoice_settings[default_payment_method]": card["id"]})
+        sub = client.post("/v1/subscriptions", data={"customer": customer["id"], "items[0][plan]": plan,
+                                                     "items[0][quantity]": quantity}).json()
+        assert sub["status"] == "active"
+    result = StripeSource({"base_url": localstripe_url, "api_key": KEY}).load()
+    assert "cannot expand discounts" in " ".join(result.report.warnings)
+    f = result.frames
+    b = Book(f["subscriptions"], f["subscription_items"], f["discounts"], f["invoice_lines"], f["customers"])
+    revenue = compute_revenue(b, RevenueSettings(), date.today())
+    assert revenue.mrr == pytest.approx(3 * 20 + 1200 / 12)
+    assert revenue.paying_customers == 2
