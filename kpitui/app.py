@@ -57,6 +57,7 @@ class KpiApp(App[None]):
         Binding("r", "refresh_pane", "Refresh", id="refresh.pane"),
         Binding("R", "refresh_all", "Refresh all", id="refresh.all"),
         Binding("p", "toggle_pause", "Pause", id="refresh.pause"),
+        Binding("slash", "filter_comments", "Filter comments", id="nps.filter"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+p", "command_palette", "Commands", id="app.commands"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -214,8 +215,12 @@ class KpiApp(App[None]):
     def action_help(self) -> None:
         """Show every binding."""
         rows = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]
-        rows.append(("/", "Filter comments (NPS pane)"))
         self.push_screen(HelpScreen(rows))
+
+    def action_filter_comments(self) -> None:
+        """Go to the NPS pane and focus its comment filter."""
+        self.action_show_pane("nps")
+        self.query_one(NpsPane).open_filter()
 
     def action_toggle_dark(self) -> None:
         """Switch between the dark and light variant of the theme."""

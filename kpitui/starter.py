@@ -44,11 +44,8 @@ _SECTIONS: list[tuple[str, dict]] = [
         {"funnel": {"steps": ["session_start", "sign_up", "begin_checkout", "purchase"], "window": "30d"}},
     ),
     ("First-response targets per ticket priority.", {"sla": {"urgent": "1h", "high": "4h", "normal": "24h"}}),
-    (
-        "Alerts: a KPI path from `kpitui snapshot --format json`, with above and/or below thresholds.",
-        {"alerts": [{"kpi": "support.first_response_minutes.median", "above": 120}]},
-    ),
 ]
+_ALERTS = [{"kpi": "support.first_response_minutes.median", "above": 120}]
 
 
 def starter_config() -> str:
@@ -56,4 +53,7 @@ def starter_config() -> str:
     parts = ["# kpitui configuration. Sources marked enabled = false are examples: point them at your files.\n"]
     for comment, data in _SECTIONS:
         parts.append(f"# {comment}\n{tomli_w.dumps(data)}")
+    parts.append("# Alerts: a KPI path from `kpitui snapshot --format json`, with above and/or below thresholds.")
+    for alert in _ALERTS:
+        parts.append("[[alerts]]\n" + tomli_w.dumps(alert))
     return "\n".join(parts)

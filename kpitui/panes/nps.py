@@ -25,8 +25,6 @@ def _group_style(score: int) -> str:
 class NpsPane(Pane):
     """Net Promoter Score."""
 
-    BINDINGS = [("slash", "filter", "Filter comments")]
-
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.comments: tuple[NpsComment, ...] = ()
@@ -52,7 +50,7 @@ class NpsPane(Pane):
         table.add_column("Comment", key="comment")
         self.query_one("#nps-filter", Input).display = False
 
-    def action_filter(self) -> None:
+    def open_filter(self) -> None:
         """Show and focus the comment filter."""
         box = self.query_one("#nps-filter", Input)
         box.display = True

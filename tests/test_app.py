@@ -1,0 +1,214 @@
+"""The board driven with Pilot: navigation, every binding, failing sources and hostile text."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from textual.widgets import DataTable, Input, TabbedContent
+
+from kpitui.app import KpiApp
+from kpitui.config import Config, SourceConfig
+from kpitui.widgets.help import HelpScreen
+from kpitui.widgets.status import SourceStatusBar
+from kpitui.widgets.tile import KpiTile
+from tests.conftest import AS_OF, FROZEN
+
+DATA = Path(__file__).parent / "data"
+
+
+def app_for(config: Config) -> KpiApp:
+    return KpiApp(config, as_of=AS_OF, clock=lambda: FROZEN)
+
+
+async def test_number_keys_tab_and_shift_tab_switch_panes(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        tabs = app.query_one(TabbedContent)
+        for key, pane in (("2", "revenue"), ("3", "nps"), ("4", "support"), ("5", "funnel"), ("1", "overview")):
+            await pilot.press(key)
+            assert tabs.active == pane
+        await pilot.press("tab")
+        assert tabs.active == "revenue"
+        await pilot.press("shift+tab", "shift+tab")
+        assert tabs.active == "funnel"
+
+
+async def test_every_binding_has_an_id_and_is_in_the_footer(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(200, 60)):
+        ids = [b.id for b in app.BINDINGS]
+        assert all(ids) and len(set(ids)) == len(ids)
+        shown = {b.binding.id for b in app.active_bindings.values() if b.binding.show}
+        assert set(ids) <= shown
+
+
+async def test_overview_shows_real_numbers_from_the_demo(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)):
+        await app.ready.wait()
+        snapshot = app.snapshot
+        mrr_tile = app.query_one("#tile-mrr", KpiTile)
+        assert str(mrr_tile.query_one(".tile-value").render()) == f"${snapshot.revenue.mrr / 1000:.1f}k"
+        backlog = app.query_one("#tile-backlog", KpiTile)
+        assert str(backlog.query_one(".tile-value").render()) == str(snapshot.support.backlog)
+        assert "as of just now" in str(mrr_tile.query_one(".tile-age").render())
+
+
+async def test_help_screen_lists_every_binding_and_closes(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        descriptions = {d for _, d in app.screen.rows}
+        assert {"Overview", "Refresh", "Refresh all", "Pause", "Help", "Commands", "Quit"} <= descriptions
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_refresh_keys_reload_sources_and_pause_stops_polling(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.ready.wait()
+        calls: list[str] = []
+        original = app.refresh_source
+        app.refresh_source = lambda name: (calls.append(name), original(name))
+        requests = len(demo.server.log)
+        await pilot.press("2", "r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert calls == ["billing"] and len(demo.server.log) > requests
+        await pilot.press("R")
+        assert sorted(calls[1:]) == sorted(demo.config.sources)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("p")
+        assert app.paused and not app.timers
+        await pilot.press("p")
+        assert set(app.timers) == set(demo.config.sources)
+
+
+async def test_command_palette_opens(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        assert app.screen.__class__.__name__ == "CommandPalette"
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Go to Revenue", "Refresh all sources", "Toggle dark / light"} <= set(titles)
+
+
+async def test_quit(demo):
+    app = app_for(demo.config)
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_a_failing_source_becomes_an_error_state_not_a_crash(tmp_path):
+    config = Config(sources={
+        "support": SourceConfig("support", "tickets", 60.0, {"path": str(DATA / "tickets/zendesk.csv")}),
+        "survey": SourceConfig("survey", "nps", 60.0, {"path": str(tmp_path / "gone.csv")}),
+    })
+    app = app_for(config)
+    async with app.run_test(size=(120, 30)):
+        await app.ready.wait()
+        assert app.states["survey"].status.status == "error"
+        status = str(app.query_one(SourceStatusBar).render())
+        assert "gone.csv: no such file" in status and "retrying in 1m" in status
+        assert "survey" in app.timers  # retried later
+        nps_tile = app.query_one("#tile-nps", KpiTile)
+        assert str(nps_tile.query_one(".tile-value").render()) == "—"
+
+
+async def test_stale_data_is_kept_when_a_refresh_fails(tmp_path):
+    path = tmp_path / "tickets.csv"
+    path.write_bytes((DATA / "tickets/zendesk.csv").read_bytes())
+    config = Config(sources={"support": SourceConfig("support", "tickets", 60.0, {"path": str(path)})})
+    app = app_for(config)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        path.unlink()
+        app.ready.clear()
+        await pilot.press("R")
+        await app.ready.wait()
+        state = app.states["support"]
+        assert state.status.status == "stale" and state.result is not None
+        assert app.snapshot.support.tickets == 5
+
+
+HOSTILE = [
+    "[bold red]boom[/]", "[@click=app.quit]x[/]", "[link=https://evil.example]y[/link]", "unclosed [",
+    "\x1b[2J\x1b[H cleared", "\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\", "\x1b]52;c;ZXZpbA==\x07clip",
+    "\u202eevil\u202c", "宽字符😀" * 30, "a" * 5000, "\x00\x07\x08",
+]
+
+
+async def _render_with_text(text: str, tmp_path: Path) -> KpiApp:
+    """Write the text into a ticket subject and a survey comment, run the board, return it."""
+    import csv
+
+    tickets = tmp_path / "t.csv"
+    with tickets.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Id", "Subject", "Status", "Priority", "Via", "Created at"])
+        writer.writerow([text[:40] or "x", text, "Open", text, text, "2026-11-20 10:00"])
+    survey = tmp_path / "s.csv"
+    with survey.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "score", "comment", "created_at", "plan"])
+        writer.writerow(["1", "3", text, "2026-11-20 10:00", text])
+    config = Config(sources={
+        "support": SourceConfig("support", "tickets", 60.0, {"path": str(tickets)}),
+        "survey": SourceConfig("survey", "nps", 60.0, {"path": str(survey)}),
+    })
+    return app_for(config)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+async def test_hostile_text_is_shown_literally_and_never_interpreted(text, tmp_path):
+    app = await _render_with_text(text, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.ready.wait()
+        for pane in ("3", "4"):
+            await pilot.press(pane)
+            await pilot.pause()
+        assert app.is_running
+        cells = [str(c) for t in app.query(DataTable) for row in range(t.row_count) for c in t.get_row_at(row)]
+        assert not any("\x1b" in c or "\x07" in c or "\u202e" in c for c in cells)
+        if text.startswith("[bold"):
+            assert any("[bold red]boom[/]" in c for c in cells)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=80))
+async def test_random_text_never_crashes_the_panes(tmp_path, text):
+    app = await _render_with_text(text, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.ready.wait()
+        await pilot.press("3", "4", "1")
+        assert app.is_running
+
+
+async def test_comment_filter(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("3", "slash")
+        box = app.query_one("#nps-filter", Input)
+        assert box.has_focus
+        await pilot.press(*"slow")
+        table = app.query_one("#nps-comments", DataTable)
+        rows = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+        assert rows and all("slow" in r.lower() for r in rows)
+
+
+async def test_ansi_theme_and_dark_toggle(demo):
+    app = app_for(dataclasses.replace(demo.config, theme="ansi-dark"))
+    async with app.run_test(size=(80, 24)):
+        assert app.theme == "ansi-dark"
+        app.action_toggle_dark()
+        assert app.theme == "textual-light"

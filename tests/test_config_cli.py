@@ -1,0 +1,180 @@
+"""Config errors and every CLI subcommand with its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kpitui.cli import run
+from kpitui.config import ConfigError, load_config, parse_config
+from kpitui.starter import starter_config
+
+DATA = Path(__file__).parent / "data"
+SNAPSHOT_KEYS = {"as_of", "generated_at", "currency", "sources", "revenue", "nps", "support", "funnel", "alerts"}
+
+
+def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[app]\nrefresh = 5', "[app] refresh: expected a duration like"),
+        ('[app]\ncurrency = "dollars"', "[app] currency: expected a three-letter ISO currency code"),
+        ('[app]\ncolour = "red"', "[app] colour: unknown key; expected one of currency, refresh, period, theme"),
+        ('[sources.x]\ntype = "jira"', "[sources.x] type: expected one of stripe, ga4, tickets, nps, got 'jira'"),
+        ('[sources.x]\ntype = "tickets"', "[sources.x] path: missing; this source needs it"),
+        ('[sources.x]\ntype = "tickets"\npath = "a.csv"\ntimezone = "Mars/Base"', "[sources.x] timezone: expected an IANA"),
+        ('[sla]\nurgent = "soon"', "[sla] urgent: expected a duration"),
+        ('[[alerts]]\nkpi = "revenue.mrr"', "[alerts[0]]: needs above or below"),
+        ('[funnel]\nsteps = []', "[funnel] steps: expected a list of event names"),
+        ('[bogus]\nx = 1', "[bogus]: unknown section"),
+    ],
+)
+def test_config_problems_name_file_key_and_expectation(tmp_path, toml, message):
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems[0].startswith(f"{path}: ")
+    assert message in info.value.problems[0]
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"app": {"refresh": 1, "period": "soon"}, "fx": {"eur": "x"}})
+    assert len(info.value.problems) == 3
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[app\n"))
+    with pytest.raises(ConfigError, match="no such config file; create one with: kpitui init"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_readable_config_with_a_key_warns_with_the_fix(tmp_path):
+    path = write(tmp_path, '[sources.b]\ntype = "stripe"\napi_key = "sk_live_x"\n', mode=0o644)
+    assert load_config(path).warnings == (f"{path}: holds an API key but others can read it; run: chmod 600 {path}",)
+
+
+def test_starter_config_is_valid_toml_and_a_valid_config():
+    text = starter_config()
+    assert text.count("\n# ") >= 8
+    config = parse_config(tomllib.loads(text))
+    assert list(config.sources) == ["billing"]  # the file examples are disabled until pointed at real files
+    assert config.sla_minutes == {"urgent": 60.0, "high": 240.0, "normal": 1440.0}
+
+
+def test_init_writes_once_and_refuses_to_overwrite(tmp_path, capsys):
+    target = tmp_path / "k.toml"
+    assert run(["init", "--path", str(target)]) == 0
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert run(["init", "--path", str(target)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, capsys):
+    path = write(tmp_path, '[app]\nrefresh = 5\ntheme = 3\n')
+    assert run(["snapshot", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith(f"error: {path}: [app] ") for line in err)
+
+
+def test_usage_error_exits_2(capsys):
+    assert run(["snapshot", "--format", "xml"]) == 2
+    assert run(["snapshot", "--as-of", "yesterday"]) == 2
+
+
+def test_snapshot_json_contract_on_demo(capsys):
+    assert run(["snapshot", "--demo", "--as-of", "2026-11-22", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == SNAPSHOT_KEYS
+    assert data["as_of"] == "2026-11-22"
+    assert set(data["revenue"]) == {"mrr", "arr", "paying_customers", "arpa", "movements", "customer_churn_rate",
+                                    "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "ltv", "quick_ratio",
+                                    "history"}
+    assert data["revenue"]["arr"] == pytest.approx(12 * data["revenue"]["mrr"])
+    moves = data["revenue"]["movements"]
+    assert moves["net_new"] == pytest.approx(data["revenue"]["mrr"] - data["revenue"]["history"][-2]["mrr"], abs=1e-3)
+    assert len(data["revenue"]["history"]) == 12 and data["revenue"]["history"][-1]["month"] == "2026-11"
+    assert set(data["support"]["first_response_minutes"]) == {"median", "p90", "mean"}
+    assert -100 <= data["nps"]["score"] <= 100
+    assert [s["name"] for s in data["funnel"]["steps"]] == ["session_start", "sign_up", "begin_checkout", "purchase"]
+    assert all(s["status"] == "ok" for s in data["sources"].values())
+    assert "sk_test_demo" not in json.dumps(data)
+
+
+def test_snapshot_csv_and_table(capsys):
+    assert run(["snapshot", "--demo", "--as-of", "2026-11-22", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "kpi,value"
+    assert any(line.startswith("revenue.mrr,") for line in lines)
+    assert run(["snapshot", "--demo", "--as-of", "2026-11-22", "--format", "table"]) == 0
+    assert "MRR" in capsys.readouterr().out
+
+
+def test_snapshot_with_a_failing_source_exits_1_and_prints_the_rest(tmp_path, capsys):
+    path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+                           f'[sources.survey]\ntype = "nps"\npath = "{tmp_path}/missing.csv"\n')
+    assert run(["snapshot", "--config", str(path), "--as-of", "2026-11-20", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["support"]["tickets"] == 5 and data["nps"] is None and data["revenue"] is None
+    assert data["sources"]["survey"]["status"] == "error"
+    assert "missing.csv: no such file" in captured.err
+
+
+def test_alert_states_in_the_snapshot(tmp_path, capsys):
+    path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+                           '[[alerts]]\nkpi = "support.first_response_minutes.median"\nabove = 45\n'
+                           '[[alerts]]\nkpi = "support.backlog"\nabove = 10\n'
+                           '[[alerts]]\nkpi = "nps.score"\nbelow = 0\n')
+    assert run(["snapshot", "--config", str(path), "--as-of", "2026-11-20", "--format", "json"]) == 0
+    alerts = json.loads(capsys.readouterr().out)["alerts"]
+    assert [(a["kpi"], a["state"]) for a in alerts] == [
+        ("support.first_response_minutes.median", "warning"), ("support.backlog", "ok"), ("nps.score", "unknown")]
+
+
+def test_check_reports_layouts_and_masks_keys(tmp_path, capsys, demo, monkeypatch):
+    key = "sk_test_demo_key_0000"
+    monkeypatch.setenv("DEMO_KEY", key)
+    base = demo.config.sources["billing"].options["base_url"]
+    path = write(tmp_path, f'[sources.billing]\ntype = "stripe"\napi_key_env = "DEMO_KEY"\nbase_url = "{base}"\n'
+                           f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+                           f'[sources.web]\ntype = "ga4"\npath = "{tmp_path}/*.ndjson"\n')
+    assert run(["check", "--config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "✓ billing (stripe):" in out and "key sk_test_demo_key_…0000 from DEMO_KEY" in out
+    assert "✓ support (tickets): 5 rows" in out and "layout Zendesk" in out
+    assert "2 row(s) skipped" not in out and "1 row(s) skipped, missing ticket id: zendesk.csv:8" in out
+    assert "✗ web (ga4):" in out and "matches no file" in out
+    assert key not in out
+
+
+def test_screenshot_writes_one_svg_per_pane(tmp_path, capsys):
+    out = tmp_path / "shots"
+    assert run(["screenshot", "--demo", "--as-of", "2026-11-22", "--out", str(out), "--size", "100x30"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["funnel.svg", "nps.svg", "overview.svg", "revenue.svg",
+                                                     "support.svg"]
+    assert all("sk_test_demo" not in p.read_text() for p in out.iterdir())
+
+
+def test_non_ui_modules_never_import_textual_or_rich():
+    code = ("import sys; import connectors.stripe, connectors.tickets, connectors.nps, connectors.ga4, "
+            "kpitui.config, kpitui.pipeline, kpitui.report, kpitui.demo.setup, kpitui.metrics.revenue, "
+            "kpitui.metrics.support, kpitui.metrics.nps, kpitui.metrics.funnel, kpitui.metrics.alerts; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,21 @@
+"""Visual snapshots of every pane at 80×24 and 120×40, demo data, frozen clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpitui.app import PANES, KpiApp
+from tests.conftest import AS_OF, FROZEN
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("pane", [p[0] for p in PANES])
+def test_pane_snapshot(snap_compare, demo, pane, size):
+    app = KpiApp(demo.config, as_of=AS_OF, clock=lambda: FROZEN)
+
+    async def ready(pilot) -> None:
+        await pilot.app.ready.wait()
+        pilot.app.action_show_pane(pane)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
