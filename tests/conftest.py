@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from kpitui.demo.setup import Demo, start_demo
 
 AS_OF = date(2026, 11, 22)
-FROZEN = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+FROZEN = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

@@ -109,10 +109,12 @@ async def test_quit(demo):
 
 
 async def test_a_failing_source_becomes_an_error_state_not_a_crash(tmp_path):
-    config = Config(sources={
-        "support": SourceConfig("support", "tickets", 60.0, {"path": str(DATA / "tickets/zendesk.csv")}),
-        "survey": SourceConfig("survey", "nps", 60.0, {"path": str(tmp_path / "gone.csv")}),
-    })
+    config = Config(
+        sources={
+            "support": SourceConfig("support", "tickets", 60.0, {"path": str(DATA / "tickets/zendesk.csv")}),
+            "survey": SourceConfig("survey", "nps", 60.0, {"path": str(tmp_path / "gone.csv")}),
+        }
+    )
     app = app_for(config)
     async with app.run_test(size=(120, 30)):
         await app.ready.wait()
@@ -141,9 +143,17 @@ async def test_stale_data_is_kept_when_a_refresh_fails(tmp_path):
 
 
 HOSTILE = [
-    "[bold red]boom[/]", "[@click=app.quit]x[/]", "[link=https://evil.example]y[/link]", "unclosed [",
-    "\x1b[2J\x1b[H cleared", "\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\", "\x1b]52;c;ZXZpbA==\x07clip",
-    "\u202eevil\u202c", "宽字符😀" * 30, "a" * 5000, "\x00\x07\x08",
+    "[bold red]boom[/]",
+    "[@click=app.quit]x[/]",
+    "[link=https://evil.example]y[/link]",
+    "unclosed [",
+    "\x1b[2J\x1b[H cleared",
+    "\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\",
+    "\x1b]52;c;ZXZpbA==\x07clip",
+    "\u202eevil\u202c",
+    "宽字符😀" * 30,
+    "a" * 5000,
+    "\x00\x07\x08",
 ]
 
 
@@ -161,10 +171,12 @@ async def _render_with_text(text: str, tmp_path: Path) -> KpiApp:
         writer = csv.writer(handle)
         writer.writerow(["id", "score", "comment", "created_at", "plan"])
         writer.writerow(["1", "3", text, "2026-11-20 10:00", text])
-    config = Config(sources={
-        "support": SourceConfig("support", "tickets", 60.0, {"path": str(tickets)}),
-        "survey": SourceConfig("survey", "nps", 60.0, {"path": str(survey)}),
-    })
+    config = Config(
+        sources={
+            "support": SourceConfig("support", "tickets", 60.0, {"path": str(tickets)}),
+            "survey": SourceConfig("survey", "nps", 60.0, {"path": str(survey)}),
+        }
+    )
     return app_for(config)
 
 

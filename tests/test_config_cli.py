@@ -27,16 +27,19 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[app]\nrefresh = 5', "[app] refresh: expected a duration like"),
+        ("[app]\nrefresh = 5", "[app] refresh: expected a duration like"),
         ('[app]\ncurrency = "dollars"', "[app] currency: expected a three-letter ISO currency code"),
         ('[app]\ncolour = "red"', "[app] colour: unknown key; expected one of currency, refresh, period, theme"),
         ('[sources.x]\ntype = "jira"', "[sources.x] type: expected one of stripe, ga4, tickets, nps, got 'jira'"),
         ('[sources.x]\ntype = "tickets"', "[sources.x] path: missing; this source needs it"),
-        ('[sources.x]\ntype = "tickets"\npath = "a.csv"\ntimezone = "Mars/Base"', "[sources.x] timezone: expected an IANA"),
+        (
+            '[sources.x]\ntype = "tickets"\npath = "a.csv"\ntimezone = "Mars/Base"',
+            "[sources.x] timezone: expected an IANA",
+        ),
         ('[sla]\nurgent = "soon"', "[sla] urgent: expected a duration"),
         ('[[alerts]]\nkpi = "revenue.mrr"', "[alerts[0]]: needs above or below"),
-        ('[funnel]\nsteps = []', "[funnel] steps: expected a list of event names"),
-        ('[bogus]\nx = 1', "[bogus]: unknown section"),
+        ("[funnel]\nsteps = []", "[funnel] steps: expected a list of event names"),
+        ("[bogus]\nx = 1", "[bogus]: unknown section"),
     ],
 )
 def test_config_problems_name_file_key_and_expectation(tmp_path, toml, message):
@@ -82,7 +85,7 @@ def test_init_writes_once_and_refuses_to_overwrite(tmp_path, capsys):
 
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, capsys):
-    path = write(tmp_path, '[app]\nrefresh = 5\ntheme = 3\n')
+    path = write(tmp_path, "[app]\nrefresh = 5\ntheme = 3\n")
     assert run(["snapshot", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith(f"error: {path}: [app] ") for line in err)
@@ -98,9 +101,20 @@ def test_snapshot_json_contract_on_demo(capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data) == SNAPSHOT_KEYS
     assert data["as_of"] == "2026-11-22"
-    assert set(data["revenue"]) == {"mrr", "arr", "paying_customers", "arpa", "movements", "customer_churn_rate",
-                                    "gross_mrr_churn_rate", "net_mrr_churn_rate", "nrr", "ltv", "quick_ratio",
-                                    "history"}
+    assert set(data["revenue"]) == {
+        "mrr",
+        "arr",
+        "paying_customers",
+        "arpa",
+        "movements",
+        "customer_churn_rate",
+        "gross_mrr_churn_rate",
+        "net_mrr_churn_rate",
+        "nrr",
+        "ltv",
+        "quick_ratio",
+        "history",
+    }
     assert data["revenue"]["arr"] == pytest.approx(12 * data["revenue"]["mrr"])
     moves = data["revenue"]["movements"]
     assert moves["net_new"] == pytest.approx(data["revenue"]["mrr"] - data["revenue"]["history"][-2]["mrr"], abs=1e-3)
@@ -122,8 +136,11 @@ def test_snapshot_csv_and_table(capsys):
 
 
 def test_snapshot_with_a_failing_source_exits_1_and_prints_the_rest(tmp_path, capsys):
-    path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
-                           f'[sources.survey]\ntype = "nps"\npath = "{tmp_path}/missing.csv"\n')
+    path = write(
+        tmp_path,
+        f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+        f'[sources.survey]\ntype = "nps"\npath = "{tmp_path}/missing.csv"\n',
+    )
     assert run(["snapshot", "--config", str(path), "--as-of", "2026-11-20", "--format", "json"]) == 1
     captured = capsys.readouterr()
     data = json.loads(captured.out)
@@ -133,23 +150,32 @@ def test_snapshot_with_a_failing_source_exits_1_and_prints_the_rest(tmp_path, ca
 
 
 def test_alert_states_in_the_snapshot(tmp_path, capsys):
-    path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
-                           '[[alerts]]\nkpi = "support.first_response_minutes.median"\nabove = 45\n'
-                           '[[alerts]]\nkpi = "support.backlog"\nabove = 10\n'
-                           '[[alerts]]\nkpi = "nps.score"\nbelow = 0\n')
+    path = write(
+        tmp_path,
+        f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+        '[[alerts]]\nkpi = "support.first_response_minutes.median"\nabove = 45\n'
+        '[[alerts]]\nkpi = "support.backlog"\nabove = 10\n'
+        '[[alerts]]\nkpi = "nps.score"\nbelow = 0\n',
+    )
     assert run(["snapshot", "--config", str(path), "--as-of", "2026-11-20", "--format", "json"]) == 0
     alerts = json.loads(capsys.readouterr().out)["alerts"]
     assert [(a["kpi"], a["state"]) for a in alerts] == [
-        ("support.first_response_minutes.median", "warning"), ("support.backlog", "ok"), ("nps.score", "unknown")]
+        ("support.first_response_minutes.median", "warning"),
+        ("support.backlog", "ok"),
+        ("nps.score", "unknown"),
+    ]
 
 
 def test_check_reports_layouts_and_masks_keys(tmp_path, capsys, demo, monkeypatch):
     key = "sk_test_demo_key_0000"
     monkeypatch.setenv("DEMO_KEY", key)
     base = demo.config.sources["billing"].options["base_url"]
-    path = write(tmp_path, f'[sources.billing]\ntype = "stripe"\napi_key_env = "DEMO_KEY"\nbase_url = "{base}"\n'
-                           f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
-                           f'[sources.web]\ntype = "ga4"\npath = "{tmp_path}/*.ndjson"\n')
+    path = write(
+        tmp_path,
+        f'[sources.billing]\ntype = "stripe"\napi_key_env = "DEMO_KEY"\nbase_url = "{base}"\n'
+        f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+        f'[sources.web]\ntype = "ga4"\npath = "{tmp_path}/*.ndjson"\n',
+    )
     assert run(["check", "--config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "✓ billing (stripe):" in out and "key sk_test_demo_key_…0000 from DEMO_KEY" in out
@@ -162,17 +188,24 @@ def test_check_reports_layouts_and_masks_keys(tmp_path, capsys, demo, monkeypatc
 def test_screenshot_writes_one_svg_per_pane(tmp_path, capsys):
     out = tmp_path / "shots"
     assert run(["screenshot", "--demo", "--as-of", "2026-11-22", "--out", str(out), "--size", "100x30"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["funnel.svg", "nps.svg", "overview.svg", "revenue.svg",
-                                                     "support.svg"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "funnel.svg",
+        "nps.svg",
+        "overview.svg",
+        "revenue.svg",
+        "support.svg",
+    ]
     assert all("sk_test_demo" not in p.read_text() for p in out.iterdir())
 
 
 def test_non_ui_modules_never_import_textual_or_rich():
-    code = ("import sys; import connectors.stripe, connectors.tickets, connectors.nps, connectors.ga4, "
-            "kpitui.config, kpitui.pipeline, kpitui.report, kpitui.demo.setup, kpitui.metrics.revenue, "
-            "kpitui.metrics.support, kpitui.metrics.nps, kpitui.metrics.funnel, kpitui.metrics.alerts; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; print(bad); "
-            "sys.exit(1 if bad else 0)")
+    code = (
+        "import sys; import connectors.stripe, connectors.tickets, connectors.nps, connectors.ga4, "
+        "kpitui.config, kpitui.pipeline, kpitui.report, kpitui.demo.setup, kpitui.metrics.revenue, "
+        "kpitui.metrics.support, kpitui.metrics.nps, kpitui.metrics.funnel, kpitui.metrics.alerts; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; print(bad); "
+        "sys.exit(1 if bad else 0)"
+    )
     import subprocess
     import sys
 

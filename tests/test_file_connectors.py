@@ -26,7 +26,9 @@ def test_zendesk_export_worked_example():
     result = tickets.load({"path": str(DATA / "tickets/zendesk.csv"), "timezone": "Europe/Paris"})
     assert result.report.layout == "Zendesk"
     assert [(s.line, s.reason) for s in result.report.skipped] == [
-        (8, "missing ticket id"), (9, "unreadable 'Created at' date")]
+        (8, "missing ticket id"),
+        (9, "unreadable 'Created at' date"),
+    ]
     frame = result.frames["tickets"]
     assert frame.loc[0, "created"] == pd.Timestamp("2026-11-02 08:00", tz="UTC")  # 09:00 Paris
     m = compute_support(frame, SupportSettings(30, SLA), date(2026, 11, 20))
@@ -66,11 +68,12 @@ def test_customer_support_dataset_has_no_created_time():
 def test_column_override_and_unknown_layout(tmp_path):
     path = tmp_path / "custom.csv"
     path.write_text("Ref;Opened on;Answered\nA1;2026-11-01 10:00;2026-11-01 10:30\n")
-    result = tickets.load({"path": str(path), "columns": {"ticket_id": "Ref", "created": "Opened on",
-                                                          "first_response_at": "Answered"}})
+    result = tickets.load(
+        {"path": str(path), "columns": {"ticket_id": "Ref", "created": "Opened on", "first_response_at": "Answered"}}
+    )
     assert result.frames["tickets"].loc[0, "first_response_minutes"] == 30.0
     path.write_text("foo,bar\n1,2\n")
-    with pytest.raises(ConnectorError, match="custom.csv: no ticket id column; found: foo, bar"):
+    with pytest.raises(ConnectorError, match=r"custom\.csv: no ticket id column; found: foo, bar"):
         tickets.load({"path": str(path)})
 
 
@@ -116,8 +119,16 @@ def test_ga4_funnel_exploration_is_shown_as_given():
 
 
 def _events(rows):
-    return [{"event_date": "20261110", "event_timestamp": str(ts), "event_name": name, "user_pseudo_id": user,
-             "event_params": [{"key": "ga_session_id", "value": {"int_value": "1"}}]} for user, name, ts in rows]
+    return [
+        {
+            "event_date": "20261110",
+            "event_timestamp": str(ts),
+            "event_name": name,
+            "user_pseudo_id": user,
+            "event_params": [{"key": "ga_session_id", "value": {"int_value": "1"}}],
+        }
+        for user, name, ts in rows
+    ]
 
 
 FUNNEL = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600)
@@ -127,12 +138,22 @@ T = 1_794_300_000_000_000  # 2026-11-10 µs
 @pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
 def test_ga4_event_export_funnel_worked_example(tmp_path, fmt):
     minute = 60_000_000
-    rows = [("u1", "a", T), ("u1", "b", T + 5 * minute), ("u1", "c", T + 6 * minute),
-            ("u2", "a", T), ("u2", "c", T + minute), ("u2", "b", T + 2 * minute),  # c before b: stops at b
-            ("u3", "b", T - minute), ("u3", "a", T),  # b before a: only a
-            ("u4", "a", T), ("u4", "b", T), ("u4", "c", T),  # ties count
-            ("u5", "a", T), ("u5", "b", T + 61 * minute),  # outside the 1 h window
-            ("u6", "b", T)]  # never entered
+    rows = [
+        ("u1", "a", T),
+        ("u1", "b", T + 5 * minute),
+        ("u1", "c", T + 6 * minute),
+        ("u2", "a", T),
+        ("u2", "c", T + minute),
+        ("u2", "b", T + 2 * minute),  # c before b: stops at b
+        ("u3", "b", T - minute),
+        ("u3", "a", T),  # b before a: only a
+        ("u4", "a", T),
+        ("u4", "b", T),
+        ("u4", "c", T),  # ties count
+        ("u5", "a", T),
+        ("u5", "b", T + 61 * minute),  # outside the 1 h window
+        ("u6", "b", T),
+    ]  # never entered
     path = tmp_path / f"events.{fmt}"
     if fmt == "ndjson":
         path.write_text("\n".join(json.dumps(r) for r in _events(rows)) + "\n{broken\n")
@@ -150,5 +171,5 @@ def test_ga4_event_export_funnel_worked_example(tmp_path, fmt):
 def test_unknown_file_is_one_clear_error(tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text("hello,world\n1,2\n")
-    with pytest.raises(ConnectorError, match="notes.csv: not a GA4 export"):
+    with pytest.raises(ConnectorError, match=r"notes\.csv: not a GA4 export"):
         ga4.load({"path": str(path)})

@@ -20,9 +20,20 @@ T0 = "2025-01-01"
 
 def book(subs: list[dict], items: list[dict], discounts: list[dict] | None = None, lines=None) -> Book:
     """Frames from short dicts; defaults: active since 2025-01-01, USD, monthly, licensed."""
-    sub_rows = [{"customer_id": s["subscription_id"].replace("sub", "cus"), "status": "active", "currency": "usd",
-                 "start": T0, "created": T0, **s} for s in subs]
-    item_rows = [{"interval": "month", "interval_count": 1, "quantity": 1, "usage_type": "licensed", **i} for i in items]
+    sub_rows = [
+        {
+            "customer_id": s["subscription_id"].replace("sub", "cus"),
+            "status": "active",
+            "currency": "usd",
+            "start": T0,
+            "created": T0,
+            **s,
+        }
+        for s in subs
+    ]
+    item_rows = [
+        {"interval": "month", "interval_count": 1, "quantity": 1, "usage_type": "licensed", **i} for i in items
+    ]
     return Book(
         conform("subscriptions", pd.DataFrame(sub_rows)),
         conform("subscription_items", pd.DataFrame(item_rows)),
@@ -53,20 +64,35 @@ def test_item_mrr_normalisation(item, expected):
 
 
 def test_graduated_and_volume_tiers():
-    tiers = json.dumps([{"up_to": 5, "unit_amount": 1000, "flat_amount": None},
-                        {"up_to": None, "unit_amount": 500, "flat_amount": 2000}])
-    graduated = book([{"subscription_id": "sub_1"}],
-                     [{"subscription_id": "sub_1", "tiers": tiers, "tiers_mode": "graduated", "quantity": 8}])
-    volume = book([{"subscription_id": "sub_1"}],
-                  [{"subscription_id": "sub_1", "tiers": tiers, "tiers_mode": "volume", "quantity": 8}])
+    tiers = json.dumps(
+        [
+            {"up_to": 5, "unit_amount": 1000, "flat_amount": None},
+            {"up_to": None, "unit_amount": 500, "flat_amount": 2000},
+        ]
+    )
+    graduated = book(
+        [{"subscription_id": "sub_1"}],
+        [{"subscription_id": "sub_1", "tiers": tiers, "tiers_mode": "graduated", "quantity": 8}],
+    )
+    volume = book(
+        [{"subscription_id": "sub_1"}],
+        [{"subscription_id": "sub_1", "tiers": tiers, "tiers_mode": "volume", "quantity": 8}],
+    )
     assert mrr(graduated) == pytest.approx((5 * 1000 + 3 * 500 + 2000) / 100)  # 85.00
     assert mrr(volume) == pytest.approx((8 * 500 + 2000) / 100)  # 60.00
 
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("active", 50.0), ("past_due", 50.0), ("trialing", 0.0), ("incomplete", 0.0), ("unpaid", 0.0),
-     ("paused", 0.0), ("incomplete_expired", 0.0)],
+    [
+        ("active", 50.0),
+        ("past_due", 50.0),
+        ("trialing", 0.0),
+        ("incomplete", 0.0),
+        ("unpaid", 0.0),
+        ("paused", 0.0),
+        ("incomplete_expired", 0.0),
+    ],
 )
 def test_counted_statuses(status, expected):
     b = book([{"subscription_id": "sub_1", "status": status}], [{"subscription_id": "sub_1", "unit_amount": 5000}])
@@ -91,28 +117,38 @@ def test_past_due_can_be_excluded_by_setting():
     ],
 )
 def test_discounts(discount, expected):
-    b = book([{"subscription_id": "sub_1"}], [{"subscription_id": "sub_1", "unit_amount": 10000}],
-             [{"subscription_id": "sub_1", "customer_id": "cus_1", "start": T0, **discount}])
+    b = book(
+        [{"subscription_id": "sub_1"}],
+        [{"subscription_id": "sub_1", "unit_amount": 10000}],
+        [{"subscription_id": "sub_1", "customer_id": "cus_1", "start": T0, **discount}],
+    )
     assert mrr(b) == pytest.approx(expected)
 
 
 def test_amount_off_on_a_yearly_plan_is_spread_over_twelve_months():
-    b = book([{"subscription_id": "sub_1"}], [{"subscription_id": "sub_1", "unit_amount": 120000, "interval": "year"}],
-             [{"subscription_id": "sub_1", "amount_off": 12000, "duration": "forever", "start": T0}])
+    b = book(
+        [{"subscription_id": "sub_1"}],
+        [{"subscription_id": "sub_1", "unit_amount": 120000, "interval": "year"}],
+        [{"subscription_id": "sub_1", "amount_off": 12000, "duration": "forever", "start": T0}],
+    )
     assert mrr(b) == pytest.approx(100 - 10)
 
 
 def test_free_customer_is_not_a_paying_customer():
-    b = book([{"subscription_id": "sub_1"}, {"subscription_id": "sub_2"}],
-             [{"subscription_id": "sub_1", "unit_amount": 10000}, {"subscription_id": "sub_2", "unit_amount": 10000}],
-             [{"subscription_id": "sub_2", "percent_off": 100.0, "duration": "forever", "start": T0}])
+    b = book(
+        [{"subscription_id": "sub_1"}, {"subscription_id": "sub_2"}],
+        [{"subscription_id": "sub_1", "unit_amount": 10000}, {"subscription_id": "sub_2", "unit_amount": 10000}],
+        [{"subscription_id": "sub_2", "percent_off": 100.0, "duration": "forever", "start": T0}],
+    )
     result = compute_revenue(b, RevenueSettings(), AS_OF)
     assert (result.mrr, result.paying_customers, result.arpa, result.arr) == (100.0, 1, 100.0, 1200.0)
 
 
 def test_zero_decimal_currency_and_fx():
-    b = book([{"subscription_id": "sub_1", "currency": "jpy"}, {"subscription_id": "sub_2", "currency": "eur"}],
-             [{"subscription_id": "sub_1", "unit_amount": 10000}, {"subscription_id": "sub_2", "unit_amount": 5000}])
+    b = book(
+        [{"subscription_id": "sub_1", "currency": "jpy"}, {"subscription_id": "sub_2", "currency": "eur"}],
+        [{"subscription_id": "sub_1", "unit_amount": 10000}, {"subscription_id": "sub_2", "unit_amount": 5000}],
+    )
     # ¥10,000 at 0.0067 $/¥ = $67; €50 at 1.08 = $54
     assert mrr(b, fx=(("jpy", 0.0067), ("eur", 1.08))) == pytest.approx(67 + 54)
 
@@ -124,8 +160,10 @@ def test_missing_fx_rate_is_an_error_not_a_skip():
 
 
 def test_cancel_at_period_end_counts_until_the_period_ends_unless_immediately():
-    b = book([{"subscription_id": "sub_1", "cancel_at_period_end": True}],
-             [{"subscription_id": "sub_1", "unit_amount": 5000}])
+    b = book(
+        [{"subscription_id": "sub_1", "cancel_at_period_end": True}],
+        [{"subscription_id": "sub_1", "unit_amount": 5000}],
+    )
     assert mrr(b) == 50.0
     assert mrr(b, cancel_immediately=True) == 0.0
 
@@ -134,20 +172,43 @@ def test_movements_per_customer_and_rates():
     """Four customers on 2026-10-31 → 2026-11-22: one new, one churned, one expanded, one reactivated."""
     subs = [
         {"subscription_id": "sub_a", "customer_id": "cus_a", "start": "2026-11-05"},  # new $100
-        {"subscription_id": "sub_b", "customer_id": "cus_b", "ended_at": "2026-11-10", "status": "canceled"},  # churn $50
+        {
+            "subscription_id": "sub_b",
+            "customer_id": "cus_b",
+            "ended_at": "2026-11-10",
+            "status": "canceled",
+        },  # churn $50
         {"subscription_id": "sub_c", "customer_id": "cus_c"},  # $200 now, invoiced $150 in October: expansion $50
-        {"subscription_id": "sub_d1", "customer_id": "cus_d", "start": "2026-01-01", "ended_at": "2026-03-01",
-         "status": "canceled"},
+        {
+            "subscription_id": "sub_d1",
+            "customer_id": "cus_d",
+            "start": "2026-01-01",
+            "ended_at": "2026-03-01",
+            "status": "canceled",
+        },
         {"subscription_id": "sub_d2", "customer_id": "cus_d", "start": "2026-11-15"},  # reactivation $30
     ]
     items = [
-        {"subscription_id": "sub_a", "unit_amount": 10000}, {"subscription_id": "sub_b", "unit_amount": 5000},
-        {"subscription_id": "sub_c", "unit_amount": 20000}, {"subscription_id": "sub_d1", "unit_amount": 3000},
+        {"subscription_id": "sub_a", "unit_amount": 10000},
+        {"subscription_id": "sub_b", "unit_amount": 5000},
+        {"subscription_id": "sub_c", "unit_amount": 20000},
+        {"subscription_id": "sub_d1", "unit_amount": 3000},
         {"subscription_id": "sub_d2", "unit_amount": 3000},
     ]
-    lines = [{"invoice_id": "in_1", "customer_id": "cus_c", "subscription_id": "sub_c", "status": "paid",
-              "currency": "usd", "amount": 15000, "period_start": "2026-10-15", "period_end": "2026-11-15",
-              "proration": False, "type": "subscription"}]
+    lines = [
+        {
+            "invoice_id": "in_1",
+            "customer_id": "cus_c",
+            "subscription_id": "sub_c",
+            "status": "paid",
+            "currency": "usd",
+            "amount": 15000,
+            "period_start": "2026-10-15",
+            "period_end": "2026-11-15",
+            "proration": False,
+            "type": "subscription",
+        }
+    ]
     r = compute_revenue(book(subs, items, lines=lines), RevenueSettings(), AS_OF)
     m = r.movements
     assert (m.new, m.churn, m.expansion, m.reactivation, m.contraction) == (100.0, 50.0, 50.0, 30.0, 0.0)
@@ -159,18 +220,39 @@ def test_movements_per_customer_and_rates():
     assert r.net_mrr_churn_rate == pytest.approx((50 - 50 - 30) / 200)
     assert r.quick_ratio == pytest.approx((100 + 30 + 50) / 50)
     assert {mv.customer_id: mv.kind for mv in r.top_movements} == {
-        "cus_a": "new", "cus_b": "churn", "cus_c": "expansion", "cus_d": "reactivation"}
+        "cus_a": "new",
+        "cus_b": "churn",
+        "cus_c": "expansion",
+        "cus_d": "reactivation",
+    }
 
 
 def test_nrr_and_ltv():
     """Two customers paying a year ago ($100 each): one churned, one grew to $150 → NRR 75 %."""
-    subs = [{"subscription_id": "sub_a", "customer_id": "cus_a", "start": "2025-06-01"},
-            {"subscription_id": "sub_b", "customer_id": "cus_b", "start": "2025-06-01", "ended_at": "2026-09-15",
-             "status": "canceled"}]
+    subs = [
+        {"subscription_id": "sub_a", "customer_id": "cus_a", "start": "2025-06-01"},
+        {
+            "subscription_id": "sub_b",
+            "customer_id": "cus_b",
+            "start": "2025-06-01",
+            "ended_at": "2026-09-15",
+            "status": "canceled",
+        },
+    ]
     items = [{"subscription_id": "sub_a", "unit_amount": 15000}, {"subscription_id": "sub_b", "unit_amount": 10000}]
-    lines = [{"invoice_id": "in_a", "customer_id": "cus_a", "subscription_id": "sub_a", "status": "paid",
-              "currency": "usd", "amount": 10000, "period_start": "2025-11-01", "period_end": "2025-12-01",
-              "type": "subscription"}]
+    lines = [
+        {
+            "invoice_id": "in_a",
+            "customer_id": "cus_a",
+            "subscription_id": "sub_a",
+            "status": "paid",
+            "currency": "usd",
+            "amount": 10000,
+            "period_start": "2025-11-01",
+            "period_end": "2025-12-01",
+            "type": "subscription",
+        }
+    ]
     r = compute_revenue(book(subs, items, lines=lines), RevenueSettings(), AS_OF)
     assert r.nrr == pytest.approx(150 / 200)
     # monthly churn over the last six complete months: one of two customers churned in September
@@ -178,16 +260,34 @@ def test_nrr_and_ltv():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 600), st.integers(0, 700), st.integers(1, 9), st.integers(0, 50000),
-                          st.sampled_from(["month", "year"]), st.sampled_from(["active", "canceled", "past_due"])),
-                min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 600),
+            st.integers(0, 700),
+            st.integers(1, 9),
+            st.integers(0, 50000),
+            st.sampled_from(["month", "year"]),
+            st.sampled_from(["active", "canceled", "past_due"]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
 def test_net_new_equals_change_in_mrr(rows):
     subs, items = [], []
     for i, (start_days, length, customer, amount, interval, status) in enumerate(rows):
         start = pd.Timestamp("2025-06-01", tz="UTC") + pd.Timedelta(days=start_days)
         end = start + pd.Timedelta(days=length) if status == "canceled" else None
-        subs.append({"subscription_id": f"sub_{i}", "customer_id": f"cus_{customer}", "start": start,
-                     "ended_at": end, "status": status})
+        subs.append(
+            {
+                "subscription_id": f"sub_{i}",
+                "customer_id": f"cus_{customer}",
+                "start": start,
+                "ended_at": end,
+                "status": status,
+            }
+        )
         items.append({"subscription_id": f"sub_{i}", "unit_amount": amount, "interval": interval})
     r = compute_revenue(book(subs, items), RevenueSettings(), AS_OF)
     assert r.movements.net_new == pytest.approx(r.mrr - r.history[-2].mrr, abs=1e-6)

@@ -53,9 +53,11 @@ def test_mrr_from_the_api_matches_the_book(server):
     from connectors.stripe import book_frames
 
     loaded = _source(server).load().frames
-    direct = book_frames(server.book.customers,
-                         [dict(s, discounts=[server.book.discounts[d] for d in s["discounts"]])
-                          for s in server.book.subscriptions], server.book.invoices)
+    direct = book_frames(
+        server.book.customers,
+        [dict(s, discounts=[server.book.discounts[d] for d in s["discounts"]]) for s in server.book.subscriptions],
+        server.book.invoices,
+    )
     settings = RevenueSettings(fx=(("eur", 1.08),))
 
     def mrr(f):
@@ -77,7 +79,7 @@ def test_retries_503_and_429_then_succeeds(server):
 
 def test_gives_up_after_the_retry_budget(server):
     server.faults.extend([Fault(500)] * 10)
-    with pytest.raises(ConnectorError, match="500 from 127.0.0.1.*gave up after 3 attempts"):
+    with pytest.raises(ConnectorError, match=r"500 from 127\.0\.0\.1.*gave up after 3 attempts"):
         _source(server, max_retries=2).load()
 
 
@@ -90,7 +92,9 @@ def test_stripe_should_retry_false_is_not_retried(server):
 
 def test_rejected_key_message_names_the_variable_not_the_key(server):
     with pytest.raises(ConnectorError) as info:
-        StripeSource({"base_url": server.base_url, "api_key_env": "MY_KEY"}, env={"MY_KEY": "sk_live_wrongkey9999"}).load()
+        StripeSource(
+            {"base_url": server.base_url, "api_key_env": "MY_KEY"}, env={"MY_KEY": "sk_live_wrongkey9999"}
+        ).load()
     assert "the key in MY_KEY was rejected (401)" in str(info.value)
     assert "wrongkey" not in str(info.value)
 
@@ -118,8 +122,9 @@ def test_unreachable_api_is_one_clear_error():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(ConnectorError, match="cannot reach the API"):
-        StripeSource({"base_url": f"http://127.0.0.1:{port}", "api_key": KEY, "max_retries": 1},
-                     sleep=lambda s: None).load()
+        StripeSource(
+            {"base_url": f"http://127.0.0.1:{port}", "api_key": KEY, "max_retries": 1}, sleep=lambda s: None
+        ).load()
 
 
 def test_mask_key():
@@ -127,6 +132,7 @@ def test_mask_key():
 
 
 # localstripe: a real Stripe-like server (legacy `plan` objects, subscription-level `discount`)
+
 
 @pytest.fixture(scope="module")
 def localstripe_url():
@@ -160,20 +166,32 @@ def localstripe_url():
 
 def test_localstripe_legacy_plans(localstripe_url):
     client = httpx.Client(base_url=localstripe_url, auth=(KEY, ""))
-    client.post("/v1/plans", data={"id": "ls_monthly", "amount": 2000, "currency": "usd", "interval": "month",
-                                   "product[name]": "Basic"})
-    client.post("/v1/plans", data={"id": "ls_yearly", "amount": 120000, "currency": "usd", "interval": "year",
-                                   "product[name]": "Pro"})
+    client.post(
+        "/v1/plans",
+        data={"id": "ls_monthly", "amount": 2000, "currency": "usd", "interval": "month", "product[name]": "Basic"},
+    )
+    client.post(
+        "/v1/plans",
+        data={"id": "ls_yearly", "amount": 120000, "currency": "usd", "interval": "year", "product[name]": "Pro"},
+    )
     for plan, quantity in (("ls_monthly", 3), ("ls_yearly", 1)):
         customer = client.post("/v1/customers", data={"name": f"Cust {plan}"}).json()
-        card = client.post("/v1/payment_methods", data={"type": "card", "card[number]": "4242424242424242",
-                                                         "card[exp_month]": "12", "card[exp_year]": "2030",
-                                                         "card[cvc]": "123"}).json()
+        card = client.post(
+            "/v1/payment_methods",
+            data={
+                "type": "card",
+                "card[number]": "4242424242424242",
+                "card[exp_month]": "12",
+                "card[exp_year]": "2030",
+                "card[cvc]": "123",
+            },
+        ).json()
         client.post(f"/v1/payment_methods/{card['id']}/attach", data={"customer": customer["id"]})
-        client.post(f"/v1/customers/{customer['id']}",
-                    data={"invoice_settings[default_payment_method]": card["id"]})
-        sub = client.post("/v1/subscriptions", data={"customer": customer["id"], "items[0][plan]": plan,
-                                                     "items[0][quantity]": quantity}).json()
+        client.post(f"/v1/customers/{customer['id']}", data={"invoice_settings[default_payment_method]": card["id"]})
+        sub = client.post(
+            "/v1/subscriptions",
+            data={"customer": customer["id"], "items[0][plan]": plan, "items[0][quantity]": quantity},
+        ).json()
         assert sub["status"] == "active"
     result = StripeSource({"base_url": localstripe_url, "api_key": KEY}).load()
     assert "cannot expand discounts" in " ".join(result.report.warnings)
