@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -17,6 +20,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from kpitui.config import Config
+from kpitui.durations import format_period, format_seconds
 from kpitui.model import Snapshot
 from kpitui.panes.base import Pane
 from kpitui.panes.funnel import FunnelPane
@@ -27,6 +31,9 @@ from kpitui.panes.support import SupportPane
 from kpitui.widgets.help import HelpScreen
 from kpitui.widgets.status import SourceStatusBar
 
+if TYPE_CHECKING:
+    from kpitui.store import Store
+
 PANES: tuple[tuple[str, str, type[Pane], str | None], ...] = (
     ("overview", "Overview", OverviewPane, None),
     ("revenue", "Revenue", RevenuePane, "stripe"),
@@ -34,12 +41,29 @@ PANES: tuple[tuple[str, str, type[Pane], str | None], ...] = (
     ("support", "Support", SupportPane, "tickets"),
     ("funnel", "Funnel", FunnelPane, "ga4"),
 )
+PERIODS = (7, 30, 90, 365)
+INTERVALS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 SOURCE_WORKER = "source:"
+KEY_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "plus": "+",
+    "minus": "-",
+}
 
 
 def utc_now() -> datetime:
     """The wall clock in UTC (tests pass a frozen clock instead)."""
     return datetime.now(UTC)
+
+
+def step_interval(current: float, direction: int) -> float:
+    """The next longer (+1) or shorter (-1) refresh interval from the ladder."""
+    if direction > 0:
+        return next((v for v in INTERVALS if v > current), INTERVALS[-1])
+    return next((v for v in reversed(INTERVALS) if v < current), INTERVALS[0])
 
 
 class KpiApp(App[None]):
@@ -48,35 +72,50 @@ class KpiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "kpitui"
     BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help"),
         *(
             Binding(str(i), f"show_pane('{pane_id}')", label, id=f"pane.{pane_id}")
             for i, (pane_id, label, _, _) in enumerate(PANES, start=1)
         ),
-        Binding("tab", "cycle_pane(1)", "Next pane", id="pane.next", priority=True),
-        Binding("shift+tab", "cycle_pane(-1)", "Prev pane", id="pane.previous", priority=True),
         Binding("r", "refresh_pane", "Refresh", id="refresh.pane"),
         Binding("R", "refresh_all", "Refresh all", id="refresh.all"),
         Binding("p", "toggle_pause", "Pause", id="refresh.pause"),
-        Binding("slash", "filter_comments", "Filter comments", id="nps.filter"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("ctrl+p", "command_palette", "Commands", id="app.commands"),
+        Binding("left_square_bracket", "period(-1)", "Shorter period", id="period.shorter"),
+        Binding("right_square_bracket", "period(1)", "Longer period", id="period.longer"),
+        Binding("plus", "interval(1)", "Slower refresh", id="refresh.slower"),
+        Binding("minus", "interval(-1)", "Faster refresh", id="refresh.faster"),
+        Binding("slash", "filter_comments", "Filter", id="nps.filter"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.commands"),
+        Binding("tab", "cycle_pane(1)", "Next", id="pane.next", priority=True, key_display="⇥"),
+        Binding("shift+tab", "cycle_pane(-1)", "Prev", id="pane.previous", priority=True, key_display="⇤"),
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None, init=False)
     paused: reactive[bool] = reactive(False)
 
-    def __init__(self, config: Config, as_of: date | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        config: Config,
+        as_of: date | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        store: Store | None = None,
+        animate: bool = True,
+    ) -> None:
         super().__init__()
         from kpitui.pipeline import pending
 
         self.config = config
         self.fixed_as_of = as_of
         self.clock = clock
+        self.store = store
         self.states = {name: pending(source) for name, source in config.sources.items()}
         self.loading: set[str] = set()
         self.timers: dict[str, Timer] = {}
+        self.alert_states: dict[str, str] = {}
         self.ready = asyncio.Event()
+        if not animate:
+            self.animation_level = "none"
 
     @property
     def as_of(self) -> date:
@@ -94,12 +133,21 @@ class KpiApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Apply the theme, then start every source after the first frame is painted."""
+        """Theme, SIGHUP, then stored data at once (if any) and a refresh of every source."""
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        except (NotImplementedError, RuntimeError, AttributeError, ValueError):
+            pass
         self._show_status()
-        self.set_interval(30, self._show_status)
-        self.call_after_refresh(self.action_refresh_all)
+        self.set_interval(30, self.redraw_ages)
+        if self.store is not None:
+            from kpitui.pipeline import restore
+
+            self.run_worker(partial(restore, self.config, self.store), name="restore", thread=True, exit_on_error=False)
+        else:
+            self.call_after_refresh(self.action_refresh_all)
 
     # refresh loop -----------------------------------------------------------------------------
 
@@ -110,17 +158,12 @@ class KpiApp(App[None]):
         timer = self.timers.pop(name, None)
         if timer is not None:
             timer.stop()
-        from kpitui.pipeline import load_source
+        from kpitui.pipeline import fetch
 
         self.loading.add(name)
         self._show_status()
-        self.run_worker(
-            partial(load_source, self.config.sources[name]),
-            name=SOURCE_WORKER + name,
-            group="sources",
-            thread=True,
-            exit_on_error=False,
-        )
+        job = partial(fetch, name, self.config.sources[name], self.store, self.clock())
+        self.run_worker(job, name=SOURCE_WORKER + name, group="sources", thread=True, exit_on_error=False)
 
     def _arm(self, name: str) -> None:
         """Schedule the next poll of a source, only after the previous one finished."""
@@ -128,9 +171,9 @@ class KpiApp(App[None]):
             self.timers[name] = self.set_timer(self.config.sources[name].refresh, partial(self.refresh_source, name))
 
     def _recompute(self) -> None:
-        from kpitui.pipeline import compute_snapshot
+        from kpitui.pipeline import compute_and_record
 
-        job = partial(compute_snapshot, self.config, dict(self.states), self.as_of, self.clock())
+        job = partial(compute_and_record, self.config, dict(self.states), self.as_of, self.clock(), self.store)
         self.run_worker(job, name="compute", group="compute", thread=True, exclusive=True, exit_on_error=False)
 
     @on(Worker.StateChanged)
@@ -140,15 +183,15 @@ class KpiApp(App[None]):
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         if worker.name.startswith(SOURCE_WORKER):
-            from kpitui.pipeline import describe_error, failed, succeeded
+            from kpitui.pipeline import describe_error, failed
 
             name = worker.name.removeprefix(SOURCE_WORKER)
-            source = self.config.sources[name]
-            previous = self.states.get(name)
             if state == WorkerState.SUCCESS:
-                self.states[name] = succeeded(previous, source, worker.result, self.clock())
+                self.states[name] = worker.result
             else:
-                self.states[name] = failed(previous, source, describe_error(worker.error))
+                self.states[name] = failed(
+                    self.states.get(name), self.config.sources[name], describe_error(worker.error)
+                )
             self.loading.discard(name)
             self._arm(name)
             self._show_status()
@@ -158,17 +201,68 @@ class KpiApp(App[None]):
                 self.snapshot = worker.result
             else:
                 self.notify(f"could not compute the KPIs: {worker.error!r}"[:200], severity="error", markup=False)
+        elif worker.name == "restore":
+            if state == WorkerState.SUCCESS and worker.result:
+                self.states.update(worker.result)
+                self._recompute()
+            elif state == WorkerState.ERROR:
+                self.notify(f"could not read the stored data: {worker.error!r}"[:200], severity="warning", markup=False)
+            self.action_refresh_all()
+        elif worker.name == "alert-command" and state == WorkerState.ERROR:
+            self.notify(f"alert command failed: {worker.error!r}"[:200], severity="warning", markup=False)
 
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
-        """Hand the new snapshot to every pane (they update in place)."""
+        """Hand the new snapshot to every pane (they update in place), then raise alert crossings."""
         if snapshot is None:
             return
+        self._render_panes(snapshot)
+        self.sub_title = f"as of {snapshot.as_of.isoformat()} · period {format_period(snapshot.period_days)}"
+        self._show_status()
+        self._raise_alerts(snapshot)
+        if not self.loading:
+            self.ready.set()
+
+    def _render_panes(self, snapshot: Snapshot) -> None:
         now = self.clock()
         for pane in self.query(Pane):
             pane.show_snapshot(snapshot, now)
+
+    def redraw_ages(self) -> None:
+        """Every 30 s: refresh "n min ago" labels and staleness, even when no source answers."""
         self._show_status()
-        if not self.loading:
-            self.ready.set()
+        if self.snapshot is not None:
+            self._render_panes(self.snapshot)
+
+    def _raise_alerts(self, snapshot: Snapshot) -> None:
+        """Notify once per crossing (not on every refresh); ring the bell and run commands if configured."""
+        from kpitui.metrics.alerts import crossings
+
+        rules = {rule.kpi: rule for rule in self.config.alerts}
+        for alert in crossings(self.alert_states, snapshot.alerts):
+            if alert.state == "ok":
+                self.notify(f"{alert.kpi} is back within its threshold", title="Recovered", markup=False)
+                continue
+            severity = "error" if alert.state == "critical" else "warning"
+            self.notify(
+                f"{alert.kpi} = {alert.value:,.2f} crossed {alert.threshold:,.2f}",
+                title=alert.state.title(),
+                severity=severity,
+                markup=False,
+                timeout=30,
+            )
+            rule = rules.get(alert.kpi)
+            if rule is not None and rule.bell:
+                self.bell()
+            if rule is not None and rule.command:
+                from kpitui.alert_actions import run_alert_command
+
+                self.run_worker(
+                    partial(run_alert_command, rule.command, alert),
+                    name="alert-command",
+                    thread=True,
+                    exit_on_error=False,
+                )
+        self.alert_states = {a.kpi: a.state for a in snapshot.alerts}
 
     def _show_status(self) -> None:
         statuses = {name: state.status for name, state in self.states.items()}
@@ -189,7 +283,7 @@ class KpiApp(App[None]):
 
     def action_refresh_pane(self) -> None:
         """Refresh the sources behind the visible pane (all of them on the overview)."""
-        kind = dict((p[0], p[3]) for p in PANES)[self.query_one(TabbedContent).active]
+        kind = {p[0]: p[3] for p in PANES}[self.query_one(TabbedContent).active]
         for name, source in self.config.sources.items():
             if kind is None or source.type == kind:
                 self.refresh_source(name)
@@ -212,9 +306,29 @@ class KpiApp(App[None]):
                     self._arm(name)
         self._show_status()
 
+    def action_period(self, step: int) -> None:
+        """Move the reporting period along 7d, 30d, 90d, 12m; every pane follows."""
+        current = min(PERIODS, key=lambda p: abs(p - self.config.period_days))
+        index = max(0, min(len(PERIODS) - 1, PERIODS.index(current) + step))
+        self.config = replace(self.config, period_days=PERIODS[index])
+        self.notify(f"period: {format_period(PERIODS[index])}", timeout=3)
+        self._recompute()
+
+    def action_interval(self, step: int) -> None:
+        """Lengthen (+) or shorten (-) every source's refresh interval and re-arm the timers."""
+        sources = {n: replace(s, refresh=step_interval(s.refresh, step)) for n, s in self.config.sources.items()}
+        self.config = replace(self.config, sources=sources)
+        if sources:
+            labels = sorted({format_seconds(s.refresh) for s in sources.values()})
+            self.notify(f"refresh every {', '.join(labels)}", timeout=3)
+        for name in list(self.timers):
+            self.timers.pop(name).stop()
+            self._arm(name)
+        self._show_status()
+
     def action_help(self) -> None:
         """Show every binding."""
-        rows = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        rows = [(KEY_NAMES.get(b.key, b.key), b.description) for b in self.BINDINGS if isinstance(b, Binding)]
         self.push_screen(HelpScreen(rows))
 
     def action_filter_comments(self) -> None:

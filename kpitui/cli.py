@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from kpitui.config import Config, ConfigError, default_config_path, load_config
 
 if TYPE_CHECKING:
     from kpitui.demo.setup import Demo
+    from kpitui.store import Store
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--as-of", type=_as_of, default=argparse.SUPPRESS, help="reference date YYYY-MM-DD (default: today, UTC)"
     )
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="where the history store lives (default: user data dir)",
+    )
+    common.add_argument(
+        "--no-animation", action="store_true", default=argparse.SUPPRESS, help="no animations (slow links, SSH)"
+    )
     parser = argparse.ArgumentParser(
         prog="kpitui", parents=[common], description="A terminal KPI board for SaaS operators."
     )
@@ -54,7 +65,38 @@ def _parser() -> argparse.ArgumentParser:
     shot = commands.add_parser("screenshot", parents=[common], help="an SVG of every pane")
     shot.add_argument("--out", type=Path, default=Path("screenshots"))
     shot.add_argument("--size", default="120x40", help="terminal size WIDTHxHEIGHT")
+    serve = commands.add_parser("serve", parents=[common], help="the board in a browser on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
     return parser
+
+
+def open_store(args: argparse.Namespace, config: Config, demo: bool) -> Store:
+    """The history store for this config (or the demo) under the data dir."""
+    from platformdirs import user_data_path
+
+    from kpitui.store import Store, store_path
+
+    data_dir = getattr(args, "data_dir", None) or user_data_path("kpitui")
+    return Store(store_path(data_dir, config.path, demo))
+
+
+def cmd_serve(args: argparse.Namespace, argv: list[str]) -> int:
+    """Serve the board with textual-serve on loopback only."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise UsageError("kpitui serve needs textual-serve: pip install 'kpitui[serve]'") from None
+    forwarded = [a for a in argv if a not in ("serve",)]
+    if "--port" in forwarded:
+        i = forwarded.index("--port")
+        del forwarded[i : i + 2]
+    command = " ".join(shlex.quote(part) for part in [sys.executable, "-m", "kpitui", "board", *forwarded])
+    print(
+        f"warning: serving on http://127.0.0.1:{args.port} with NO authentication; keep it on this machine",
+        file=sys.stderr,
+    )
+    Server(command, host="127.0.0.1", port=args.port, title="kpitui").serve()
+    return EXIT_OK
 
 
 def _today() -> date:
@@ -94,7 +136,12 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
     from kpitui import report
     from kpitui.pipeline import refresh_all
 
-    snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(UTC))
+    store = open_store(args, config, demo=False) if config.path is not None else None
+    try:
+        snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(UTC), store)
+    finally:
+        if store is not None:
+            store.close()
     printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
     sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
     failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]
@@ -177,6 +224,7 @@ def cmd_screenshot(args: argparse.Namespace, config: Config) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Parse arguments and run the command; returns the exit code."""
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -184,6 +232,8 @@ def run(argv: list[str] | None = None) -> int:
     try:
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "serve":
+            return cmd_serve(args, argv)
         config, demo = _resolve_config(args)
         _print_warnings(config)
         try:
@@ -195,7 +245,16 @@ def run(argv: list[str] | None = None) -> int:
                 return cmd_screenshot(args, config)
             from kpitui.app import KpiApp
 
-            KpiApp(config, as_of=getattr(args, "as_of", None)).run()
+            store = open_store(args, config, demo=demo is not None)
+            try:
+                KpiApp(
+                    config,
+                    as_of=getattr(args, "as_of", None),
+                    store=store,
+                    animate=not getattr(args, "no_animation", False),
+                ).run()
+            finally:
+                store.close()
             return EXIT_OK
         finally:
             if demo is not None:

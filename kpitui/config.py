@@ -74,6 +74,8 @@ class AlertRule:
     below: float | None = None
     critical_above: float | None = None
     critical_below: float | None = None
+    bell: bool = False
+    command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ _ALERT_KEYS = {
     "below": _number,
     "critical_above": _number,
     "critical_below": _number,
+    "bell": _boolean,
+    "command": _string,
 }
 _TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals")
 

@@ -25,6 +25,7 @@ class SourceStatus:
     error: str | None = None
     warnings: tuple[str, ...] = detail(())
     layout: str = detail("")
+    interval: float = detail(0.0)
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,8 @@ class Snapshot:
     funnel: FunnelMetrics | None = None
     alerts: tuple[AlertState, ...] = ()
     period_days: int = detail(30)
+    trends: dict[str, tuple[tuple[str, float], ...]] | None = field(default=None, metadata={"detail": True})
+    goals: dict[str, float] | None = field(default=None, metadata={"detail": True})
 
 
 def to_plain(value: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kpitui.config import Config, SourceConfig
@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from connectors.base import SourceResult
+    from kpitui.store import Store
 
+TREND_DAYS = 120
 SECTIONS = {"stripe": "revenue", "tickets": "support", "nps": "nps", "ga4": "funnel"}
 
 
@@ -50,11 +52,12 @@ def describe_error(error: BaseException) -> str:
     return f"unexpected {error.__class__.__name__}: {error}"[:300]
 
 
-def succeeded(state: SourceState | None, source: SourceConfig, result: SourceResult, now: datetime) -> SourceState:
+def succeeded(source: SourceConfig, result: SourceResult, now: datetime) -> SourceState:
     """The state after a successful refresh."""
     report = result.report
     status = SourceStatus(
         type=source.type,
+        interval=source.refresh,
         status="ok",
         rows=report.rows,
         skipped_rows=report.skipped_rows,
@@ -69,13 +72,13 @@ def succeeded(state: SourceState | None, source: SourceConfig, result: SourceRes
 def failed(state: SourceState | None, source: SourceConfig, message: str) -> SourceState:
     """The state after a failed refresh: stale if older good data remains, else error."""
     if state is not None and state.result is not None:
-        return SourceState(replace(state.status, status="stale", error=message), state.result)
-    return SourceState(SourceStatus(type=source.type, status="error", error=message))
+        return SourceState(replace(state.status, status="stale", error=message, interval=source.refresh), state.result)
+    return SourceState(SourceStatus(type=source.type, status="error", error=message, interval=source.refresh))
 
 
 def pending(source: SourceConfig) -> SourceState:
     """The state before a source's first refresh."""
-    return SourceState(SourceStatus(type=source.type))
+    return SourceState(SourceStatus(type=source.type, interval=source.refresh))
 
 
 def _frames(
@@ -114,6 +117,7 @@ def compute_snapshot(config: Config, states: dict[str, SourceState], as_of: date
         currency=config.currency,
         sources=statuses,
         period_days=config.period_days,
+        goals=dict(config.goals),
         **sections,
     )
     return replace(snapshot, alerts=evaluate_alerts(config.alerts, to_plain(snapshot)))
@@ -166,12 +170,40 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
     return None
 
 
-def refresh_all(config: Config, as_of: date, now: datetime) -> Snapshot:
-    """Load every source once (failures become error statuses) and compute the snapshot."""
+def fetch(name: str, source: SourceConfig, store: Store | None, now: datetime) -> SourceState:
+    """Load a source and keep its frames in the store; raises what the connector raises."""
+    state = succeeded(source, load_source(source), now)
+    if store is not None:
+        store.save_source(name, state.status, state.result.frames)
+    return state
+
+
+def restore(config: Config, store: Store) -> dict[str, SourceState]:
+    """The stored last good state of each configured source, as it was saved."""
+    stored = store.load_sources(set(config.sources))
+    return {name: SourceState(status, result) for name, (status, result) in stored.items()}
+
+
+def compute_and_record(
+    config: Config, states: dict[str, SourceState], as_of: date, now: datetime, store: Store | None
+) -> Snapshot:
+    """Compute the snapshot; with a store, record today's KPIs and attach the stored daily trends."""
+    snapshot = compute_snapshot(config, states, as_of, now)
+    if store is None:
+        return snapshot
+    from kpitui.store import scalar_kpis
+
+    store.record_kpis(as_of, scalar_kpis(to_plain(snapshot)))
+    return replace(snapshot, trends=store.kpi_history(as_of - timedelta(days=TREND_DAYS)))
+
+
+def refresh_all(config: Config, as_of: date, now: datetime, store: Store | None = None) -> Snapshot:
+    """Load every source once (failures become error or stale statuses) and compute the snapshot."""
+    stored = restore(config, store) if store is not None else {}
     states: dict[str, SourceState] = {}
     for name, source in config.sources.items():
         try:
-            states[name] = succeeded(None, source, load_source(source), now)
-        except Exception as exc:
-            states[name] = failed(None, source, describe_error(exc))
-    return compute_snapshot(config, states, as_of, now)
+            states[name] = fetch(name, source, store, now)
+        except Exception as exc:  # every failure becomes a status line; stored data stays in use
+            states[name] = failed(stored.get(name), source, describe_error(exc))
+    return compute_and_record(config, states, as_of, now, store)

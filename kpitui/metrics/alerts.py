@@ -34,3 +34,15 @@ def evaluate_alerts(rules: tuple[AlertRule, ...], plain: dict[str, Any]) -> tupl
         else:
             states.append(AlertState(rule.kpi, float(value), primary, "ok"))
     return tuple(states)
+
+
+def crossings(previous: dict[str, str], states: tuple[AlertState, ...]) -> list[AlertState]:
+    """Alerts whose state changed since the last refresh into warning/critical, or back to ok from them."""
+    changed = []
+    for alert in states:
+        before = previous.get(alert.kpi, "ok")
+        if alert.state in ("warning", "critical") and alert.state != before:
+            changed.append(alert)
+        elif alert.state == "ok" and before in ("warning", "critical"):
+            changed.append(alert)
+    return changed

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from textual.containers import VerticalScroll
+from textual import on
+from textual.containers import Grid, VerticalScroll
+from textual.events import Resize
 
 from kpitui.model import Snapshot
+
+
+def tile_columns(tiles: int, width: int, min_width: int = 24) -> int:
+    """The most columns that fit and divide the tiles evenly (or hold them all in one row)."""
+    fit = max(1, width // min_width)
+    return max(c for c in range(1, min(fit, tiles) + 1) if tiles % c == 0 or c == tiles)
 
 
 class Pane(VerticalScroll):
@@ -15,17 +23,40 @@ class Pane(VerticalScroll):
     SECTION = ""
     can_focus = False
 
+    @on(Resize)
+    def reflow_tiles(self, event: Resize) -> None:
+        """Lay tiles out in as many even columns as fit (at least 24 cells wide each)."""
+        for grid in self.query(".tiles").results(Grid):
+            grid.styles.grid_size_columns = tile_columns(len(grid.children), event.size.width)
+
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Update every widget from the snapshot (called on each refresh)."""
         raise NotImplementedError
 
     def source_age(self, snapshot: Snapshot, now: datetime, kind: str) -> tuple[str, str]:
-        """`as of 2 min ago` for this pane's sources, and a tile state when stale or missing."""
+        """`as of 2 min ago` for this pane's sources, and a tile state when stale or missing.
+
+        Data is stale when its last refresh failed or it is older than three refresh intervals.
+        """
         from kpitui.formatting import age
 
         statuses = [s for s in snapshot.sources.values() if s.type == kind]
         if not statuses:
             return "no source configured", "missing"
         oldest = min((s.last_success for s in statuses if s.last_success), default=None)
-        state = "stale" if any(s.status in ("stale", "error") for s in statuses) else ""
-        return f"as of {age(oldest, now)}", state
+        failed = any(s.status in ("stale", "error") for s in statuses)
+        old = any(
+            s.last_success is not None and s.interval and (now - s.last_success).total_seconds() > 3 * s.interval
+            for s in statuses
+        )
+        text = f"as of {age(oldest, now)}" + (" (stale)" if old and not failed else "")
+        return text, "stale" if failed or old else ""
+
+
+def trend(snapshot: Snapshot, kpi: str) -> tuple[list[float], float | None]:
+    """A KPI's stored daily series and its value one period ago (from the history store)."""
+    points = (snapshot.trends or {}).get(kpi, ())
+    series = [v for _, v in points]
+    cutoff = (snapshot.as_of - timedelta(days=snapshot.period_days)).isoformat()
+    earlier = [v for day, v in points if day <= cutoff]
+    return series, earlier[-1] if earlier else None

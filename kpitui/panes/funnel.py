@@ -6,7 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Grid
 from textual.widgets import DataTable, Label
 
 from kpitui import formatting as fmt
@@ -22,7 +22,7 @@ class FunnelPane(Pane):
 
     def compose(self) -> ComposeResult:
         """Tiles, the funnel, the breakdown."""
-        with Horizontal(classes="tiles"):
+        with Grid(classes="tiles"):
             yield KpiTile("Overall conversion", id="fun-conversion")
             yield KpiTile("Visitors / day", id="fun-visitors")
             yield KpiTile("Sign-ups / day", id="fun-signups")

@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Grid
 from textual.widgets import DataTable, Input, Label, Static
 
 from kpitui import formatting as fmt
@@ -31,7 +31,7 @@ class NpsPane(Pane):
 
     def compose(self) -> ComposeResult:
         """Score tile, distribution, segments, comments with a filter."""
-        with Horizontal(classes="tiles"):
+        with Grid(classes="tiles"):
             yield KpiTile("NPS", id="nps-score")
             yield KpiTile("Responses", id="nps-responses")
         yield Static("", id="nps-summary")

@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Grid
 from textual.widgets import DataTable, Label, Static
 
 from kpitui import formatting as fmt
@@ -31,7 +31,7 @@ class RevenuePane(Pane):
 
     def compose(self) -> ComposeResult:
         """Tiles, charts, ratios and the movers table."""
-        with Horizontal(classes="tiles"):
+        with Grid(classes="tiles"):
             yield KpiTile("MRR", id="rev-mrr")
             yield KpiTile("ARR", id="rev-arr")
             yield KpiTile("ARPA", id="rev-arpa")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Grid
 from textual.widgets import DataTable, Label, Sparkline
 
 from kpitui import formatting as fmt
@@ -22,7 +22,7 @@ class SupportPane(Pane):
 
     def compose(self) -> ComposeResult:
         """Tiles, per-priority table, daily volume, heat map, oldest open tickets."""
-        with Horizontal(classes="tiles"):
+        with Grid(classes="tiles"):
             yield KpiTile("First response (median)", good_when_up=False, id="sup-first")
             yield KpiTile("Resolution (median)", good_when_up=False, id="sup-resolution")
             yield KpiTile("SLA breaches", good_when_up=False, id="sup-sla")

@@ -34,11 +34,12 @@ class KpiTile(Vertical):
         series: list[float] | None = None,
         age: str = "",
         state: str = "",
+        goal: str = "",
     ) -> None:
         """Update the tile in place (no re-mount)."""
         self.query_one(".tile-value", Static).update(Text(value))
         delta_widget = self.query_one(".tile-delta", Static)
-        delta_widget.update(Text(delta))
+        delta_widget.update(Text(" · ".join(part for part in (delta, goal) if part)))
         good = direction == 0 or (direction > 0) == self.good_when_up
         delta_widget.set_class(direction != 0 and good, "good")
         delta_widget.set_class(direction != 0 and not good, "bad")

@@ -1,0 +1,134 @@
+"""SQLite (WAL) store: each source's last good frames and status, and one KPI row per day."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sqlite3
+import threading
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import SourceReport, SourceResult
+from kpitui.model import SourceStatus
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PRIMARY KEY (source, frame));
+CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kpi_daily (day TEXT, kpi TEXT, value REAL, PRIMARY KEY (day, kpi));
+"""
+
+
+def store_path(data_dir: Path, config_path: Path | None, demo: bool) -> Path:
+    """One database per config file (and one for the demo) under the data dir."""
+    if demo or config_path is None:
+        return data_dir / "demo.sqlite3"
+    digest = hashlib.sha1(str(config_path.resolve()).encode()).hexdigest()[:10]
+    return data_dir / f"kpitui-{digest}.sqlite3"
+
+
+def _status_json(status: SourceStatus) -> str:
+    data = asdict(status)
+    data["last_success"] = status.last_success.isoformat() if status.last_success else None
+    return json.dumps(data)
+
+
+def _status_from_json(text: str) -> SourceStatus:
+    data = json.loads(text)
+    data["last_success"] = datetime.fromisoformat(data["last_success"]) if data["last_success"] else None
+    data["warnings"] = tuple(data.get("warnings", ()))
+    return SourceStatus(**data)
+
+
+class Store:
+    """Thread-safe access to the database; every write is one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    def save_source(self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame]) -> None:
+        """Replace a source's stored frames and status atomically."""
+        blobs = []
+        for frame_name, frame in frames.items():
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            blobs.append((name, frame_name, buffer.getvalue()))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
+                self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
+                self._db.execute("INSERT OR REPLACE INTO source_status VALUES (?, ?)", (name, _status_json(status)))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, SourceResult]]:
+        """The stored status and frames of each named source that has any."""
+        with self._lock:
+            statuses = dict(self._db.execute("SELECT source, status FROM source_status").fetchall())
+            rows = self._db.execute("SELECT source, frame, data FROM source_frames").fetchall()
+        frames: dict[str, dict[str, pd.DataFrame]] = {}
+        for source, frame, data in rows:
+            if source in names:
+                frames.setdefault(source, {})[frame] = pd.read_parquet(io.BytesIO(data))
+        out = {}
+        for source, text in statuses.items():
+            if source in names and source in frames:
+                status = _status_from_json(text)
+                report = SourceReport(rows=status.rows or 0, warnings=list(status.warnings), layout=status.layout)
+                out[source] = (status, SourceResult(frames[source], report))
+        return out
+
+    def record_kpis(self, day: date, values: dict[str, float]) -> None:
+        """Upsert the day's KPI values (the latest refresh of a day wins)."""
+        rows = [(day.isoformat(), kpi, float(v)) for kpi, v in values.items()]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO kpi_daily VALUES (?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+
+    def kpi_history(self, since: date) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Every KPI's daily values from `since`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kpi, day, value FROM kpi_daily WHERE day >= ? ORDER BY kpi, day", (since.isoformat(),)
+            ).fetchall()
+        out: dict[str, list[tuple[str, float]]] = {}
+        for kpi, day, value in rows:
+            out.setdefault(kpi, []).append((day, value))
+        return {k: tuple(v) for k, v in out.items()}
+
+
+def scalar_kpis(plain: dict[str, Any]) -> dict[str, float]:
+    """The snapshot JSON's numeric leaves outside lists and sources: what daily history keeps."""
+    out: dict[str, float] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}" if prefix else key)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            out[prefix] = float(node)
+
+    for section in ("revenue", "nps", "support", "funnel"):
+        if isinstance(plain.get(section), dict):
+            walk(plain[section], section)
+    return out

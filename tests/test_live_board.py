@@ -1,0 +1,230 @@
+"""Issue 7: store, restart from store, staleness, periods, intervals, goals and alert crossings."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from connectors.tickets import load as load_tickets
+from kpitui.app import KpiApp, step_interval
+from kpitui.config import AlertRule, Config, SourceConfig
+from kpitui.durations import format_period
+from kpitui.metrics.alerts import crossings
+from kpitui.model import AlertState
+from kpitui.pipeline import succeeded
+from kpitui.store import Store, scalar_kpis
+from kpitui.widgets.status import SourceStatusBar
+from kpitui.widgets.tile import KpiTile
+from tests.conftest import AS_OF, FROZEN
+
+DATA = Path(__file__).parent / "data"
+ZENDESK = str(DATA / "tickets/zendesk.csv")
+
+
+def tickets_config(path: str = ZENDESK, **extra) -> Config:
+    return Config(sources={"support": SourceConfig("support", "tickets", 60.0, {"path": path})}, **extra)
+
+
+def tile_text(app: KpiApp, key: str, part: str) -> str:
+    return str(app.query_one(f"#tile-{key}", KpiTile).query_one(f".tile-{part}").render())
+
+
+def test_store_round_trips_frames_status_and_history(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    source = SourceConfig("support", "tickets", 60.0, {"path": ZENDESK})
+    state = succeeded(source, load_tickets(source.options), FROZEN)
+    store.save_source("support", state.status, state.result.frames)
+    restored = store.load_sources({"support"})
+    status, result = restored["support"]
+    assert status == state.status
+    pd.testing.assert_frame_equal(result.frames["tickets"], state.result.frames["tickets"], check_dtype=False)
+    store.record_kpis(date(2026, 11, 1), {"support.backlog": 4.0})
+    store.record_kpis(date(2026, 11, 2), {"support.backlog": 6.0})
+    store.record_kpis(date(2026, 11, 2), {"support.backlog": 7.0})  # the latest of a day wins
+    assert store.kpi_history(date(2026, 11, 1)) == {"support.backlog": (("2026-11-01", 4.0), ("2026-11-02", 7.0))}
+    store.close()
+
+
+def test_scalar_kpis_keeps_numbers_only():
+    plain = {
+        "revenue": {"mrr": 10.0, "history": [{"mrr": 1}], "movements": {"new": 2.0}, "ltv": None},
+        "sources": {"x": {"rows": 3}},
+        "nps": None,
+    }
+    assert scalar_kpis(plain) == {"revenue.mrr": 10.0, "revenue.movements.new": 2.0}
+
+
+def test_kill_9_during_writes_loses_nothing_committed(tmp_path):
+    db = tmp_path / "crash.sqlite3"
+    script = textwrap.dedent(f"""
+        import sys
+        from datetime import date, timedelta
+        from pathlib import Path
+        from kpitui.store import Store
+        store = Store(Path({str(db)!r}))
+        for i in range(1_000_000):
+            store.record_kpis(date(2000, 1, 1) + timedelta(days=i), {{"k": float(i)}})
+            print(i, flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    last = -1
+    for line in proc.stdout:
+        last = int(line)
+        if last >= 300:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert last >= 300, "the writer never got going"
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        stored = con.execute("SELECT COUNT(*), MAX(value) FROM kpi_daily").fetchone()
+    assert stored[0] >= last + 1 and stored[1] >= last
+
+
+async def test_restart_shows_stored_data_at_once_with_its_age(tmp_path):
+    """A second board over the same store paints the stored numbers before any source answers."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(Path(ZENDESK).read_bytes())
+    store = Store(tmp_path / "s.sqlite3")
+    first = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: FROZEN, store=store)
+    async with first.run_test(size=(120, 30)):
+        await first.ready.wait()
+    path.unlink()  # the source is gone now: only the store can provide numbers
+    later = FROZEN + timedelta(hours=3)
+    second = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: later, store=store)
+    async with second.run_test(size=(120, 30)):
+        await second.ready.wait()
+        assert second.states["support"].status.status == "stale"
+        assert tile_text(second, "backlog", "value") == "2"
+        assert "as of 3 h ago" in tile_text(second, "backlog", "age")
+        assert "no such file" in str(second.query_one(SourceStatusBar).render())
+    store.close()
+
+
+async def test_data_older_than_three_intervals_is_marked_stale():
+    now = [FROZEN]
+    app = KpiApp(tickets_config(), as_of=AS_OF, clock=lambda: now[0])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        tile = app.query_one("#tile-backlog", KpiTile)
+        assert not tile.has_class("-stale")
+        now[0] = FROZEN + timedelta(minutes=4)  # interval is 60 s
+        app.redraw_ages()  # what the 30 s tick does
+        await pilot.pause()
+        assert tile.has_class("-stale")
+        assert tile_text(app, "backlog", "age") == "as of 4 min ago (stale)"
+
+
+async def test_period_keys_change_every_pane():
+    app = KpiApp(tickets_config(), as_of=date(2026, 11, 20), clock=lambda: FROZEN)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        assert app.snapshot.support.tickets == 5 and app.snapshot.period_days == 30
+        await pilot.press("left_square_bracket")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.snapshot.period_days == 7 and app.snapshot.support.tickets == 1  # only 105, created 14 Nov
+        assert "period 7d" in app.sub_title
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.snapshot.period_days == 365 and format_period(365) == "12m"
+
+
+async def test_plus_and_minus_change_the_refresh_interval_and_re_arm():
+    app = KpiApp(tickets_config(), as_of=AS_OF, clock=lambda: FROZEN)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        old_timer = app.timers["support"]
+        await pilot.press("plus")
+        assert app.config.sources["support"].refresh == 120.0
+        assert app.timers["support"] is not old_timer
+        await pilot.press("minus", "minus")
+        assert app.config.sources["support"].refresh == 30.0
+    assert step_interval(3600.0, 1) == 3600.0 and step_interval(30.0, -1) == 30.0
+
+
+def test_crossings_fire_once_per_change():
+    warn = (AlertState("k", 5.0, 3.0, "warning"),)
+    assert crossings({}, warn) == list(warn)
+    assert crossings({"k": "warning"}, warn) == []
+    critical = (AlertState("k", 9.0, 8.0, "critical"),)
+    assert crossings({"k": "warning"}, critical) == list(critical)
+    ok = (AlertState("k", 1.0, 3.0, "ok"),)
+    assert crossings({"k": "critical"}, ok) == list(ok)
+    assert crossings({}, ok) == []
+
+
+async def test_alert_notifies_once_rings_and_runs_its_command(tmp_path):
+    out = tmp_path / "alert.json"
+    command = f"{sys.executable} -c \"import sys; open({str(out)!r}, 'w').write(sys.stdin.read())\""
+    rule = AlertRule(kpi="support.backlog", above=1, bell=True, command=command)
+    app = KpiApp(tickets_config(alerts=(rule,), goals={"backlog": 5}), as_of=date(2026, 11, 20), clock=lambda: FROZEN)
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        warnings = [n for n in app._notifications if n.title == "Warning"]
+        assert len(warnings) == 1 and "support.backlog = 2.00 crossed 1.00" in warnings[0].message
+        assert bells == [1]
+        assert json.loads(out.read_text()) == {
+            "kpi": "support.backlog",
+            "value": 2.0,
+            "threshold": 1.0,
+            "state": "warning",
+        }
+        assert app.query_one("#tile-backlog", KpiTile).has_class("-warning")
+        assert "goal met" in tile_text(app, "backlog", "delta")
+        await pilot.press("R")  # refresh again: same state, no second notification
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len([n for n in app._notifications if n.title == "Warning"]) == 1 and bells == [1]
+
+
+async def test_history_gives_trends_to_current_state_kpis(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    for days_ago, backlog in ((40, 9.0), (31, 8.0), (10, 4.0)):
+        store.record_kpis(date(2026, 11, 20) - timedelta(days=days_ago), {"support.backlog": backlog})
+    app = KpiApp(tickets_config(), as_of=date(2026, 11, 20), clock=lambda: FROZEN, store=store)
+    async with app.run_test(size=(120, 30)):
+        await app.ready.wait()
+        assert [v for _, v in app.snapshot.trends["support.backlog"]] == [9.0, 8.0, 4.0, 2.0]
+        assert tile_text(app, "backlog", "delta") == "▼ 75.0%"  # 2 now vs 8 one period (30 d) ago
+    store.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGHUP is POSIX")
+def test_sighup_exits_cleanly(tmp_path):
+    """The board in a pseudo-terminal exits with code 0 when its terminal goes away."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: run the board on a small fixture
+        config = tmp_path / "c.toml"
+        config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{ZENDESK}"\n')
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "kpitui", "board", "--config", str(config), "--data-dir", str(tmp_path / "data")],
+        )
+    seen = b""
+    while b"support" not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, "the board did not paint"
+        seen += os.read(fd, 65536)
+    os.kill(pid, signal.SIGHUP)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
