@@ -146,66 +146,75 @@ def read_csv_strings(
     report: SourceReport,
     *,
     header_count: int = 1,
-    skip_lines: int = 0,
     select: Callable[[list[str]], list[str]] | None = None,
 ) -> CsvTable:
     """Parse a CSV into a frame of nullable strings; ragged rows are skipped and reported."""
     data = to_utf8(read_bytes(path), path)
-    if not data.strip():
+    if not data or data.isspace():
         raise ConnectorError(f"{path}: the file is empty; export it again with data")
-    if skip_lines:
-        data = b"\n".join(data.split(b"\n")[skip_lines:])
     head = data[:65536].decode("utf-8", errors="replace")
-    first_line = head.splitlines()[0] if head else ""
-    delimiter = sniff_delimiter(first_line)
+    delimiter = sniff_delimiter(head.splitlines()[0] if head else "")
     headers = _header_rows(head, header_count, delimiter)
     if not headers:
         raise ConnectorError(f"{path}: no header row found")
     names = dedupe_names(headers[0])
-    data_line = skip_lines + _lines_before_data(head, header_count, delimiter) + 1
-    body_offset = len(b"\n".join(data.split(b"\n", data_line - skip_lines - 1)[:-1])) + 1
-    body = data[body_offset:] if data_line - skip_lines - 1 > 0 else data
+    data_line = _lines_before_data(head, header_count, delimiter) + 1
+    offset = 0
+    for _ in range(data_line - 1):
+        offset = data.find(b"\n", offset) + 1 or len(data)
     wanted = names if select is None else select(names)
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
-        line = _line_of(body, row.text, data_line) if len(report.skipped) < 1000 else None
+        line = _line_of(data[offset:], row.text, data_line) if len(report.skipped) < 1000 else None
         report.skip(path.name, line, f"expected {row.expected_columns} fields, found {row.actual_columns}")
         return "skip"
 
-    table = _parse_arrow(body, names, wanted, delimiter, on_bad_row, path)
+    table = _parse_arrow(pa.py_buffer(data).slice(offset), names, wanted, delimiter, on_bad_row, path)
     frame = table.to_pandas()
     frame.index = pd.RangeIndex(data_line, data_line + len(frame))
-    return CsvTable(frame, headers, data_line, path, body, delimiter)
+    return CsvTable(frame, headers, data_line, path, data[offset:], delimiter)
 
 
 def _line_of(body: bytes, text: str, first_line: int) -> int | None:
     """The physical line where a bad record's text starts, if it can be found."""
-    offset = body.find(text.encode("utf-8"))
-    return None if offset < 0 else first_line + body.count(b"\n", 0, offset)
+    found = body.find(text.encode("utf-8"))
+    return None if found < 0 else first_line + body.count(b"\n", 0, found)
 
 
-def _parse_arrow(body, names, wanted, delimiter, on_bad_row, path) -> pa.Table:
-    """Run pyarrow's CSV reader, retrying with one block when a field is huge."""
+def _parse_arrow(body: pa.Buffer, names, wanted, delimiter, on_bad_row, path) -> pa.Table:
+    """pyarrow's CSV reader: a fast multi-block pass first; on any trouble a careful pass that
+    allows newlines in quoted values, skips ragged rows through `on_bad_row` and grows the block
+    for huge fields."""
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        include_columns=wanted,
+        strings_can_be_null=True,
+        null_values=NULL_TOKENS,
+        quoted_strings_can_be_null=True,
+    )
+    try:
+        return pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=convert,
+        )
+    except pa.ArrowInvalid:
+        pass
     block_size = 1 << 22
     while True:
         try:
             return pacsv.read_csv(
-                io.BytesIO(body),
-                read_options=pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=True),
+                pa.BufferReader(body),
+                read_options=pacsv.ReadOptions(column_names=names, block_size=block_size),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
                 ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names},
-                    include_columns=wanted,
-                    strings_can_be_null=True,
-                    null_values=NULL_TOKENS,
-                    quoted_strings_can_be_null=True,
-                ),
+                convert_options=convert,
             )
         except pa.ArrowInvalid as exc:
             message = str(exc)
-            if "straddling" in message and block_size < len(body) + 1:
-                block_size = len(body) + 1
+            if "straddling" in message and block_size < body.size + 1:
+                block_size = body.size + 1
                 continue
             raise ConnectorError(f"{path}: not a readable CSV ({message.splitlines()[0]})") from None

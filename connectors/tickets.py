@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import expand_path, read_csv_strings
 from connectors.frames import SCHEMAS, conform
-from connectors.parsing import normalise_header, parse_hms_minutes, parse_numbers, parse_times
+from connectors.parsing import map_unique, normalise_header, parse_hms_minutes, parse_numbers, parse_times
 
 # canonical field → header aliases (compared after normalise_header), most specific first
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -116,13 +117,20 @@ def resolve_columns(names: list[str], overrides: Mapping[str, str]) -> dict[str,
     return mapping
 
 
-def _satisfaction(values: pd.Series) -> pd.Series:
-    """Good/Bad labels or a 1–5 rating → 1.0 satisfied, 0.0 not, null unrated."""
-    text = values.astype("string").str.strip().str.lower()
-    labels = text.map({"good": 1.0, "bad": 0.0, "satisfied": 1.0, "unsatisfied": 0.0})
-    numbers = pd.to_numeric(text, errors="coerce")
-    rating = (numbers >= 4).astype(float).where(numbers.between(1, 5))
-    return labels.astype(float).where(labels.notna(), rating)
+_LABELS = {"good": 1.0, "bad": 0.0, "satisfied": 1.0, "unsatisfied": 0.0}
+_SLA = {"within sla": True, "sla violated": False}
+
+
+def satisfaction_value(text: str) -> float | None:
+    """Good/Bad labels or a 1–5 rating → 1.0 satisfied, 0.0 not, None unrated."""
+    text = text.strip().lower()
+    if text in _LABELS:
+        return _LABELS[text]
+    try:
+        rating = float(text)
+    except ValueError:
+        return None
+    return (1.0 if rating >= 4 else 0.0) if 1 <= rating <= 5 else None
 
 
 def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
@@ -145,10 +153,14 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     report.columns_used.update(mapping)
     timezone = options.get("timezone", "UTC")
     out = pd.DataFrame(index=raw.index)
-    bad = pd.Series("", index=raw.index, dtype=object)
+    reasons: list[str] = []
+    bad = np.zeros(len(raw), dtype=np.int16)
 
     def flag(mask: pd.Series, reason: str) -> None:
-        bad.loc[mask & (bad == "")] = reason
+        hits = mask.to_numpy(dtype=bool, na_value=False) & (bad == 0)
+        if hits.any():
+            reasons.append(reason)
+            bad[hits] = len(reasons)
 
     for field, header in mapping.items():
         column = raw[header]
@@ -167,15 +179,13 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         elif field == "reopens":
             out[field], _ = parse_numbers(column)
         elif field == "satisfaction":
-            out[field] = _satisfaction(column)
+            out[field] = map_unique(column, satisfaction_value, "float64")
         elif field == "sla_first_response_met":
-            text = column.astype("string").str.strip().str.lower()
-            out[field] = text.map({"within sla": True, "sla violated": False}).astype("boolean")
+            out[field] = map_unique(column, lambda v: _SLA.get(v.strip().lower()), "boolean")
+        elif field in ("status", "priority", "channel"):
+            out[field] = map_unique(column, lambda v: v.strip().lower() or None, "string")
         else:
             out[field] = column.astype("string").str.strip()
-    for field in ("status", "priority", "channel"):
-        if field in out:
-            out[field] = out[field].str.lower()
     _fill_durations(out)
     flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
     for field in (
@@ -186,10 +196,10 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     ):
         if field in out:
             flag(out[field] < 0, f"negative {field.replace('_', ' ')}")
-    skipped = bad[bad != ""]
-    for reason, lines in skipped.groupby(skipped).groups.items():
-        report.skip_many(path.name, table.physical_lines(lines), reason)
-    return out[bad == ""]
+    rejected = np.flatnonzero(bad)
+    for line, code in zip(table.physical_lines(raw.index[rejected]), bad[rejected], strict=True):
+        report.skip(path.name, line, reasons[code - 1])
+    return out[bad == 0]
 
 
 def _fill_durations(out: pd.DataFrame) -> None:

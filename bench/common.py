@@ -1,0 +1,34 @@
+"""Benchmark helpers: timing, peak memory, and the ratio line every benchmark prints."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).parent / "data"
+
+
+def best_of(runs: int, job: Callable[[], Any]) -> tuple[float, Any]:
+    """The fastest of `runs` timings of `job` and its last result."""
+    best, result = float("inf"), None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = job()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(name: str, seconds: float, floor: float, goal: float) -> bool:
+    """Print `name: 1.23 s vs floor 0.80 s = 1.54× (goal ≤ 1.5×) ok|OVER` and return whether it met the goal."""
+    ratio = seconds / floor
+    ok = ratio <= goal
+    print(f"{name}: {seconds:.3f} s vs floor {floor:.3f} s = {ratio:.2f}× (goal ≤ {goal}×) {'ok' if ok else 'OVER'}")
+    return ok
