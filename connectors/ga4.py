@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +28,11 @@ _RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
 _DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
 
 
+def _strings(array: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """An arrow array as a pandas string Series without copying through Python objects."""
+    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, pa.string())))
+
+
 def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     """A BigQuery-export table → the events frame with `param.*` columns, vectorised."""
     names = set(table.column_names)
@@ -39,45 +45,52 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
     out = pd.DataFrame(
         {
             "event_time": pd.to_datetime(stamp.to_numpy(zero_copy_only=False), unit="us", utc=True),
-            "event_name": table.column("event_name").to_pandas(),
+            "event_name": _strings(table.column("event_name")),
         }
     )
     user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
-    out["user_id"] = pc.cast(user, pa.string()).to_pandas()
+    out["user_id"] = _strings(user)
     params = _params(table, wanted) if "event_params" in names else pd.DataFrame(index=out.index)
     for key in wanted:
         if key in names and key not in params:
-            params[key] = pc.cast(table.column(key), pa.string()).to_pandas()
+            params[key] = _strings(table.column(key))
     for key in params:
         out[PARAM_PREFIX + key] = params[key].values
     out["session_id"] = params["ga_session_id"].values if "ga_session_id" in params else None
     first_touch = table.column("traffic_source").combine_chunks() if "traffic_source" in names else None
     for field, fallback in (("source", "source"), ("medium", "medium"), ("campaign", "name")):
-        value = params[field] if field in params else pd.Series([None] * len(out), dtype="string")
+        value = params[field] if field in params else _strings(pa.nulls(len(out), pa.string()))
         if first_touch is not None and fallback in [f.name for f in first_touch.type]:
-            value = value.fillna(pd.Series(first_touch.field(fallback).to_pandas(), dtype="string"))
+            value = value.fillna(_strings(first_touch.field(fallback)))
         out[field] = value.values
     return out
 
 
 def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
-    """Pivot `event_params` (list of {key, value{…}}) into one string column per wanted key."""
+    """Pivot `event_params` (list of {key, value{…}}) into one string column per wanted key, in arrow."""
     column = table.column("event_params").combine_chunks()
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
     flat = pc.list_flatten(column)
     parents = pc.list_parent_indices(column).to_numpy()
-    keys = flat.field("key").to_pandas()
+    keys = flat.field("key")
     value = flat.field("value")
-    text = pd.Series([None] * len(keys), dtype="string")
-    for name in ("string_value", "int_value", "double_value", "float_value"):
-        if name in [f.name for f in value.type]:
-            part = pd.Series(pc.cast(value.field(name), pa.string()).to_pandas(), dtype="string")
-            text = text.fillna(part)
-    long = pd.DataFrame({"row": parents, "key": keys, "value": text})
-    long = long[long["key"].isin(wanted)].drop_duplicates(["row", "key"])
-    wide = long.pivot(index="row", columns="key", values="value")
-    return wide.reindex(range(table.num_rows)).reset_index(drop=True)
+    parts = [
+        pc.cast(value.field(f.name), pa.string())
+        for f in value.type
+        if f.name in ("string_value", "int_value", "double_value", "float_value")
+    ]
+    text = pc.coalesce(*parts) if parts else pa.nulls(len(flat), pa.string())
+    out = {}
+    for key in wanted:
+        hits = np.flatnonzero(pc.equal(keys, key).to_numpy(zero_copy_only=False))
+        if not len(hits):
+            continue
+        position = np.full(table.num_rows, -1, dtype=np.int64)
+        position[parents[hits[::-1]]] = hits[::-1]  # the first occurrence in a row wins
+        indices = pa.array(position, mask=position < 0)
+        out[key] = _strings(pc.take(text, indices))
+    return pd.DataFrame(out, index=range(table.num_rows))
 
 
 def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:

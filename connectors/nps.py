@@ -11,7 +11,7 @@ import pandas as pd
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import CsvTable, expand_path, read_bytes, read_csv_strings, to_utf8
 from connectors.frames import conform
-from connectors.parsing import normalise_header, parse_times
+from connectors.parsing import normalise_header, parse_numbers, parse_times
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)
@@ -54,7 +54,8 @@ def _labels(table: CsvTable) -> dict[str, str]:
 
 
 def _integers(values: pd.Series) -> pd.Series:
-    numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+    """Whole numbers 0–10 as floats; anything else null."""
+    numbers, _ = parse_numbers(values)
     return numbers.where(numbers.between(0, 10) & (numbers == numbers.round()))
 
 
@@ -74,7 +75,7 @@ def find_score_column(table: CsvTable, configured: str | None) -> str:
         present = frame[name].dropna()
         if present.empty or name.endswith("_NPS_GROUP") or not _SCORE_WORDS.search(labels[name]):
             continue
-        share = _integers(present).notna().mean()
+        share = _integers(present.head(2000)).notna().mean()
         if share >= 0.5 and share > best_share:
             best, best_share = name, share
     if best is None:
@@ -113,10 +114,11 @@ def _find(
 
 
 def _times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
-    text = values.astype("string").str.strip()
-    if text.dropna().str.fullmatch(r"\d{9,10}").all() and text.notna().any():
-        seconds = pd.to_numeric(text, errors="coerce")
-        return pd.to_datetime(seconds, unit="s", utc=True), text.notna() & seconds.isna()
+    """Unix seconds (Delighted's `created_at`) or timestamp text → UTC times and a bad mask."""
+    seconds, bad = parse_numbers(values)
+    present = seconds.notna()
+    if present.any() and not bad.any() and seconds[present].between(1e8, 1e10).all():
+        return pd.to_datetime(seconds, unit="s", utc=True), bad
     return parse_times(values, timezone)
 
 

@@ -21,10 +21,11 @@ class _Prepared:
 
     events: pd.DataFrame
     matches: list[np.ndarray]
+    source: pd.DataFrame
 
 
 def _step_mask(events: pd.DataFrame, step: FunnelStep) -> np.ndarray:
-    mask = events["event_name"].to_numpy(dtype=object) == step.event
+    mask = (events["event_name"] == step.event).to_numpy(dtype=bool, na_value=False)
     for key, value in step.params.items():
         column = _PARAM + key
         if column not in events:
@@ -42,22 +43,22 @@ def _prepare(events: pd.DataFrame, config: FunnelConfig) -> _Prepared:
     rank = np.full(len(events), len(config.steps), dtype=np.int64)
     for i in range(len(masks) - 1, -1, -1):
         rank[masks[i]] = i
-    key = events["user_id"].astype(str)
     if config.per_session:
-        key = key + "|" + events["session_id"].astype(str)
+        key, _ = pd.factorize(pd.MultiIndex.from_arrays([events["user_id"], events["session_id"]]))
+    else:
+        key, _ = pd.factorize(events["user_id"])
     frame = pd.DataFrame(
         {
-            "key": key.to_numpy(),
-            "time": events["event_time"].to_numpy(),
+            "key": key,
+            "time": events["event_time"].dt.tz_convert(None).to_numpy(),
             "rank": rank,
-            "source": events["source"].to_numpy(),
-            "medium": events["medium"].to_numpy(),
+            "row": np.arange(len(events)),
         }
     )
     order = np.lexsort((np.arange(len(frame)), rank, frame["time"].to_numpy()))
     frame = frame.iloc[order].reset_index(drop=True)
     frame["seq"] = np.arange(len(frame), dtype=np.int64)
-    return _Prepared(frame, [m[order] for m in masks])
+    return _Prepared(frame, [m[order] for m in masks], events[["source", "medium"]])
 
 
 def _chain(prep: _Prepared, config: FunnelConfig) -> list[pd.DataFrame]:
@@ -134,6 +135,9 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     end = end_of_day(as_of)
     start = end - pd.Timedelta(days=period_days)
     names = [s.name for s in config.steps]
+    params = {_PARAM + key for step in config.steps for key in step.params}
+    columns = ["event_time", "event_name", "user_id", "session_id", "source", "medium"]
+    events = events[columns + sorted(params & set(events.columns))]
     period = _window(events, start, end)
     counts, reached, prep = _counts(period, config)
     previous, *_ = _counts(_window(events, start - pd.Timedelta(days=period_days), start), config)
@@ -157,12 +161,18 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
 def _weekly(
     events: pd.DataFrame, config: FunnelConfig, end: pd.Timestamp, weeks: int = 8
 ) -> tuple[tuple[str, float | None], ...]:
-    """Overall conversion of each of the last `weeks` weeks (entries in that week)."""
+    """Overall conversion of the users who entered in each of the last `weeks` weeks (one pass)."""
+    start = end - pd.Timedelta(weeks=weeks)
+    prep = _prepare(_window(events, start, end), config)
+    reached = _chain(prep, config)
+    entry = reached[0]
+    week = ((entry["time"] - start.tz_convert(None)) // pd.Timedelta(weeks=1)).clip(upper=weeks - 1).to_numpy()
+    done = entry["key"].isin(reached[-1]["key"]).to_numpy()
     out = []
-    for k in range(weeks, 0, -1):
-        w_end = end - pd.Timedelta(weeks=k - 1)
-        counts, *_ = _counts(_window(events, w_end - pd.Timedelta(weeks=1), w_end), config)
-        out.append((w_end.strftime("%Y-%m-%d"), _overall(counts)))
+    for k in range(weeks):
+        entered = int((week == k).sum())
+        w_end = start + pd.Timedelta(weeks=k + 1)
+        out.append((w_end.strftime("%Y-%m-%d"), None if entered == 0 else float(done[week == k].sum() / entered)))
     return tuple(out)
 
 
@@ -171,8 +181,19 @@ def _breakdown(prep: _Prepared, reached: list[pd.DataFrame], limit: int = 10) ->
     if not reached or reached[0].empty:
         return ()
     ev = prep.events
-    entry = ev.iloc[reached[0]["seq"].to_numpy()][["key", "source", "medium"]]
-    first_touch = ev.dropna(subset=["source"]).drop_duplicates("key").set_index("key")
+    rows = ev["row"].to_numpy()
+    entry = pd.DataFrame({"key": reached[0]["key"].to_numpy()})
+    entry_rows = rows[reached[0]["seq"].to_numpy()]
+    entry["source"] = prep.source["source"].to_numpy()[entry_rows]
+    entry["medium"] = prep.source["medium"].to_numpy()[entry_rows]
+    touched = pd.DataFrame(
+        {
+            "key": ev["key"].to_numpy(),
+            "source": prep.source["source"].to_numpy()[rows],
+            "medium": prep.source["medium"].to_numpy()[rows],
+        }
+    )
+    first_touch = touched.dropna(subset=["source"]).drop_duplicates("key").set_index("key")
     src = entry["source"].fillna(entry["key"].map(first_touch["source"])).fillna("(direct)")
     med = entry["medium"].fillna(entry["key"].map(first_touch["medium"])).fillna("(none)")
     done = entry["key"].isin(reached[-1]["key"])
