@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kpitui.metrics import MetricsError
@@ -19,11 +20,11 @@ def minor_per_major(currency: str) -> int:
     return 100
 
 
-def to_reporting(amounts: pd.Series, currencies: pd.Series, reporting: str, fx: dict[str, float]) -> pd.Series:
-    """Convert minor-unit amounts in mixed currencies to major units of `reporting`."""
+def conversion_factors(currencies: pd.Series, reporting: str, fx: dict[str, float]) -> np.ndarray:
+    """Per row: the factor turning minor units of its currency into major units of `reporting`."""
+    codes = currencies.fillna(reporting).astype(str).str.lower()
     factors = {}
-    for currency in currencies.dropna().unique():
-        code = str(currency).lower()
+    for code in codes.unique():
         if code == reporting:
             rate = 1.0
         elif code in fx:
@@ -32,5 +33,5 @@ def to_reporting(amounts: pd.Series, currencies: pd.Series, reporting: str, fx: 
             raise MetricsError(
                 f"no [fx] rate for {code}; add e.g. {code} = 1.0 under [fx] (units of {reporting} per {code})"
             )
-        factors[currency] = rate / minor_per_major(code)
-    return amounts * currencies.map(factors).astype(float)
+        factors[code] = rate / minor_per_major(code)
+    return codes.map(factors).to_numpy(dtype=float)

@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from kpitui.metrics.money import to_reporting
+from kpitui.metrics.money import conversion_factors
 from kpitui.model import CustomerMovement, Movements, RevenueMetrics, RevenuePoint
 
 _MONTHS_PER_INTERVAL = {"month": 1.0, "year": 12.0, "week": 12 / 52, "day": 12 / 365}
@@ -90,114 +90,136 @@ def item_mrr(items: pd.DataFrame) -> pd.Series:
     return monthly.where(items["usage_type"].fillna("licensed") != "metered", 0.0).fillna(0.0)
 
 
+_NO_TIME_MIN = np.iinfo(np.int64).min
+_NO_TIME_MAX = np.iinfo(np.int64).max
+
+
+def _ns(times: pd.Series, missing: int) -> np.ndarray:
+    """UTC times as int64 nanoseconds, with `missing` where there is no time."""
+    values = times.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+    values[pd.isna(times).to_numpy()] = missing
+    return values
+
+
+def _flags(values: pd.Series, allowed: tuple[str, ...] | str) -> np.ndarray:
+    allowed = (allowed,) if isinstance(allowed, str) else allowed
+    return values.astype(object).isin(allowed).to_numpy(dtype=bool)
+
+
 class RevenueEngine:
-    """Precomputes per-subscription amounts once, then answers MRR per customer at any date."""
+    """Precomputes numpy arrays once, then answers MRR per subscription or customer at any date."""
 
     def __init__(self, book: Book, settings: RevenueSettings, as_of: date) -> None:
         self.settings = settings
         self.as_of_end = end_of_day(as_of)
-        subs = book.subscriptions.drop_duplicates("subscription_id", keep="last").set_index("subscription_id")
-        self.subs = subs
+        subs = book.subscriptions.drop_duplicates("subscription_id", keep="last").reset_index(drop=True)
+        position = pd.Index(subs["subscription_id"].astype(str))
+        self.size = len(subs)
         items = book.items
-        monthly = item_mrr(items).groupby(items["subscription_id"]).sum()
-        self.base = monthly.reindex(subs.index).fillna(0.0)
-        period_months = (
-            (
-                items["interval"].map(_MONTHS_PER_INTERVAL).astype(float)
-                * items["interval_count"].astype(float).fillna(1.0)
-            )
-            .groupby(items["subscription_id"])
-            .first()
-        )
-        self.period_months = period_months.reindex(subs.index).fillna(1.0)
-        self.discounts = book.discounts if settings.apply_discounts else book.discounts.iloc[0:0]
-        self.lines = self._usable_lines(book.invoice_lines)
-        self.customer_of = subs["customer_id"].astype(str)
-        self.currency_of = subs["currency"].astype(str).str.lower()
+        item_pos = position.get_indexer(items["subscription_id"].astype(str))
+        known = item_pos >= 0
+        self.base = np.bincount(item_pos[known], weights=item_mrr(items).to_numpy()[known], minlength=self.size)
+        months = (
+            items["interval"].map(_MONTHS_PER_INTERVAL).astype(float)
+            * items["interval_count"].astype(float).fillna(1.0)
+        ).to_numpy()
+        self.period_months = np.ones(self.size)
+        first_item = ~pd.Series(item_pos).duplicated().to_numpy() & known
+        self.period_months[item_pos[first_item]] = np.nan_to_num(months[first_item], nan=1.0)
+        self.start = _ns(subs["start"].fillna(subs["created"]), _NO_TIME_MAX)
+        self.ended = _ns(subs["ended_at"], _NO_TIME_MAX)
+        self.trial_end = _ns(subs["trial_end"], _NO_TIME_MIN)
+        status = subs["status"]
+        self.never_paid = _flags(status, _NEVER_PAID)
+        self.counted_now = _flags(status, settings.counted_statuses) | _flags(status, "canceled")
+        self.ending = subs["cancel_at_period_end"].fillna(False).astype(bool).to_numpy()
+        customers = subs["customer_id"].astype(str)
+        self.customer_code, self.customers = pd.factorize(customers)
+        self.first_of_customer = ~customers.duplicated().to_numpy()
+        self.factor = conversion_factors(subs["currency"], settings.currency, dict(settings.fx))
+        self._prepare_lines(book.invoice_lines, position)
+        self._prepare_discounts(book.discounts if settings.apply_discounts else book.discounts.iloc[0:0], position)
 
-    def _usable_lines(self, lines: pd.DataFrame) -> pd.DataFrame:
-        """Subscription lines of real invoices, with their monthly amount."""
-        if lines.empty:
-            return lines.assign(monthly=pd.Series(dtype=float))
+    def _prepare_lines(self, lines: pd.DataFrame, position: pd.Index) -> None:
+        """Subscription lines of real invoices: their subscription, period and monthly amount."""
         keep = (
             (lines["type"].fillna("subscription") == "subscription")
             & ~lines["proration"].fillna(False).astype(bool)
-            & lines["status"].isin(["paid", "open", "uncollectible"])
+            & lines["status"].astype(object).isin(["paid", "open", "uncollectible"])
             & lines["subscription_id"].notna()
             & lines["period_end"].gt(lines["period_start"])
         )
-        lines = lines[keep].copy()
+        lines = lines[keep]
         days = (lines["period_end"] - lines["period_start"]).dt.total_seconds() / 86400
         months = days / _AVG_MONTH_DAYS
         months = months.where(months < 0.9, months.round())
-        lines["monthly"] = lines["amount"].astype(float) / months
-        return lines
+        pos = position.get_indexer(lines["subscription_id"].astype(str))
+        known = pos >= 0
+        self.line_pos = pos[known]
+        self.line_start = _ns(lines["period_start"], _NO_TIME_MAX)[known]
+        self.line_end = _ns(lines["period_end"], _NO_TIME_MIN)[known]
+        self.line_monthly = (lines["amount"].astype(float) / months).to_numpy()[known]
 
-    def _active(self, t: pd.Timestamp) -> pd.Series:
-        """Whether each subscription is billing (counted) at t."""
-        subs = self.subs
-        started = subs["start"].fillna(subs["created"]) <= t
-        not_ended = subs["ended_at"].isna() | (subs["ended_at"] > t)
-        out_of_trial = subs["trial_end"].isna() | (subs["trial_end"] <= t)
-        active = started & not_ended & out_of_trial & ~subs["status"].isin(_NEVER_PAID)
-        if t >= self.as_of_end:
-            counted = subs["status"].isin(self.settings.counted_statuses) | (subs["status"] == "canceled")
-            active &= counted
+    def _prepare_discounts(self, discounts: pd.DataFrame, position: pd.Index) -> None:
+        """Recurring discounts with the subscription (or customer) they apply to."""
+        d = discounts[_flags(discounts["duration"], ("forever", "repeating"))]
+        self.disc_start = _ns(d["start"], _NO_TIME_MIN)
+        self.disc_end = _ns(d["end"], _NO_TIME_MAX)
+        self.disc_keep = 1 - d["percent_off"].astype(float).fillna(0.0).to_numpy() / 100
+        self.disc_off = d["amount_off"].astype(float).fillna(0.0).to_numpy()
+        self.disc_sub = position.get_indexer(d["subscription_id"].fillna("").astype(str))
+        self.disc_customer = self.customers.get_indexer(d["customer_id"].fillna("").astype(str))
+        self.disc_on_customer = d["subscription_id"].isna().to_numpy()
+
+    def _active(self, t: int, current: bool) -> np.ndarray:
+        """Whether each subscription is billing (counted) at t (ns)."""
+        active = (self.start <= t) & (self.ended > t) & (self.trial_end <= t) & ~self.never_paid
+        if current:
+            active &= self.counted_now
             if self.settings.cancel_immediately:
-                active &= ~subs["cancel_at_period_end"].fillna(False).astype(bool)
+                active &= ~self.ending
         return active
 
-    def _discounted(self, t: pd.Timestamp, amounts: pd.Series) -> pd.Series:
+    def _discounted(self, t: int, amounts: np.ndarray) -> np.ndarray:
         """Apply the forever and still-running repeating discounts at t."""
-        d = self.discounts
-        if d.empty:
+        running = (self.disc_start <= t) & (self.disc_end > t)
+        if not running.any():
             return amounts
-        running = (
-            d["duration"].isin(["forever", "repeating"])
-            & (d["start"].isna() | (d["start"] <= t))
-            & (d["end"].isna() | (d["end"] > t))
-        )
-        d = d[running]
-        if d.empty:
-            return amounts
-        sub_level = d[d["subscription_id"].notna()]
-        customer_level = d[d["subscription_id"].isna()]
-        keep = 1 - sub_level["percent_off"].astype(float).fillna(0.0) / 100
-        factor = keep.groupby(sub_level["subscription_id"]).prod().reindex(amounts.index).fillna(1.0)
-        off = sub_level["amount_off"].astype(float).fillna(0.0).groupby(sub_level["subscription_id"]).sum()
-        off = off.reindex(amounts.index).fillna(0.0) / self.period_months
-        if not customer_level.empty:
-            cust_keep = (
-                (1 - customer_level["percent_off"].astype(float).fillna(0.0) / 100)
-                .groupby(customer_level["customer_id"])
-                .prod()
-            )
-            factor = factor * self.customer_of.map(cust_keep).fillna(1.0)
-            cust_off = (
-                customer_level["amount_off"].astype(float).fillna(0.0).groupby(customer_level["customer_id"]).sum()
-            )
-            first_sub = ~self.customer_of.duplicated()
-            off = off + (self.customer_of.map(cust_off).fillna(0.0) / self.period_months).where(first_sub, 0.0)
-        return (amounts * factor - off).clip(lower=0.0)
+        factor = np.ones(self.size)
+        off = np.zeros(self.size)
+        on_sub = running & ~self.disc_on_customer & (self.disc_sub >= 0)
+        np.multiply.at(factor, self.disc_sub[on_sub], self.disc_keep[on_sub])
+        np.add.at(off, self.disc_sub[on_sub], self.disc_off[on_sub])
+        on_customer = running & self.disc_on_customer & (self.disc_customer >= 0)
+        if on_customer.any():
+            keep = np.ones(len(self.customers))
+            np.multiply.at(keep, self.disc_customer[on_customer], self.disc_keep[on_customer])
+            customer_off = np.zeros(len(self.customers))
+            np.add.at(customer_off, self.disc_customer[on_customer], self.disc_off[on_customer])
+            factor *= keep[self.customer_code]
+            off += np.where(self.first_of_customer, customer_off[self.customer_code], 0.0)
+        return np.clip(amounts * factor - off / self.period_months, 0.0, None)
 
-    def subscription_mrr(self, t: pd.Timestamp) -> pd.Series:
+    def subscription_mrr(self, t: pd.Timestamp) -> np.ndarray:
         """MRR of each subscription at t in its own currency's minor units."""
-        active = self._active(t)
-        amounts = self._discounted(t, self.base.where(active, 0.0))
-        if t < self.as_of_end and not self.lines.empty:
-            lines = self.lines
-            covering = lines[(lines["period_start"] <= t) & (lines["period_end"] > t)]
-            invoiced = covering.groupby("subscription_id")["monthly"].sum()
-            invoiced = invoiced[invoiced.index.isin(active.index[active])]
-            amounts = amounts.copy()
-            amounts.loc[invoiced.index] = invoiced.clip(lower=0.0)
+        now = t.value
+        current = t >= self.as_of_end
+        active = self._active(now, current)
+        amounts = self._discounted(now, np.where(active, self.base, 0.0))
+        if not current and len(self.line_pos):
+            covering = (self.line_start <= now) & (self.line_end > now)
+            pos = self.line_pos[covering]
+            invoiced = np.bincount(pos, weights=self.line_monthly[covering], minlength=self.size)
+            has_invoice = np.bincount(pos, minlength=self.size) > 0
+            amounts = np.where(has_invoice & active, np.clip(invoiced, 0.0, None), amounts)
         return amounts
 
     def customer_mrr(self, t: pd.Timestamp) -> pd.Series:
         """MRR of each customer at t, in major units of the reporting currency."""
-        amounts = self.subscription_mrr(t)
-        converted = to_reporting(amounts, self.currency_of, self.settings.currency, dict(self.settings.fx))
-        return converted.groupby(self.customer_of).sum()
+        converted = self.subscription_mrr(t) * self.factor
+        return pd.Series(
+            np.bincount(self.customer_code, weights=converted, minlength=len(self.customers)), index=self.customers
+        )
 
 
 def classify_movements(before: pd.Series, after: pd.Series, paid_before: pd.Series) -> pd.DataFrame:
@@ -244,7 +266,7 @@ def compute_revenue(book: Book, settings: RevenueSettings, as_of: date, top: int
         & (book.subscriptions["ended_at"] <= start_col)
         & ~book.subscriptions["status"].isin(_NEVER_PAID)
     ]["customer_id"].astype(str)
-    paid_before = earlier | table.index.to_series().isin(set(ended_before))
+    paid_before = earlier | table.index.isin(pd.unique(ended_before.to_numpy()))
     moves = classify_movements(table[start_col], table[now], paid_before)
     movements = summarise_movements(moves)
 
@@ -266,10 +288,10 @@ def compute_revenue(book: Book, settings: RevenueSettings, as_of: date, top: int
             rates.append(float(((table[cur] == 0) & base).sum() / base.sum()))
     mean_churn = float(np.mean(rates)) if rates else 0.0
     arpa = _rate(mrr, paying)
-    names = _customer_names(book.customers)
     changed = moves[moves["kind"] != ""].copy()
     changed["size"] = (changed["new"] - changed["old"]).abs()
     changed = changed.sort_values(["size", "new"], ascending=False).head(top)
+    names = _customer_names(book.customers, list(changed.index))
     history = (
         *(RevenuePoint(t.strftime("%Y-%m"), float(table[t].sum())) for t in month_ends[1:]),
         RevenuePoint(now.strftime("%Y-%m"), mrr),
@@ -298,9 +320,10 @@ def compute_revenue(book: Book, settings: RevenueSettings, as_of: date, top: int
     )
 
 
-def _customer_names(customers: pd.DataFrame) -> dict[str, str]:
-    """Customer id → display name (falls back to email, then id)."""
-    if customers.empty:
+def _customer_names(customers: pd.DataFrame, ids: list[str]) -> dict[str, str]:
+    """Display names of the given customers (name, else email, else id)."""
+    if customers.empty or not ids:
         return {}
-    label = customers["name"].fillna(customers.get("email")).fillna(customers["customer_id"])
-    return dict(zip(customers["customer_id"].astype(str), label.astype(str)))
+    wanted = customers[customers["customer_id"].astype(object).isin(ids)]
+    label = wanted["name"].fillna(wanted["email"]).fillna(wanted["customer_id"])
+    return dict(zip(wanted["customer_id"].astype(str), label.astype(str), strict=True))
