@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import ConnectorError, SourceReport
@@ -166,13 +167,34 @@ def read_csv_strings(
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
         line = _line_of(data[offset:], row.text, data_line) if len(report.skipped) < 1000 else None
-        report.skip(path.name, line, f"expected {row.expected_columns} fields, found {row.actual_columns}")
+        if row.text.count('"') % 2 and "\n" in row.text:
+            reason = "unclosed quote: this field runs to the end of the file"
+        else:
+            reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+        report.skip(path.name, line, reason)
         return "skip"
 
+    body = data[offset:]
+    if not body.strip():
+        report.warnings.append(f"{path.name}: a header but no data rows")
+        frame = pd.DataFrame({name: pd.Series(dtype="string") for name in wanted})
+        return CsvTable(frame, headers, data_line, path, body, delimiter)
     table = _parse_arrow(pa.py_buffer(data).slice(offset), names, wanted, delimiter, on_bad_row, path)
+    if b"\r\n" in body[:65536]:
+        table = pa.table({n: pc.replace_substring(table[n], "\r\n", "\n") for n in table.column_names})
     frame = table.to_pandas()
     frame.index = pd.RangeIndex(data_line, data_line + len(frame))
-    return CsvTable(frame, headers, data_line, path, data[offset:], delimiter)
+    result = CsvTable(frame, headers, data_line, path, body, delimiter)
+    if body.count(b'"') % 2 and len(frame) and _spans_lines(frame.iloc[-1]):
+        line = result.physical_lines([frame.index[-1]])[0]
+        report.skip(path.name, line, "unclosed quote: this field runs to the end of the file")
+        result.frame = frame.iloc[:-1]
+    return result
+
+
+def _spans_lines(row: pd.Series) -> bool:
+    """Whether any value of the row holds a line break (what an unclosed quote leaves behind)."""
+    return any(isinstance(v, str) and "\n" in v for v in row.to_numpy())
 
 
 def _line_of(body: bytes, text: str, first_line: int) -> int | None:

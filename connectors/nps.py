@@ -69,6 +69,9 @@ def find_score_column(table: CsvTable, configured: str | None) -> str:
                 f"{table.path}: score_column {configured!r} not found; found: {', '.join(frame.columns)[:400]}"
             )
         return match[0]
+    exact = [c for c in frame.columns if normalise_header(c) in ("score", "nps", "nps score")]
+    if exact:
+        return exact[0]
     labels = _labels(table)
     best, best_share = None, 0.0
     for name in frame.columns:

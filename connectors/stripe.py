@@ -13,18 +13,11 @@ import pandas as pd
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.frames import conform
 from connectors.http import RetryPolicy, get_json
+from connectors.secrets import redact
 
 DEFAULT_BASE_URL = "https://api.stripe.com"
 STRIPE_VERSION = "2025-03-31.basil"
 PAGE_LIMIT = 100
-
-
-def mask_key(key: str) -> str:
-    """Show a key as `sk_live_…abcd`: enough to recognise, never enough to use."""
-    if not key:
-        return "(empty)"
-    prefix = key.rsplit("_", 1)[0] + "_" if "_" in key[:12] else ""
-    return f"{prefix}…{key[-4:]}" if len(key) > 8 else "…"
 
 
 def _dig(obj: Any, *path: str) -> Any:
@@ -66,6 +59,7 @@ class StripeSource:
             raise ConnectorError(
                 f"no API key: set {self.key_env} to your secret key (or api_key_env to the variable that holds it)"
             )
+        self.key = key
         self.base_url = options.get("base_url", DEFAULT_BASE_URL).rstrip("/")
         self.policy = RetryPolicy(max_retries=int(options.get("max_retries", 4)))
         if sleep is not None:
@@ -90,7 +84,7 @@ class StripeSource:
         except (ValueError, AttributeError):
             pass
         host = httpx.URL(self.base_url).host
-        return f"{response.status_code} from {host}" + (f": {message}" if message else "")
+        return redact(f"{response.status_code} from {host}" + (f": {message}" if message else ""), self.key)
 
     def _count_request(self) -> None:
         self.report.requests += 1

@@ -182,7 +182,7 @@ def cmd_check(config: Config) -> int:
 
 
 def _key_label(source) -> str:
-    from connectors.stripe import mask_key
+    from connectors.secrets import mask_key
 
     env = source.options.get("api_key_env", "STRIPE_API_KEY")
     key = source.options.get("api_key") or os.environ.get(env, "")

@@ -46,10 +46,11 @@ def load_source(source: SourceConfig) -> SourceResult:
 def describe_error(error: BaseException) -> str:
     """One line for the user: connector messages as they are, anything else with its type."""
     from connectors.base import ConnectorError
+    from connectors.secrets import redact
 
     if isinstance(error, ConnectorError):
-        return str(error)
-    return f"unexpected {error.__class__.__name__}: {error}"[:300]
+        return redact(str(error))
+    return redact(f"unexpected {error.__class__.__name__}: {error}"[:300])
 
 
 def succeeded(source: SourceConfig, result: SourceResult, now: datetime) -> SourceState:

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from connectors.base import ConnectorError
-from connectors.stripe import StripeSource, mask_key
+from connectors.secrets import mask_key
+from connectors.stripe import StripeSource
 from kpitui.demo.billing_api import BillingServer, Fault
 from kpitui.demo.billing_book import build_book
 from kpitui.metrics.revenue import Book, RevenueSettings, compute_revenue

@@ -1,0 +1,116 @@
+"""Issue 8: a corpus of bad files; each gives a clear message naming file, line and problem, counts the good
+rows, and leaves the user's file untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from connectors import nps, tickets
+from connectors.base import ConnectorError
+from kpitui.metrics.support import SupportSettings, compute_support
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+def digest(path: Path) -> tuple[str, float]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "skipped", "warning"),
+    [
+        ("header_only.csv", 0, [], "header_only.csv: a header but no data rows"),
+        ("semicolon.csv", 2, [], None),
+        ("tab.tsv", 2, [], None),
+        ("cp1252.csv", 1, [], None),
+        ("utf16.csv", 1, [], None),
+        ("bom.csv", 1, [], None),
+        ("crlf.csv", 2, [], None),
+        ("ragged.csv", 2, [(3, "expected 8 fields, found 3"), (4, "expected 8 fields, found 10")], None),
+        ("unclosed_quote.csv", 1, [(3, "unclosed quote: this field runs to the end of the file")], None),
+        ("duplicate_columns.csv", 1, [], None),
+        (
+            "negative_durations.csv",
+            1,
+            [(2, "negative first response minutes"), (4, "negative resolution minutes")],
+            None,
+        ),
+    ],
+)
+def test_ticket_corpus(name, rows, skipped, warning):
+    path = BAD / name
+    before = digest(path)
+    result = tickets.load({"path": str(path)})
+    assert result.report.rows == rows
+    assert [(s.file, s.line, s.reason) for s in result.report.skipped] == [(name, *s) for s in skipped]
+    if warning:
+        assert warning in result.report.warnings
+    assert digest(path) == before
+
+
+def test_encodings_keep_the_text():
+    for name in ("cp1252.csv", "utf16.csv"):
+        frame = tickets.load({"path": str(BAD / name)}).frames["tickets"]
+        assert frame.loc[0, "subject"] == "Café crème"
+
+
+def test_crlf_values_have_no_carriage_returns():
+    frame = tickets.load({"path": str(BAD / "crlf.csv")}).frames["tickets"]
+    assert list(frame["status"]) == ["solved", "open"]
+    assert "\r" not in "".join(frame["subject"].dropna())
+
+
+def test_duplicate_columns_use_the_first():
+    frame = tickets.load({"path": str(BAD / "duplicate_columns.csv")}).frames["tickets"]
+    assert frame.loc[0, "subject"] == "First"
+
+
+def test_future_dates_are_not_in_the_period():
+    result = tickets.load({"path": str(BAD / "future_dates.csv")})
+    metrics = compute_support(result.frames["tickets"], SupportSettings(30), date(2026, 11, 20))
+    assert (result.report.rows, metrics.tickets, metrics.backlog) == (2, 1, 1)
+
+
+def test_scores_out_of_range_are_skipped_with_lines():
+    result = nps.load({"path": str(BAD / "scores_out_of_range.csv")})
+    assert result.report.rows == 1
+    assert [(s.line, s.reason) for s in result.report.skipped] == [
+        (2, "score is not a whole number 0–10"),
+        (3, "score is not a whole number 0–10"),
+        (5, "score is not a whole number 0–10"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "empty.csv", "empty.csv: the file is empty"),
+        (lambda d: d / "nope.csv", "nope.csv: no such file; check the path"),
+        (lambda d: d, "is a directory"),
+        (lambda d: d / "*.xyz", r"\*.xyz: the pattern matches no file"),
+    ],
+)
+def test_unusable_paths_are_one_clear_error(tmp_path, make, message):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(ConnectorError, match=message):
+        tickets.load({"path": str(make(tmp_path))})
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)) * 20)
+    with pytest.raises(ConnectorError, match=r"export\.csv: looks like a binary file"):
+        tickets.load({"path": str(path)})
+
+
+def test_a_50_mb_single_field_is_read(tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("w") as handle:
+        handle.write('Id,Subject,Created at\n1,"' + "x" * 50_000_000 + '",2026-11-01 10:00\n2,small,2026-11-02 10:00\n')
+    result = tickets.load({"path": str(path)})
+    frame = result.frames["tickets"]
+    assert result.report.rows == 2 and len(frame.loc[0, "subject"]) == 50_000_000
