@@ -145,7 +145,8 @@ class KpiApp(App[None]):
         if self.store is not None:
             from kpitui.pipeline import restore
 
-            self.run_worker(partial(restore, self.config, self.store), name="restore", thread=True, exit_on_error=False)
+            job = partial(restore, self.config, self.store)
+            self.call_after_refresh(self.run_worker, job, name="restore", thread=True, exit_on_error=False)
         else:
             self.call_after_refresh(self.action_refresh_all)
 

@@ -10,12 +10,14 @@ import threading
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from connectors.base import SourceReport, SourceResult
 from kpitui.model import SourceStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from connectors.base import SourceResult
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PRIMARY KEY (source, frame));
@@ -82,6 +84,10 @@ class Store:
 
     def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, SourceResult]]:
         """The stored status and frames of each named source that has any."""
+        import pandas as pd
+
+        from connectors.base import SourceReport, SourceResult
+
         with self._lock:
             statuses = dict(self._db.execute("SELECT source, status FROM source_status").fetchall())
             rows = self._db.execute("SELECT source, frame, data FROM source_frames").fetchall()
