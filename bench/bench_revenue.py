@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from datetime import date
 
 from bench.common import best_of, peak_rss_mb, report
@@ -23,7 +24,12 @@ def main() -> int:
     book = build_book(9, AS_OF, customers=9_700)
     server = BillingServer(book, api_key="sk_test_bench").start()
     try:
-        load_seconds, result = best_of(1, StripeSource({"base_url": server.base_url, "api_key": "sk_test_bench"}).load)
+        source = StripeSource({"base_url": server.base_url, "api_key": "sk_test_bench"})
+        load_seconds, result = best_of(1, source.load)
+        for sub in [s for s in book.subscriptions if s["status"] == "active"][:10]:
+            sub["items"]["data"][0]["quantity"] += 1
+            book.change(sub, created=int(time.time()))
+        incremental_seconds, incremental = best_of(1, source.load)
     finally:
         server.stop()
     expected = sum(math.ceil(len(objs) / 100) for objs in (book.customers, book.subscriptions, book.invoices))
@@ -32,6 +38,10 @@ def main() -> int:
     print(
         f"full load: {result.report.requests} requests (ceil(N/100) per type = {expected}) in {load_seconds:.2f} s "
         f"{'ok' if result.report.requests == expected else 'OVER'}"
+    )
+    print(
+        f"incremental refresh after 10 changes: {incremental.report.requests} request(s) in "
+        f"{incremental_seconds:.2f} s {'ok' if incremental.report.requests <= 3 else 'OVER'}"
     )
     f = result.frames
     revenue_book = Book(f["subscriptions"], f["subscription_items"], f["discounts"], f["invoice_lines"], f["customers"])

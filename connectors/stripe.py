@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from connectors.secrets import redact
 DEFAULT_BASE_URL = "https://api.stripe.com"
 STRIPE_VERSION = "2025-03-31.basil"
 PAGE_LIMIT = 100
+EVENT_REACH = 29 * 86400  # the Events API keeps 30 days; past that, reload everything
+CLOCK_SKEW = 300  # seconds of overlap between syncs, in case clocks disagree
 
 
 def _dig(obj: Any, *path: str) -> Any:
@@ -51,6 +54,7 @@ class StripeSource:
         env: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         env = os.environ if env is None else env
         self.key_env = options.get("api_key_env", "STRIPE_API_KEY")
@@ -73,6 +77,11 @@ class StripeSource:
         )
         self.report = SourceReport(layout="stripe")
         self.expand_discounts = True
+        self.clock = clock
+        self.synced_at: int | None = None
+        self.objects: dict[str, dict[str, dict]] = {}
+        self.discounts: dict[str, dict] = {}
+        self.lines: dict[str, list[dict]] = {}
 
     def _describe(self, response: httpx.Response) -> str:
         """One line for an HTTP error, never containing the key."""
@@ -130,16 +139,74 @@ class StripeSource:
         return lines
 
     def load(self) -> SourceResult:
-        """Read the whole book: customers, subscriptions (status=all) and invoices."""
-        try:
-            customers = list(self._list("/v1/customers", []))
-            subscriptions = self._subscriptions()
-            invoices = list(self._list("/v1/invoices", []))
-        finally:
-            self.client.close()
-        frames = book_frames(customers, subscriptions, invoices, self._invoice_lines)
+        """The whole book: a full load the first time (or past the Events API's reach), then only
+        what changed since the last refresh, read from the Events API."""
+        self.report = SourceReport(layout="stripe")
+        started = int(self.clock())
+        if self.synced_at is None or started - self.synced_at > EVENT_REACH:
+            self._full_load(started)
+        else:
+            try:
+                self._apply_events()
+                self.report.layout = "stripe (incremental)"
+            except _FullLoadNeededError as reason:
+                self.report.warnings.append(f"full reload: {reason}")
+                self._full_load(started)
+        subscriptions = list(self.objects["subscription"].values())
+        frames = book_frames(
+            list(self.objects["customer"].values()),
+            [dict(s, discounts=self._expanded(s)) for s in subscriptions],
+            list(self.objects["invoice"].values()),
+            lambda invoice: self.lines[invoice["id"]],
+        )
         self.report.rows = len(subscriptions)
         return SourceResult(frames, self.report)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.client.close()
+
+    def _full_load(self, started: int) -> None:
+        customers = list(self._list("/v1/customers", []))
+        subscriptions = self._subscriptions()
+        invoices = list(self._list("/v1/invoices", []))
+        self.objects = {
+            "customer": {o["id"]: o for o in customers},
+            "subscription": {o["id"]: o for o in subscriptions},
+            "invoice": {o["id"]: o for o in invoices},
+        }
+        self.discounts = {d["id"]: d for s in subscriptions for d in s.get("discounts") or [] if isinstance(d, dict)}
+        self.lines = {o["id"]: self._invoice_lines(o) for o in invoices}
+        self.synced_at = started - CLOCK_SKEW
+
+    def _apply_events(self) -> None:
+        """Upsert every object changed since the last sync, oldest event first."""
+        events = list(self._list("/v1/events", [("created[gt]", str(self.synced_at))]))
+        for event in sorted(events, key=lambda e: e.get("created", 0)):
+            obj = _dig(event, "data", "object") or {}
+            kind = obj.get("object")
+            if kind not in self.objects or "id" not in obj:
+                continue
+            if str(event.get("type", "")).endswith(".deleted") and kind == "customer":
+                self.objects[kind].pop(obj["id"], None)
+                continue
+            if kind == "subscription":
+                unknown = [d for d in obj.get("discounts") or [] if isinstance(d, str) and d not in self.discounts]
+                if unknown:
+                    raise _FullLoadNeededError(f"subscription {obj['id']} has a discount not seen before")
+                self.discounts.update({d["id"]: d for d in obj.get("discounts") or [] if isinstance(d, dict)})
+            if kind == "invoice":
+                self.lines[obj["id"]] = self._invoice_lines(obj)
+            self.objects[kind][obj["id"]] = obj
+            self.synced_at = max(self.synced_at, int(event.get("created", 0)) - CLOCK_SKEW)
+
+    def _expanded(self, subscription: dict) -> list:
+        """The subscription's discounts as objects (events carry only their ids)."""
+        return [self.discounts.get(d, d) if isinstance(d, str) else d for d in subscription.get("discounts") or []]
+
+
+class _FullLoadNeededError(Exception):
+    """Incremental refresh cannot be trusted; reload everything."""
 
 
 def _subscription_rows(sub: dict) -> tuple[dict, list[dict], list[dict]]:

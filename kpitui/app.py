@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -44,6 +46,7 @@ PANES: tuple[tuple[str, str, type[Pane], str | None], ...] = (
 PERIODS = (7, 30, 90, 365)
 INTERVALS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 SOURCE_WORKER = "source:"
+HANGUP_GRACE = 2.0  # seconds to exit normally after SIGHUP before leaving without cleanup
 KEY_NAMES = {
     "question_mark": "?",
     "slash": "/",
@@ -137,7 +140,7 @@ class KpiApp(App[None]):
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone)
         except (NotImplementedError, RuntimeError, AttributeError, ValueError):
             pass
         self._show_status()
@@ -149,6 +152,13 @@ class KpiApp(App[None]):
             self.call_after_refresh(self.run_worker, job, name="restore", thread=True, exit_on_error=False)
         else:
             self.call_after_refresh(self.action_refresh_all)
+
+    def terminal_gone(self) -> None:
+        """SIGHUP: the terminal went away; exit, and make sure a dead tty cannot keep us spinning."""
+        watchdog = threading.Timer(HANGUP_GRACE, os._exit, (0,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.exit()
 
     # refresh loop -----------------------------------------------------------------------------
 

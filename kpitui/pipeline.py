@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from connectors.base import SourceResult
+    from connectors.stripe import StripeSource
     from kpitui.store import Store
 
 TREND_DAYS = 120
@@ -28,12 +29,21 @@ class SourceState:
     result: SourceResult | None = None
 
 
+_BILLING: dict[tuple, StripeSource] = {}
+
+
 def load_source(source: SourceConfig) -> SourceResult:
-    """Run the source's connector; raises ConnectorError (or anything unexpected)."""
+    """Run the source's connector; raises ConnectorError (or anything unexpected).
+
+    Billing connectors are kept per source (and options) so later refreshes read only the changes.
+    """
     if source.type == "stripe":
         from connectors.stripe import StripeSource
 
-        return StripeSource(source.options).load()
+        key = (source.name, tuple(sorted((k, str(v)) for k, v in source.options.items())))
+        if key not in _BILLING:
+            _BILLING[key] = StripeSource(source.options)
+        return _BILLING[key].load()
     if source.type == "ga4":
         from connectors import ga4 as module
     elif source.type == "tickets":

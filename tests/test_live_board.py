@@ -234,3 +234,35 @@ def test_sighup_exits_cleanly(tmp_path):
     status = found[1]
     os.close(fd)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
+def test_closed_terminal_exits_instead_of_spinning(tmp_path):
+    """Closing the terminal (the pty master) hangs up the board; it must exit, not spin on a dead tty."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        config = tmp_path / "c.toml"
+        config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{ZENDESK}"\n')
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "kpitui", "board", "--config", str(config), "--data-dir", str(tmp_path / "data")],
+        )
+    seen = b""
+    while b"Backlog" not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, "the board did not paint"
+        seen += os.read(fd, 65536)
+    os.close(fd)
+    deadline = time.monotonic() + 20
+    while (found := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        select.select([], [], [], 0.1)
+    if found == (0, 0):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert found != (0, 0), "the board kept running after its terminal closed"
+    assert os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0

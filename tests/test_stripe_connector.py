@@ -201,3 +201,51 @@ def test_localstripe_legacy_plans(localstripe_url):
     revenue = compute_revenue(b, RevenueSettings(), date.today())
     assert revenue.mrr == pytest.approx(3 * 20 + 1200 / 12)
     assert revenue.paying_customers == 2
+
+
+def test_incremental_refresh_reads_only_the_changes(server):
+    """After a full load, ten changed subscriptions cost one Events API request, and the MRR matches a full load."""
+    now = [1_795_000_000.0]
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY}, clock=lambda: now[0])
+    first = source.load()
+    assert first.report.requests > 3
+    changed = [s for s in server.book.subscriptions if s["status"] == "active"][:10]
+    for i, sub in enumerate(changed):
+        sub["items"]["data"][0]["quantity"] += 5
+        server.book.change(sub, created=int(now[0]) + i)
+    now[0] += 600
+    second = source.load()
+    assert second.report.requests == 1 and second.report.layout == "stripe (incremental)"
+    fresh = _source(server).load()
+    settings = RevenueSettings(fx=(("eur", 1.08),))
+
+    def mrr(result):
+        f = result.frames
+        b = Book(f["subscriptions"], f["subscription_items"], f["discounts"], f["invoice_lines"], f["customers"])
+        return compute_revenue(b, settings, date(2026, 11, 22)).mrr
+
+    assert mrr(second) == pytest.approx(mrr(fresh))
+    assert mrr(second) > mrr(first)
+    now[0] += 31 * 86400  # past the Events API's reach: everything again
+    third = source.load()
+    assert third.report.requests == first.report.requests
+
+
+def test_unknown_discount_in_an_event_forces_a_full_reload(server):
+    now = [1_795_000_000.0]
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY}, clock=lambda: now[0])
+    first = source.load()
+    sub = next(s for s in server.book.subscriptions if not s["discounts"])
+    server.book.discounts["di_new"] = {
+        "id": "di_new",
+        "object": "discount",
+        "subscription": sub["id"],
+        "coupon": {"id": "NEW", "percent_off": 10.0, "duration": "forever"},
+    }
+    sub["discounts"] = ["di_new"]
+    server.book.change(sub, created=int(now[0]) + 1)
+    now[0] += 60
+    second = source.load()
+    assert "full reload" in second.report.warnings[0]
+    assert second.report.requests == first.report.requests + 1
+    assert "NEW" in set(second.frames["discounts"]["coupon_id"])

@@ -92,6 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
         status = query.get("status")
         if path == "/v1/subscriptions" and status != "all":
             objects = [o for o in objects if o["status"] == (status or o["status"]) and o["status"] != "canceled"]
+        if "created[gt]" in query:
+            objects = [o for o in objects if o["created"] > int(query["created[gt]"])]
         limit = min(max(int(query.get("limit", 10)), 1), MAX_LIMIT)
         start = 0
         if "starting_after" in query:
@@ -132,6 +134,7 @@ class BillingServer(ThreadingHTTPServer):
             "/v1/customers": self.book.customers,
             "/v1/subscriptions": self.book.subscriptions,
             "/v1/invoices": self.book.invoices,
+            "/v1/events": self.book.events,
         }
 
     def record(self, path: str, params: list[tuple[str, str]]) -> None:

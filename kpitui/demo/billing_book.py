@@ -30,6 +30,25 @@ class Book:
     subscriptions: list[dict] = field(default_factory=list)
     invoices: list[dict] = field(default_factory=list)
     discounts: dict[str, dict] = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+
+    def change(self, obj: dict, created: int, kind: str = "updated") -> None:
+        """Record a change to a customer, subscription or invoice as Stripe would: an event, newest first."""
+        lists = {"customer": self.customers, "subscription": self.subscriptions, "invoice": self.invoices}
+        objects = lists[obj["object"]]
+        if kind == "created":
+            objects.insert(0, obj)
+        prefix = "customer.subscription" if obj["object"] == "subscription" else obj["object"]
+        self.events.insert(
+            0,
+            {
+                "id": f"evt_{len(self.events) + 1:07d}",
+                "object": "event",
+                "type": f"{prefix}.{kind}",
+                "created": created,
+                "data": {"object": obj},
+            },
+        )
 
 
 def _epoch(moment: datetime) -> int:
