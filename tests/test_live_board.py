@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import signal
 import sqlite3
 import subprocess
 import sys
+
+if sys.platform != "win32":
+    import pty
 import textwrap
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -204,65 +211,54 @@ async def test_history_gives_trends_to_current_state_kpis(tmp_path):
     store.close()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGHUP is POSIX")
-def test_sighup_exits_cleanly(tmp_path):
-    """The board in a pseudo-terminal exits with code 0 when its terminal goes away."""
-    import os
-    import pty
-    import select
-
+def _board_in_pty(tmp_path: Path) -> tuple[int, int]:
+    """Start `kpitui board` on the Zendesk fixture in a pseudo-terminal and wait for its first frame."""
     pid, fd = pty.fork()
     if pid == 0:  # child: run the board on a small fixture
         config = tmp_path / "c.toml"
         config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{ZENDESK}"\n')
-        os.execv(
-            sys.executable,
-            [sys.executable, "-m", "kpitui", "board", "--config", str(config), "--data-dir", str(tmp_path / "data")],
-        )
-    seen = b""
-    while b"support" not in seen:
-        ready, _, _ = select.select([fd], [], [], 30)
-        assert ready, "the board did not paint"
-        seen += os.read(fd, 65536)
-    os.kill(pid, signal.SIGHUP)
-    while (found := os.waitpid(pid, os.WNOHANG)) == (0, 0):  # keep reading so the app never blocks writing
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                os.read(fd, 65536)
-            except OSError:
-                pass
-    status = found[1]
-    os.close(fd)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
-def test_closed_terminal_exits_instead_of_spinning(tmp_path):
-    """Closing the terminal (the pty master) hangs up the board; it must exit, not spin on a dead tty."""
-    import os
-    import pty
-    import select
-    import time
-
-    pid, fd = pty.fork()
-    if pid == 0:
-        config = tmp_path / "c.toml"
-        config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{ZENDESK}"\n')
-        os.execv(
-            sys.executable,
-            [sys.executable, "-m", "kpitui", "board", "--config", str(config), "--data-dir", str(tmp_path / "data")],
-        )
+        data = str(tmp_path / "data")
+        os.execv(sys.executable, [sys.executable, "-m", "kpitui", "board", "--config", str(config), "--data-dir", data])
     seen = b""
     while b"Backlog" not in seen:
         ready, _, _ = select.select([fd], [], [], 30)
         assert ready, "the board did not paint"
         seen += os.read(fd, 65536)
-    os.close(fd)
-    deadline = time.monotonic() + 20
+    return pid, fd
+
+
+def _wait_exit(pid: int, fd: int | None, seconds: float = 20) -> tuple[int, int]:
+    """Wait for the child, reading its output meanwhile (so it never blocks writing); kill it on timeout."""
+    deadline = time.monotonic() + seconds
     while (found := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
-        select.select([], [], [], 0.1)
+        if fd is not None and select.select([fd], [], [], 0.1)[0]:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                fd = None
+        elif fd is None:
+            select.select([], [], [], 0.1)
     if found == (0, 0):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+    return found
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
+def test_sighup_exits_cleanly(tmp_path):
+    """The board exits with code 0 on SIGHUP."""
+    pid, fd = _board_in_pty(tmp_path)
+    os.kill(pid, signal.SIGHUP)
+    found = _wait_exit(pid, fd)
+    os.close(fd)
+    assert found != (0, 0) and os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
+def test_closed_terminal_exits_instead_of_spinning(tmp_path):
+    """Closing the terminal (the pty master) hangs up the board; it must exit, not spin on a dead tty."""
+    pid, fd = _board_in_pty(tmp_path)
+    os.close(fd)
+    found = _wait_exit(pid, None)
     assert found != (0, 0), "the board kept running after its terminal closed"
     assert os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
