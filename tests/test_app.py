@@ -224,3 +224,95 @@ async def test_ansi_theme_and_dark_toggle(demo):
         assert app.theme == "ansi-dark"
         app.action_toggle_dark()
         assert app.theme == "textual-light"
+
+
+async def test_billing_outage_keeps_last_good_data_and_recovers(tmp_path):
+    """The API goes down (every request 503): the pane keeps its numbers and age, then recovers by itself."""
+    from datetime import timedelta
+
+    from kpitui.demo.billing_api import BillingServer, Fault
+    from kpitui.demo.billing_book import build_book
+
+    server = BillingServer(build_book(4, AS_OF, customers=40), api_key="sk_test_outage0001").start()
+    now = [FROZEN]
+    options = {"base_url": server.base_url, "api_key": "sk_test_outage0001", "max_retries": 1}
+    config = Config(sources={"billing": SourceConfig("billing", "stripe", 60.0, options)}, fx={"eur": 1.1})
+    app = KpiApp(config, as_of=AS_OF, clock=lambda: now[0])
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await app.ready.wait()
+            mrr = app.snapshot.revenue.mrr
+            server.faults.extend([Fault(503)] * 1000)
+            now[0] = FROZEN + timedelta(minutes=30)
+            app.ready.clear()
+            await pilot.press("R")
+            await app.ready.wait()
+            status = app.states["billing"].status
+            assert status.status == "stale" and "503 from 127.0.0.1" in status.error
+            assert app.snapshot.revenue.mrr == mrr  # last good data kept
+            assert "as of 30 min ago" in str(app.query_one("#tile-mrr", KpiTile).query_one(".tile-age").render())
+            assert "billing" in app.timers  # a retry is scheduled
+            server.faults.clear()
+            app.ready.clear()
+            app.timers["billing"].stop()
+            app.refresh_source("billing")  # what the armed timer does when it fires
+            await app.ready.wait()
+            assert app.states["billing"].status.status == "ok" and app.snapshot.revenue.mrr == mrr
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+async def test_hostile_customer_names_and_traffic_sources(text, tmp_path):
+    """Customer names (revenue pane) and GA4 source/medium values (funnel pane) are shown, never interpreted."""
+    import json
+
+    from kpitui.config import FunnelConfig, FunnelStep
+    from kpitui.demo.billing_api import BillingServer
+    from kpitui.demo.billing_book import build_book
+
+    book = build_book(6, AS_OF, customers=25)
+    for customer in book.customers:
+        customer["name"] = text
+    server = BillingServer(book, api_key="sk_test_hostile001").start()
+    events = tmp_path / "events.ndjson"
+    stamp = int(FROZEN.timestamp() * 1_000_000) - 3_600_000_000
+    rows = [
+        {
+            "event_timestamp": str(stamp + i),
+            "event_name": name,
+            "user_pseudo_id": f"u{u}",
+            "event_params": [
+                {"key": "source", "value": {"string_value": text}},
+                {"key": "medium", "value": {"string_value": text}},
+            ],
+        }
+        for u in range(3)
+        for i, name in enumerate(("session_start", "sign_up"))
+    ]
+    events.write_text("\n".join(json.dumps(r) for r in rows))
+    config = Config(
+        sources={
+            "billing": SourceConfig(
+                "billing", "stripe", 60.0, {"base_url": server.base_url, "api_key": "sk_test_hostile001"}
+            ),
+            "web": SourceConfig("web", "ga4", 60.0, {"path": str(events)}),
+        },
+        fx={"eur": 1.1},
+        funnel=FunnelConfig(steps=(FunnelStep("session_start", "session_start"), FunnelStep("sign_up", "sign_up"))),
+    )
+    app = app_for(config)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.ready.wait()
+            for pane in ("2", "5"):
+                await pilot.press(pane)
+                await pilot.pause()
+            assert app.is_running
+            cells = [str(c) for t in app.query(DataTable) for row in range(t.row_count) for c in t.get_row_at(row)]
+            assert any(cells)
+            assert not any("\x1b" in c or "\x07" in c or "\u202e" in c for c in cells)
+            if text.startswith("[bold"):
+                assert any("[bold red]boom[/]" in c for c in cells)
+    finally:
+        server.stop()

@@ -249,3 +249,12 @@ def test_unknown_discount_in_an_event_forces_a_full_reload(server):
     assert "full reload" in second.report.warnings[0]
     assert second.report.requests == first.report.requests + 1
     assert "NEW" in set(second.frames["discounts"]["coupon_id"])
+
+
+def test_timeouts_and_resets_mid_body_are_retried(server):
+    waits: list[float] = []
+    server.faults.extend([Fault(200, delay=1.0), Fault(200, body=b'{"data": [' + b" " * 500 + b"]}", cut_after=20)])
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY, "timeout": 0.3}, sleep=waits.append)
+    result = source.load()
+    assert len(result.frames["customers"]) == len(server.book.customers)
+    assert len(waits) == 2 and all(w > 0 for w in waits)  # two failures, each retried after a pause

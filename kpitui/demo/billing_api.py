@@ -22,6 +22,8 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b'{"error": {"message": "injected fault"}}'
+    delay: float = 0.0
+    cut_after: int | None = None  # announce the whole body, send this many bytes, then drop the connection
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -38,6 +40,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    def _send_fault(self, fault: Fault) -> None:
+        if fault.delay:
+            threading.Event().wait(fault.delay)
+        if fault.cut_after is None:
+            self._send(fault.status, fault.body, fault.headers)
+            return
+        self.send_response(fault.status)
+        self.send_header("Content-Length", str(len(fault.body)))
+        self.end_headers()
+        self.wfile.write(fault.body[: fault.cut_after])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(2)
 
     def _error(self, status: int, message: str) -> None:
         self._send(status, json.dumps({"error": {"message": message}}).encode())
@@ -59,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(url.path, params)
         fault = self.server.next_fault()
         if fault is not None:
-            self._send(fault.status, fault.body, fault.headers)
+            self._send_fault(fault)
             return
         if not self._authorised():
             self._error(401, "Invalid API Key provided")
@@ -136,6 +152,9 @@ class BillingServer(ThreadingHTTPServer):
             "/v1/invoices": self.book.invoices,
             "/v1/events": self.book.events,
         }
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet when a client goes away mid-answer: the board owns the terminal."""
 
     def record(self, path: str, params: list[tuple[str, str]]) -> None:
         """Remember a request, for tests and benchmarks that count them."""
