@@ -80,22 +80,31 @@ def open_store(args: argparse.Namespace, config: Config, demo: bool) -> Store:
     return Store(store_path(data_dir, config.path, demo))
 
 
-def cmd_serve(args: argparse.Namespace, argv: list[str]) -> int:
+def _board_arguments(args: argparse.Namespace) -> list[str]:
+    """The global options of this call, to start the same board elsewhere."""
+    forwarded = []
+    for option in ("config", "as_of", "data_dir"):
+        value = getattr(args, option, None)
+        if value is not None:
+            forwarded += ["--" + option.replace("_", "-"), str(value)]
+    for flag in ("demo", "no_animation"):
+        if getattr(args, flag, False):
+            forwarded.append("--" + flag.replace("_", "-"))
+    return forwarded
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the board with textual-serve on loopback only."""
     try:
         from textual_serve.server import Server
     except ImportError:
         raise UsageError("kpitui serve needs textual-serve: pip install 'kpitui[serve]'") from None
-    forwarded = [a for a in argv if a not in ("serve",)]
-    if "--port" in forwarded:
-        i = forwarded.index("--port")
-        del forwarded[i : i + 2]
-    command = " ".join(shlex.quote(part) for part in [sys.executable, "-m", "kpitui", "board", *forwarded])
+    argv = [sys.executable, "-m", "kpitui", "board", *_board_arguments(args)]
     print(
         f"warning: serving on http://127.0.0.1:{args.port} with NO authentication; keep it on this machine",
         file=sys.stderr,
     )
-    Server(command, host="127.0.0.1", port=args.port, title="kpitui").serve()
+    Server(shlex.join(argv), host="127.0.0.1", port=args.port, title="kpitui").serve()
     return EXIT_OK
 
 
@@ -105,23 +114,17 @@ def _today() -> date:
 
 def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
     """The config to use: demo when asked (or nothing configured for the bare board), else the file."""
-    as_of = getattr(args, "as_of", None) or _today()
     explicit = getattr(args, "config", None)
-    if getattr(args, "demo", False) or args.command == "demo":
-        from kpitui.demo.setup import start_demo
-
-        demo = start_demo(as_of)
-        return demo.config, demo
     path = explicit or default_config_path()
+    nothing_configured = explicit is None and not os.environ.get("KPITUI_CONFIG") and not path.exists()
     if (
-        explicit is None
-        and not os.environ.get("KPITUI_CONFIG")
-        and not path.exists()
-        and args.command in (None, "board", "screenshot")
+        getattr(args, "demo", False)
+        or args.command == "demo"
+        or (nothing_configured and args.command in (None, "board", "screenshot"))
     ):
         from kpitui.demo.setup import start_demo
 
-        demo = start_demo(as_of)
+        demo = start_demo(getattr(args, "as_of", None) or _today())
         return demo.config, demo
     return load_config(path), None
 
@@ -145,8 +148,10 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
     printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
     sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
     failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]
+    from kpitui.text import clean
+
     for name, status in failed:
-        print(f"error: source {name}: {status.error}", file=sys.stderr)
+        print(f"error: source {clean(name)}: {clean(status.error or '')}", file=sys.stderr)
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
 
 
@@ -224,7 +229,6 @@ def cmd_screenshot(args: argparse.Namespace, config: Config) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Parse arguments and run the command; returns the exit code."""
     parser = _parser()
-    argv = sys.argv[1:] if argv is None else argv
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -233,7 +237,7 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "init":
             return cmd_init(args)
         if args.command == "serve":
-            return cmd_serve(args, argv)
+            return cmd_serve(args)
         config, demo = _resolve_config(args)
         _print_warnings(config)
         try:

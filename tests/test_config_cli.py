@@ -211,3 +211,23 @@ def test_non_ui_modules_never_import_textual_or_rich():
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_serve_starts_the_same_board_with_the_same_options(tmp_path):
+    from kpitui.cli import _board_arguments, _parser
+
+    args = _parser().parse_args(
+        ["serve", "--port=9001", "--config", str(tmp_path / "c.toml"), "--no-animation", "--as-of", "2026-11-22"]
+    )
+    assert args.port == 9001
+    assert _board_arguments(args) == ["--config", str(tmp_path / "c.toml"), "--as-of", "2026-11-22", "--no-animation"]
+
+
+def test_snapshot_errors_on_stderr_are_cleaned(tmp_path, capsys):
+    hostile = tmp_path / "x\x1b[2Jy"
+    hostile.mkdir()
+    escaped = str(hostile).replace("\x1b", "\\u001b")  # TOML spells control characters as escapes
+    path = write(tmp_path, f'[sources.survey]\ntype = "nps"\npath = "{escaped}/missing.csv"\n')
+    assert run(["snapshot", "--config", str(path), "--format", "json"]) == 1
+    err = capsys.readouterr().err
+    assert "xy/missing.csv: the pattern matches no file" in err and "\x1b" not in err
