@@ -276,3 +276,18 @@ def lookup(plain: dict[str, Any], path: str) -> Any:
         else:
             return None
     return node
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Dotted KPI paths and leaf values, lists indexed (`revenue.history.0.mrr`)."""
+    if isinstance(value, dict):
+        rows = []
+        for key, item in value.items():
+            rows.extend(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    if isinstance(value, list):
+        rows = []
+        for i, item in enumerate(value):
+            rows.extend(flatten(item, f"{prefix}.{i}"))
+        return rows
+    return [(prefix, value)]

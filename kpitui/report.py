@@ -5,31 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
 
 from kpitui import formatting as fmt
-from kpitui.model import Snapshot, to_plain
+from kpitui.model import Snapshot, flatten, to_plain
 from kpitui.text import clean
 
 
 def as_json(snapshot: Snapshot) -> str:
     """The snapshot JSON contract (DESIGN.md section 6)."""
     return json.dumps(to_plain(snapshot), indent=2, ensure_ascii=False)
-
-
-def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Dotted KPI paths and leaf values, lists indexed (`revenue.history.0.mrr`)."""
-    if isinstance(value, dict):
-        rows = []
-        for key, item in value.items():
-            rows.extend(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return rows
-    if isinstance(value, list):
-        rows = []
-        for i, item in enumerate(value):
-            rows.extend(flatten(item, f"{prefix}.{i}"))
-        return rows
-    return [(prefix, value)]
 
 
 def as_csv(snapshot: Snapshot) -> str:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitui.model import SourceStatus
+from kpitui.model import SourceStatus, flatten
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,16 +125,11 @@ class Store:
 
 def scalar_kpis(plain: dict[str, Any]) -> dict[str, float]:
     """The snapshot JSON's numeric leaves outside lists and sources: what daily history keeps."""
-    out: dict[str, float] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}.{key}" if prefix else key)
-        elif isinstance(node, (int, float)) and not isinstance(node, bool):
-            out[prefix] = float(node)
-
-    for section in ("revenue", "nps", "support", "funnel"):
-        if isinstance(plain.get(section), dict):
-            walk(plain[section], section)
-    return out
+    return {
+        path: float(value)
+        for section in ("revenue", "nps", "support", "funnel")
+        for path, value in flatten(plain.get(section), section)
+        if isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not any(part.isdigit() for part in path.split("."))
+    }
