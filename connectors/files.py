@@ -146,15 +146,20 @@ def read_csv_strings(
     path: Path,
     report: SourceReport,
     *,
-    header_count: int = 1,
+    header_count: int | Callable[[str], int] = 1,
     select: Callable[[list[str]], list[str]] | None = None,
 ) -> CsvTable:
-    """Parse a CSV into a frame of nullable strings; ragged rows are skipped and reported."""
+    """Parse a CSV into a frame of nullable strings; ragged rows are skipped and reported.
+
+    `header_count` is a number of header records, or a function that tells it from the file's start.
+    """
     data = to_utf8(read_bytes(path), path)
     if not data or data.isspace():
         raise ConnectorError(f"{path}: the file is empty; export it again with data")
     head = data[:65536].decode("utf-8", errors="replace")
     delimiter = sniff_delimiter(head.splitlines()[0] if head else "")
+    if callable(header_count):
+        header_count = header_count(head)
     headers = _header_rows(head, header_count, delimiter)
     if not headers:
         raise ConnectorError(f"{path}: no header row found")

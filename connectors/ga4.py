@@ -118,8 +118,8 @@ def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
         return pa.Table.from_pylist(rows)
 
 
-def _read_events_csv(path: Path, report: SourceReport) -> pa.Table:
-    frame = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
+def _read_events_csv(text: str, path: Path, report: SourceReport) -> pa.Table:
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     if "event_params" in frame:
         parsed = []
         for number, cell in zip(frame.index, frame["event_params"]):
@@ -134,9 +134,8 @@ def _read_events_csv(path: Path, report: SourceReport) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _ui_export(path: Path, report: SourceReport) -> dict[str, pd.DataFrame]:
+def _ui_export(text: str, path: Path, report: SourceReport) -> dict[str, pd.DataFrame]:
     """A UI report or exploration CSV: comment block, blank-line-separated tables."""
-    text = read_text(path)
     lines = text.splitlines()
     comments = [line for line in lines if line.startswith("#")]
     dates = {m.group(1).lower(): m.group(2) for m in map(_DATE_KEY.match, comments) if m}
@@ -218,12 +217,12 @@ def _read_file(path: Path, wanted: tuple[str, ...], report: SourceReport) -> dic
     if name.endswith((".ndjson", ".jsonl", ".json")):
         report.layout = "GA4 BigQuery export (NDJSON)"
         return {"events": _events_from_arrow(_read_ndjson(path, report), wanted)}
-    head = read_text(path)[:4096] if name.endswith((".csv", ".tsv", ".txt")) else ""
-    if head.lstrip("\ufeff").startswith("#"):
-        return _ui_export(path, report)
-    if "event_name" in head.split("\n", 1)[0]:
+    text = read_text(path) if name.endswith((".csv", ".tsv", ".txt")) else ""
+    if text.lstrip("\ufeff").startswith("#"):
+        return _ui_export(text, path, report)
+    if "event_name" in text.split("\n", 1)[0]:
         report.layout = "GA4 BigQuery export (CSV)"
-        return {"events": _events_from_arrow(_read_events_csv(path, report), wanted)}
+        return {"events": _events_from_arrow(_read_events_csv(text, path, report), wanted)}
     raise ConnectorError(
         f"{path}: not a GA4 export kpitui knows (expected a BigQuery export as .ndjson/.parquet/.csv "
         "with event_name and event_timestamp, or a UI report CSV starting with # comment lines)"

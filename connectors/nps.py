@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, expand_path, read_bytes, read_csv_strings, to_utf8
+from connectors.files import CsvTable, expand_path, read_csv_strings
 from connectors.frames import conform
 from connectors.parsing import normalise_header, parse_numbers, parse_times
 
@@ -32,9 +32,8 @@ _ID_ALIASES = ("id", "response id", "responseid", "respondent id", "#", "token")
 _SEGMENT_ALIASES = ("segment", "plan", "person properties plan", "tier")
 
 
-def _header_count(path) -> int:
-    """1, or 2 for SurveyMonkey's sub-label row, or 3 for Qualtrics' ImportId row."""
-    head = to_utf8(read_bytes(path)[:65536], path).decode("utf-8", errors="replace")
+def _header_count(head: str) -> int:
+    """1, or 2 for SurveyMonkey's sub-label row, or 3 for Qualtrics' ImportId row (from the file's start)."""
     lines = head.splitlines()
     if len(lines) > 2 and '{"ImportId"' in lines[2].replace('""', '"'):
         return 3
@@ -126,7 +125,7 @@ def _times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
 
 
 def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
-    table = read_csv_strings(path, report, header_count=_header_count(path))
+    table = read_csv_strings(path, report, header_count=_header_count)
     frame = table.frame
     score_col = find_score_column(table, options.get("score_column"))
     comment_col = _find(
