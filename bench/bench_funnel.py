@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from bench.common import DATA, best_of, peak_rss_mb, report
+from bench.common import best_of, dataset, peak_rss_mb, report
 from connectors.ga4 import load
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import compute_funnel
@@ -52,10 +52,7 @@ def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
 
 
 def main() -> int:
-    stem = DATA / "ga4-2m"
-    if not stem.with_suffix(".parquet").exists():
-        DATA.mkdir(exist_ok=True)
-        generate(stem)
+    stem = dataset("ga4-2m.parquet", lambda path: generate(path.with_suffix(""))).with_suffix("")
     ok = True
     readers = {".ndjson": lambda p: pajson.read_json(p), ".parquet": lambda p: pq.read_table(p)}
     for suffix, read in readers.items():

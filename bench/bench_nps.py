@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import DATA, best_of, peak_rss_mb, report
+from bench.common import best_of, dataset, peak_rss_mb, report
 from connectors.nps import load
 from kpitui.metrics.nps import compute_nps
 
@@ -36,11 +36,7 @@ def generate(path: Path, rows: int = ROWS, seed: int = 2) -> None:
 
 
 def main() -> int:
-    path = DATA / "nps-1m.csv"
-    if not path.exists():
-        DATA.mkdir(exist_ok=True)
-        generate(path)
-    print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB, {ROWS:,} rows")
+    path = dataset("nps-1m.csv", generate, ROWS)
     floor, _ = best_of(3, lambda: pd.read_csv(path, engine="pyarrow")["score"].value_counts())
     seconds, metrics = best_of(
         3, lambda: compute_nps(load({"path": str(path)}).frames["responses"], date(2026, 11, 22))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import DATA, best_of, peak_rss_mb, report
+from bench.common import best_of, dataset, peak_rss_mb, report
 from connectors.tickets import load
 from kpitui.demo.exports import ZENDESK_HEADER
 from kpitui.metrics.support import SupportSettings, compute_support
@@ -45,11 +45,7 @@ def generate(path: Path, rows: int = ROWS, seed: int = 1) -> None:
 
 
 def main() -> int:
-    path = DATA / "zendesk-1m.csv"
-    if not path.exists():
-        DATA.mkdir(exist_ok=True)
-        generate(path)
-    print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB, {ROWS:,} rows")
+    path = dataset("zendesk-1m.csv", generate, ROWS)
     floor, _ = best_of(3, lambda: pd.read_csv(path, engine="pyarrow")["First reply time in minutes"].median())
     settings = SupportSettings(30, (("urgent", 60.0), ("high", 240.0), ("normal", 1440.0)))
     seconds, metrics = best_of(3, lambda: compute_support(load({"path": str(path)}).frames["tickets"], settings, AS_OF))

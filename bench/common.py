@@ -11,6 +11,16 @@ from typing import Any
 DATA = Path(__file__).parent / "data"
 
 
+def dataset(name: str, generate: Callable[[Path], None], rows: int | None = None) -> Path:
+    """bench/data/NAME, generated on first use; prints its size."""
+    path = DATA / name
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        generate(path)
+    print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB" + (f", {rows:,} rows" if rows else ""))
+    return path
+
+
 def best_of(runs: int, job: Callable[[], Any]) -> tuple[float, Any]:
     """The fastest of `runs` timings of `job` and its last result."""
     best, result = float("inf"), None
