@@ -120,7 +120,8 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
     if (
         getattr(args, "demo", False)
         or args.command == "demo"
-        or (nothing_configured and args.command in (None, "board", "screenshot"))
+        or (args.command == "screenshot" and explicit is None)  # DESIGN §5: demo data unless --config
+        or (nothing_configured and args.command in (None, "board"))
     ):
         from kpitui.demo.setup import start_demo
 

@@ -231,3 +231,17 @@ def test_snapshot_errors_on_stderr_are_cleaned(tmp_path, capsys):
     assert run(["snapshot", "--config", str(path), "--format", "json"]) == 1
     err = capsys.readouterr().err
     assert "xy/missing.csv: the pattern matches no file" in err and "\x1b" not in err
+
+
+def test_screenshot_uses_demo_data_unless_config_is_given(tmp_path, monkeypatch):
+    from kpitui.cli import _parser, _resolve_config
+
+    config = write(tmp_path, '[app]\ncurrency = "eur"\n')
+    monkeypatch.setenv("KPITUI_CONFIG", str(config))
+    resolved, demo = _resolve_config(_parser().parse_args(["screenshot"]))
+    try:
+        assert demo is not None and "billing" in resolved.sources
+    finally:
+        demo.stop()
+    resolved, demo = _resolve_config(_parser().parse_args(["screenshot", "--config", str(config)]))
+    assert demo is None and resolved.currency == "eur"
