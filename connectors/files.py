@@ -6,8 +6,12 @@ import csv
 import glob
 import gzip
 import io
+import mmap
+import os
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +23,8 @@ from connectors.base import ConnectorError, SourceReport
 
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"]
 _DELIMITERS = (",", ";", "\t", "|")
+_MAP_FROM = 1 << 20
+_NON_SPACE = re.compile(rb"\S")
 
 
 def expand_path(pattern: str) -> list[Path]:
@@ -38,29 +44,41 @@ def expand_path(pattern: str) -> list[Path]:
     return [path]
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a file's bytes, un-gzipping by extension."""
+def read_bytes(path: Path) -> bytes | mmap.mmap:
+    """A file's bytes, un-gzipped by extension; large plain files are memory-mapped rather than copied."""
     try:
-        data = path.read_bytes()
         if path.suffix.lower() == ".gz":
-            data = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
+            return gzip.decompress(path.read_bytes())
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size < _MAP_FROM:
+                return handle.read()
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, EOFError, ValueError) as exc:
         raise ConnectorError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
-    return data
 
 
-def to_utf8(data: bytes, path: Path) -> bytes:
+def _is_utf8(data: bytes | mmap.mmap) -> bool:
+    """Whether the bytes are valid UTF-8 (checked by pyarrow, without copying them)."""
+    if isinstance(data, bytes) and data.isascii():
+        return True
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def to_utf8(data: bytes | mmap.mmap, path: Path) -> bytes | mmap.mmap:
     """Return the bytes as UTF-8: accepts UTF-8 (BOM or not), UTF-16 with BOM and cp1252."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data[:3] == b"\xef\xbb\xbf":
         return data[3:]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16").encode("utf-8")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data[:].decode("utf-16").encode("utf-8")
     if b"\x00" in data[:8192]:
         raise ConnectorError(f"{path}: looks like a binary file, not a text export")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace").encode("utf-8")
+    if not _is_utf8(data):
+        return data[:].decode("cp1252", errors="replace").encode("utf-8")
     return data
 
 
@@ -91,25 +109,41 @@ def dedupe_names(names: list[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class ReadPlan:
+    """The columns to read (None: all), the types to try for them at once, and the timestamp parsers those need."""
+
+    columns: list[str] | None = None
+    types: dict[str, pa.DataType] = field(default_factory=dict)
+    timestamp_parsers: tuple[str, ...] = ()
+
+
 @dataclass
 class CsvTable:
-    """A CSV parsed as strings, with its header rows and where data starts."""
+    """A parsed CSV (strings, or the fast types when the whole file fits them), its headers and first data line."""
 
-    frame: pd.DataFrame
+    table: pa.Table
     header_rows: list[list[str]]
     first_data_line: int
     path: Path
-    body: bytes = b""
+    data: bytes = b""
+    offset: int = 0
     delimiter: str = ","
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The table as pandas, indexed by the file line of each record's start (before quoted newlines)."""
+        frame = self.table.to_pandas()
+        frame.index = pd.RangeIndex(self.first_data_line, self.first_data_line + len(frame))
+        return frame
 
     def physical_lines(self, labels: Iterable[int]) -> list[int]:
         """File line numbers of records labelled by the frame index (quoted newlines counted)."""
         labels = list(labels)
-        if not labels or b"\n" not in self.body or b'"' not in self.body:
+        if not labels or self.data.find(b"\n", self.offset) < 0 or self.data.find(b'"', self.offset) < 0:
             return labels
-        reader = csv.reader(
-            io.StringIO(self.body.decode("utf-8", errors="replace"), newline=""), delimiter=self.delimiter
-        )
+        body = self.data[self.offset :].decode("utf-8", errors="replace")
+        reader = csv.reader(io.StringIO(body, newline=""), delimiter=self.delimiter)
         wanted = {label - self.first_data_line for label in labels}
         starts: dict[int, int] = {}
         line = self.first_data_line
@@ -147,14 +181,16 @@ def read_csv_strings(
     report: SourceReport,
     *,
     header_count: int | Callable[[str], int] = 1,
-    select: Callable[[list[str]], list[str]] | None = None,
+    plan: Callable[[CsvTable], ReadPlan] | None = None,
 ) -> CsvTable:
-    """Parse a CSV into a frame of nullable strings; ragged rows are skipped and reported.
+    """Parse a CSV into a table of nullable strings; ragged rows are skipped and reported.
 
     `header_count` is a number of header records, or a function that tells it from the file's start.
+    `plan` looks at the header and a sample of the first rows (as strings) and says which columns to read
+    and which types to try for the whole file; when any value does not fit them, they are read as strings.
     """
     data = to_utf8(read_bytes(path), path)
-    if not data or data.isspace():
+    if _NON_SPACE.search(data) is None:
         raise ConnectorError(f"{path}: the file is empty; export it again with data")
     head = data[:65536].decode("utf-8", errors="replace")
     delimiter = sniff_delimiter(head.splitlines()[0] if head else "")
@@ -168,10 +204,15 @@ def read_csv_strings(
     offset = 0
     for _ in range(data_line - 1):
         offset = data.find(b"\n", offset) + 1 or len(data)
-    wanted = names if select is None else select(names)
+    reader = _ArrowReader(pa.py_buffer(data).slice(offset), names, delimiter, path)
+    chosen = ReadPlan()
+    if plan is not None:
+        sample = reader.sample()
+        chosen = plan(CsvTable(sample, headers, data_line, path, data, offset, delimiter))
+    reader.wanted = chosen.columns or names
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
-        line = _line_of(data[offset:], row.text, data_line) if len(report.skipped) < 1000 else None
+        line = _line_of(data, offset, row.text, data_line) if len(report.skipped) < 1000 else None
         if row.text.count('"') % 2 and "\n" in row.text:
             reason = "unclosed quote: this field runs to the end of the file"
         else:
@@ -179,69 +220,101 @@ def read_csv_strings(
         report.skip(path.name, line, reason)
         return "skip"
 
-    body = data[offset:]
-    if not body.strip():
+    if _NON_SPACE.search(data, offset) is None:
         report.warnings.append(f"{path.name}: a header but no data rows")
-        frame = pd.DataFrame({name: pd.Series(dtype="string") for name in wanted})
-        return CsvTable(frame, headers, data_line, path, body, delimiter)
-    table = _parse_arrow(pa.py_buffer(data).slice(offset), names, wanted, delimiter, on_bad_row, path)
-    if b"\r\n" in body[:65536]:
-        table = pa.table({n: pc.replace_substring(table[n], "\r\n", "\n") for n in table.column_names})
-    frame = table.to_pandas()
-    frame.index = pd.RangeIndex(data_line, data_line + len(frame))
-    result = CsvTable(frame, headers, data_line, path, body, delimiter)
-    if body.count(b'"') % 2 and len(frame) and _spans_lines(frame.iloc[-1]):
-        line = result.physical_lines([frame.index[-1]])[0]
+        table = pa.table({name: pa.array([], pa.string()) for name in reader.wanted})
+        return CsvTable(table, headers, data_line, path, data, offset, delimiter)
+    table = reader.fast(chosen) if chosen.types else None
+    if table is None:
+        table = reader.fast(ReadPlan()) or reader.careful(on_bad_row)
+    if b"\r\n" in data[offset : offset + 65536]:
+        table = pa.table(
+            {
+                n: pc.replace_substring(table[n], "\r\n", "\n") if pa.types.is_string(table[n].type) else table[n]
+                for n in table.column_names
+            }
+        )
+    result = CsvTable(table, headers, data_line, path, data, offset, delimiter)
+    if len(table) and _spans_lines(table.slice(len(table) - 1)) and data.count(b'"', offset) % 2:
+        line = result.physical_lines([data_line + len(table) - 1])[0]
         report.skip(path.name, line, "unclosed quote: this field runs to the end of the file")
-        result.frame = frame.iloc[:-1]
+        result.table = table.slice(0, len(table) - 1)
     return result
 
 
-def _spans_lines(row: pd.Series) -> bool:
-    """Whether any value of the row holds a line break (what an unclosed quote leaves behind)."""
-    return any(isinstance(v, str) and "\n" in v for v in row.to_numpy())
+def _spans_lines(row: pa.Table) -> bool:
+    """Whether any text value of a one-row table holds a line break (what an unclosed quote leaves behind)."""
+    return any(isinstance(v, str) and "\n" in v for v in row.to_pylist()[0].values())
 
 
-def _line_of(body: bytes, text: str, first_line: int) -> int | None:
-    """The physical line where a bad record's text starts, if it can be found."""
-    found = body.find(text.encode("utf-8"))
-    return None if found < 0 else first_line + body.count(b"\n", 0, found)
+def _line_of(data: bytes, offset: int, text: str, first_line: int) -> int | None:
+    """The physical line where a bad record's text (searched from `offset`) starts, if it can be found."""
+    found = data.find(text.encode("utf-8"), offset)
+    return None if found < 0 else first_line + data.count(b"\n", offset, found)
 
 
-def _parse_arrow(body: pa.Buffer, names, wanted, delimiter, on_bad_row, path) -> pa.Table:
-    """pyarrow's CSV reader: a fast multi-block pass first; on any trouble a careful pass that
-    allows newlines in quoted values, skips ragged rows through `on_bad_row` and grows the block
-    for huge fields."""
-    convert = pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in names},
-        include_columns=wanted,
-        strings_can_be_null=True,
-        null_values=NULL_TOKENS,
-        quoted_strings_can_be_null=True,
-    )
-    try:
-        return pacsv.read_csv(
-            pa.BufferReader(body),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=convert,
+class _ArrowReader:
+    """pyarrow's CSV reader over one file's body: a fast multi-block pass, and a careful pass that allows
+    newlines in quoted values, skips ragged rows and grows the block for huge fields."""
+
+    def __init__(self, body: pa.Buffer, names: list[str], delimiter: str, path: Path) -> None:
+        self.body, self.names, self.wanted, self.delimiter, self.path = body, names, names, delimiter, path
+
+    def _convert(self, plan: ReadPlan) -> pacsv.ConvertOptions:
+        return pacsv.ConvertOptions(
+            column_types={n: plan.types.get(n, pa.string()) for n in self.names},
+            include_columns=self.wanted,
+            strings_can_be_null=True,
+            null_values=NULL_TOKENS,
+            quoted_strings_can_be_null=True,
+            timestamp_parsers=list(plan.timestamp_parsers) or None,
         )
-    except pa.ArrowInvalid:
-        pass
-    block_size = 1 << 22
-    while True:
+
+    def sample(self, size: int = 65536) -> pa.Table:
+        """The first rows of the body, every column as strings (no rows when they do not parse)."""
+        head = self.body.slice(0, min(size, self.body.size)).to_pybytes()
+        if len(head) == size:
+            head = head[: head.rfind(b"\n") + 1]
         try:
             return pacsv.read_csv(
-                pa.BufferReader(body),
-                read_options=pacsv.ReadOptions(column_names=names, block_size=block_size),
+                pa.BufferReader(head),
+                read_options=pacsv.ReadOptions(column_names=self.names),
                 parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+                    delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=lambda row: "skip"
                 ),
-                convert_options=convert,
+                convert_options=self._convert(ReadPlan()),
             )
-        except pa.ArrowInvalid as exc:
-            message = str(exc)
-            if "straddling" in message and block_size < body.size + 1:
-                block_size = body.size + 1
-                continue
-            raise ConnectorError(f"{path}: not a readable CSV ({message.splitlines()[0]})") from None
+        except pa.ArrowInvalid:
+            return pa.table({name: pa.array([], pa.string()) for name in self.names})
+
+    def fast(self, plan: ReadPlan) -> pa.Table | None:
+        """The whole body in large parallel blocks with these types, or None when anything does not fit."""
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(self.body),
+                read_options=pacsv.ReadOptions(column_names=self.names, block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+                convert_options=self._convert(plan),
+            )
+        except pa.ArrowInvalid:
+            return None
+
+    def careful(self, on_bad_row: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
+        """Every column as strings, quoted newlines allowed, bad rows handed to `on_bad_row`."""
+        block_size = 1 << 22
+        while True:
+            try:
+                return pacsv.read_csv(
+                    pa.BufferReader(self.body),
+                    read_options=pacsv.ReadOptions(column_names=self.names, block_size=block_size),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+                    ),
+                    convert_options=self._convert(ReadPlan()),
+                )
+            except pa.ArrowInvalid as exc:
+                message = str(exc)
+                if "straddling" in message and block_size < self.body.size + 1:
+                    block_size = self.body.size + 1
+                    continue
+                raise ConnectorError(f"{self.path}: not a readable CSV ({message.splitlines()[0]})") from None

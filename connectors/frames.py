@@ -110,7 +110,7 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     if kind == STR:
         return series.astype("string")
     if kind == FLOAT:
-        return pd.to_numeric(series, errors="coerce").astype(float)
+        return series if series.dtype == "float64" else pd.to_numeric(series, errors="coerce").astype(float)
     if kind == INT:
         return pd.to_numeric(series, errors="coerce").astype("Int64")
     if kind == BOOL:
@@ -118,6 +118,15 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     return series
 
 
+_DTYPES = {
+    TIME: "datetime64[us, UTC]",
+    STR: "string",
+    FLOAT: "float64",
+    INT: "Int64",
+    BOOL: "boolean",
+    ANY: "object",
+}
+_NULL = {TIME: pd.NaT, STR: pd.NA, FLOAT: float("nan"), INT: pd.NA, BOOL: pd.NA, ANY: None}
 PARAM_PREFIX = "param."
 
 
@@ -125,15 +134,16 @@ def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The frame with the schema's columns (missing ones null) and types; extra columns dropped except `param.*`."""
     schema = SCHEMAS[name]
     frame = pd.DataFrame() if frame is None else frame
-    length = len(frame)
     columns = {}
     for column, kind in schema.items():
-        series = frame[column] if column in frame else pd.Series([None] * length, index=frame.index, dtype=object)
-        columns[column] = _coerce(series, kind)
+        if column in frame:
+            columns[column] = _coerce(frame[column], kind)
+        else:
+            columns[column] = pd.Series(_NULL[kind], index=frame.index, dtype=_DTYPES[kind])
     for column in frame.columns:
         if str(column).startswith(PARAM_PREFIX):
             columns[column] = frame[column].astype("string")
-    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+    return pd.DataFrame(columns, index=frame.index, copy=False).reset_index(drop=True)
 
 
 def empty(name: str) -> pd.DataFrame:

@@ -96,10 +96,10 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
 def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
     data = to_utf8(read_bytes(path), path)
     try:
-        return pajson.read_json(io.BytesIO(data))
+        return pajson.read_json(pa.BufferReader(pa.py_buffer(data)))
     except pa.ArrowInvalid:
         rows = []
-        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        for number, line in enumerate(data[:].decode("utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
             try:

@@ -6,12 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, expand_path, read_csv_strings
+from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
 from connectors.frames import conform
-from connectors.parsing import normalise_header, parse_numbers, parse_times
+from connectors.parsing import Column, normalise_header, parse_numbers, parse_times, timestamp_parsers
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)
@@ -52,10 +54,14 @@ def _labels(table: CsvTable) -> dict[str, str]:
     return labels
 
 
-def _integers(values: pd.Series) -> pd.Series:
+def _whole_scores(numbers: pd.Series) -> pd.Series:
     """Whole numbers 0–10 as floats; anything else null."""
-    numbers, _ = parse_numbers(values)
     return numbers.where(numbers.between(0, 10) & (numbers == numbers.round()))
+
+
+def _integers(values: Column) -> pd.Series:
+    """Whole numbers 0–10 as floats; anything else null."""
+    return _whole_scores(parse_numbers(values)[0])
 
 
 def find_score_column(table: CsvTable, configured: str | None) -> str:
@@ -115,8 +121,10 @@ def _find(
     return None
 
 
-def _times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+def _times(values: Column, timezone: str) -> tuple[pd.Series, pd.Series]:
     """Unix seconds (Delighted's `created_at`) or timestamp text → UTC times and a bad mask."""
+    if isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_timestamp(values.type):
+        return parse_times(values, timezone)
     seconds, bad = parse_numbers(values)
     present = seconds.notna()
     if present.any() and not bad.any() and seconds[present].between(1e8, 1e10).all():
@@ -124,50 +132,63 @@ def _times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     return parse_times(values, timezone)
 
 
-def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
-    table = read_csv_strings(path, report, header_count=_header_count)
-    frame = table.frame
-    score_col = find_score_column(table, options.get("score_column"))
+def _choose_columns(sample: CsvTable, options: Mapping[str, Any]) -> dict[str, str]:
+    """Canonical field → the column it comes from, found on the header and the first rows."""
+    score_col = find_score_column(sample, options.get("score_column"))
     comment_col = _find(
-        table, options.get("comment_column"), ("comment", "comments", "feedback"), _COMMENT_WORDS, exclude=(score_col,)
+        sample, options.get("comment_column"), ("comment", "comments", "feedback"), _COMMENT_WORDS, exclude=(score_col,)
     )
-    date_col = _find(table, options.get("date_column"), _DATE_ALIASES)
-    segment_col = _find(table, options.get("segment_column"), _SEGMENT_ALIASES)
-    id_col = _find(table, None, _ID_ALIASES)
-    report.columns_used.update(
-        {
-            k: v
-            for k, v in {
-                "score": score_col,
-                "comment": comment_col,
-                "responded_at": date_col,
-                "segment": segment_col,
-                "response_id": id_col,
-            }.items()
-            if v
-        }
-    )
-    scores = _integers(frame[score_col])
-    raw = frame[score_col].astype("string").str.strip()
-    blank = raw.isna() | (raw == "")
+    found = {
+        "score": score_col,
+        "comment": comment_col,
+        "responded_at": _find(sample, options.get("date_column"), _DATE_ALIASES),
+        "segment": _find(sample, options.get("segment_column"), _SEGMENT_ALIASES),
+        "response_id": _find(sample, None, _ID_ALIASES),
+    }
+    return {field: column for field, column in found.items() if column}
+
+
+def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
+    columns: dict[str, str] = {}
+
+    def plan(sample: CsvTable) -> ReadPlan:
+        columns.update(_choose_columns(sample, options))
+        types = {columns["score"]: pa.float64()}
+        parsers: tuple[str, ...] = ()
+        if "responded_at" in columns:
+            parsers = timestamp_parsers(sample.table[columns["responded_at"]])
+            types[columns["responded_at"]] = pa.timestamp("us") if parsers else pa.float64()
+        return ReadPlan(list(dict.fromkeys(columns.values())), types, parsers)
+
+    table = read_csv_strings(path, report, header_count=_header_count, plan=plan)
+    report.columns_used.update(columns)
+    raw = table.table
+    index = pd.RangeIndex(len(raw))
+    score_col, date_col = columns["score"], columns.get("responded_at")
+    numbers, unreadable = parse_numbers(raw[score_col])
+    scores = _whole_scores(numbers)
+    blank = numbers.isna() & ~unreadable
     invalid = ~blank & scores.isna()
-    out = pd.DataFrame(index=frame.index)
+    out = pd.DataFrame(index=index)
     out["score"] = scores
-    out["comment"] = frame[comment_col] if comment_col else None
-    out["segment"] = frame[segment_col] if segment_col else None
-    out["response_id"] = frame[id_col] if id_col else pd.Series(frame.index.astype(str), index=frame.index)
-    out["respondent"] = None
+    for field in ("comment", "segment", "response_id"):
+        if field in columns:
+            out[field] = raw[columns[field]].to_pandas()
+    if "response_id" not in columns:
+        out["response_id"] = pd.Series(pa.array(index + table.first_data_line).cast(pa.string()), dtype="string")
     if date_col:
-        out["responded_at"], bad_dates = _times(frame[date_col], options.get("timezone", "UTC"))
+        out["responded_at"], bad_dates = _times(raw[date_col], options.get("timezone", "UTC"))
     else:
-        out["responded_at"], bad_dates = pd.NaT, pd.Series(False, index=frame.index)
+        out["responded_at"], bad_dates = pd.NaT, pd.Series(False, index=index)
+    keep = ~blank & ~invalid & ~bad_dates
     for mask, reason in (
         (blank, "no score"),
         (invalid, "score is not a whole number 0–10"),
         (~blank & ~invalid & bad_dates, f"unreadable {date_col!r} date"),
     ):
-        report.skip_many(path.name, table.physical_lines(frame.index[mask]), reason)
-    return out[~blank & ~invalid & ~bad_dates]
+        if mask.any():
+            report.skip_many(path.name, table.physical_lines(np.flatnonzero(mask) + table.first_data_line), reason)
+    return out if keep.all() else out[keep]
 
 
 def load(options: Mapping[str, Any]) -> SourceResult:

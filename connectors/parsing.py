@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 _NAIVE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -19,7 +20,10 @@ _NAIVE_FORMATS = (
     "%m/%d/%y %H:%M",
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
     "%m/%d/%Y %I:%M:%S %p",
+    "%d/%b/%y %I:%M %p",
     "%d.%m.%Y %H:%M",
     "%Y-%m-%d",
 )
@@ -31,22 +35,59 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[\s_]+", " ", name.replace("\ufeff", "")).strip().lower()
 
 
-def _strings(values: pd.Series) -> pa.Array:
+Column = pd.Series | pa.Array | pa.ChunkedArray
+
+
+def _arrow(values: Column) -> pa.Array:
+    """The values as one arrow array."""
+    if isinstance(values, pd.Series):
+        if not isinstance(values.dtype, pd.StringDtype):
+            values = values.astype("string")
+        values = pa.array(values.array, type=pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values
+
+
+def _index(values: Column) -> pd.Index:
+    """The pandas index results are given: the input's, or positions for arrow input."""
+    return values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(values))
+
+
+def trimmed(values: Column) -> pa.Array:
     """The values as a trimmed arrow string array (nulls for blanks)."""
-    if not isinstance(values.dtype, pd.StringDtype):
-        values = values.astype("string")
-    array = pa.array(values.array, type=pa.string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    array = _arrow(values)
+    if not pa.types.is_string(array.type):
+        array = array.cast(pa.string())
     array = pc.utf8_trim_whitespace(array)
     return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
 
 
-def _by_fit(text: pa.Array, formats: tuple[str, ...]) -> list[str]:
-    """Formats ordered by how many of the first 500 values they parse (most first)."""
+_ISO_LIKE = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}
+
+
+def timestamp_parsers(values: Column) -> tuple[str, ...]:
+    """pyarrow CSV timestamp parsers for the naive formats that read a sample of the values, best first.
+
+    ISO-like formats are left to pyarrow's own ISO 8601 parser, which is much faster than strptime.
+    """
+    hits = _hits(trimmed(values), _NAIVE_FORMATS)
+    found = [fmt for fmt in sorted(hits, key=lambda f: -hits[f]) if hits[fmt]]
+    others = tuple(fmt for fmt in found if fmt not in _ISO_LIKE)
+    return (pacsv.ISO8601, *others) if len(others) < len(found) else others
+
+
+def _hits(text: pa.Array, formats: tuple[str, ...]) -> dict[str, int]:
+    """How many of the first 500 values each format parses."""
     sample = pc.drop_null(text)[:500]
-    hits = {fmt: pc.count(pc.strptime(sample, format=fmt, unit="us", error_is_null=True)).as_py() for fmt in formats}
-    return [fmt for fmt in sorted(formats, key=lambda f: -hits[f]) if hits[fmt] or len(sample) == 500]
+    return {fmt: pc.count(pc.strptime(sample, format=fmt, unit="us", error_is_null=True)).as_py() for fmt in formats}
+
+
+def _by_fit(text: pa.Array, formats: tuple[str, ...]) -> list[str]:
+    """Formats ordered by how many of the first 500 values they parse (most first); all of them for a full sample."""
+    hits = _hits(text, formats)
+    full = len(pc.drop_null(text)[:500]) == 500
+    return [fmt for fmt in sorted(formats, key=lambda f: -hits[f]) if hits[fmt] or full]
 
 
 def _coalesce_times(text: pa.Array, formats: tuple[str, ...], aware: bool) -> pa.Array:
@@ -62,50 +103,64 @@ def _coalesce_times(text: pa.Array, formats: tuple[str, ...], aware: bool) -> pa
     return result
 
 
-def parse_times(values: pd.Series, timezone: str = "UTC") -> tuple[pd.Series, pd.Series]:
-    """Parse timestamp text to UTC; naive times are in `timezone`. Returns (times, bad mask)."""
-    text = _strings(values)
-    present = pd.Series(pc.is_valid(text).to_numpy(zero_copy_only=False), index=values.index)
-    naive = pd.Series(_coalesce_times(text, _NAIVE_FORMATS, False).to_pandas().to_numpy(), index=values.index)
+def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    """Naive wall times in `timezone` → UTC."""
     naive = naive.astype("datetime64[us]")
     if timezone == "UTC":
-        result = naive.dt.tz_localize("UTC")
-    else:
-        result = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
-    result = result.astype("datetime64[us, UTC]")
+        return naive.dt.tz_localize("UTC")
+    return naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def parse_times(values: Column, timezone: str = "UTC") -> tuple[pd.Series, pd.Series]:
+    """Parse timestamp text to UTC; naive times are in `timezone`. Returns (times, bad mask)."""
+    index = _index(values)
+    array = _arrow(values)
+    if pa.types.is_timestamp(array.type) and array.type.tz is None:
+        result = _localize(pd.Series(array.to_numpy(zero_copy_only=False), index=index, copy=False), timezone)
+        return result.astype("datetime64[us, UTC]"), pd.Series(False, index=index)
+    text = trimmed(array)
+    present = pd.Series(pc.is_valid(text).to_numpy(zero_copy_only=False), index=index, copy=False)
+    naive = pd.Series(_coalesce_times(text, _NAIVE_FORMATS, False).to_pandas().to_numpy(), index=index, copy=False)
+    result = _localize(naive, timezone).astype("datetime64[us, UTC]")
     if (present & result.isna()).any():
         aware = _coalesce_times(text, _AWARE_FORMATS, True).to_pandas()
-        aware.index = values.index
+        aware.index = index
         result = result.fillna(aware.astype("datetime64[us, UTC]"))
     leftover = present & result.isna()
     if leftover.any():
         result = result.copy()
+        raw_values = pd.Series(text.to_pandas().to_numpy(), index=index, copy=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for index, raw in values[leftover].items():
+            for position, raw in raw_values[leftover].items():
                 stamp = pd.to_datetime(str(raw).strip(), errors="coerce")
                 if stamp is not pd.NaT and not pd.isna(stamp):
                     stamp = stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp
-                    result.loc[index] = stamp.tz_convert("UTC")
+                    result.loc[position] = stamp.tz_convert("UTC")
     return result, present & result.isna()
 
 
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(values: Column) -> tuple[pd.Series, pd.Series]:
     """Parse numbers that may carry thousands separators; returns (floats, bad mask)."""
-    text = _strings(values)
-    present = pd.Series(pc.is_valid(text).to_numpy(zero_copy_only=False), index=values.index)
+    index = _index(values)
+    array = _arrow(values)
+    if pa.types.is_floating(array.type) or pa.types.is_integer(array.type):
+        numbers = pd.Series(array.cast(pa.float64()).to_numpy(zero_copy_only=False), index=index, copy=False)
+        return numbers, pd.Series(False, index=index)
+    text = trimmed(array)
+    present = pd.Series(pc.is_valid(text).to_numpy(zero_copy_only=False), index=index, copy=False)
     cleaned = pc.replace_substring(text, ",", "")
     try:
-        numbers = pd.Series(pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False), index=values.index)
+        numbers = pd.Series(pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False), index=index, copy=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        numbers = pd.to_numeric(pd.Series(cleaned.to_pandas().to_numpy(), index=values.index), errors="coerce")
+        numbers = pd.to_numeric(pd.Series(cleaned.to_pandas().to_numpy(), index=index, copy=False), errors="coerce")
     numbers = numbers.astype(float)
     return numbers, present & numbers.isna()
 
 
-def parse_hms_minutes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_hms_minutes(values: Column) -> tuple[pd.Series, pd.Series]:
     """`HH:MM:SS` (hours may exceed 24) or a plain number of hours → minutes; returns (minutes, bad)."""
-    text = values.astype("string").str.strip()
+    text = pd.Series(trimmed(values).to_pandas().to_numpy(), index=_index(values), dtype="string")
     present = text.notna() & (text != "")
     parts = text.str.extract(r"^(-?\d+):(\d{1,2})(?::(\d{1,2}))?$")
     hours = pd.to_numeric(parts[0], errors="coerce")
@@ -119,11 +174,12 @@ def parse_hms_minutes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 _ARROW_TYPES = {"float64": pa.float64(), "boolean": pa.bool_(), "string": pa.string()}
 
 
-def map_unique(values: pd.Series, convert: Callable[[str], Any], dtype: str) -> pd.Series:
+def map_unique(values: Column, convert: Callable[[str], Any], dtype: str) -> pd.Series:
     """Apply a Python function once per distinct value (fast for low-cardinality columns)."""
-    encoded = pc.dictionary_encode(_strings(values))
+    array = _arrow(values)
+    encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
     mapped = pa.array([convert(u) for u in encoded.dictionary.to_pylist()], type=_ARROW_TYPES[dtype])
     taken = pc.take(mapped, encoded.indices)
     if dtype == "float64":
-        return pd.Series(taken.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
-    return pd.Series(taken.to_pandas(), dtype=dtype).set_axis(values.index)
+        return pd.Series(taken.to_numpy(zero_copy_only=False), index=_index(values), dtype="float64", copy=False)
+    return pd.Series(taken.to_pandas(), dtype=dtype).set_axis(_index(values))

@@ -7,15 +7,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import expand_path, read_csv_strings
+from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
 from connectors.frames import SCHEMAS, conform
-from connectors.parsing import map_unique, normalise_header, parse_hms_minutes, parse_numbers, parse_times
+from connectors.parsing import (
+    map_unique,
+    normalise_header,
+    parse_hms_minutes,
+    parse_numbers,
+    parse_times,
+    timestamp_parsers,
+)
 
 # canonical field → header aliases (compared after normalise_header), most specific first
 ALIASES: dict[str, tuple[str, ...]] = {
-    "ticket_id": ("id", "ticket id", "ticket number", "conversation id", "issue key", "ticketid", "key"),
+    "ticket_id": ("id", "ticket id", "ticket number", "conversation id", "issue key", "ticketid", "key", "number"),
     "created": (
         "created at",
         "created time",
@@ -25,6 +34,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "date created",
         "created date",
         "opened at",
+        "createdat",
     ),
     "first_response_at": (
         "initial response time",
@@ -44,6 +54,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "closed at",
         "resolution date",
         "resolved",
+        "conversation last closed at",
+        "closedat",
     ),
     "status": ("status", "ticket status", "state"),
     "priority": ("priority", "ticket priority"),
@@ -68,12 +80,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "conversation rating",
     ),
     "reopens": ("reopens",),
-    "subject": ("subject", "ticket subject", "title", "summary"),
+    "subject": ("subject", "ticket subject", "title", "summary", "ticket name"),
 }
 _TIMES = ("created", "first_response_at", "solved_at")
 _MINUTES = ("first_response_minutes", "resolution_minutes")
 _HMS_OR_MINUTES = ("first_response_minutes_business", "resolution_minutes_business")
-SOLVED = ("solved", "closed", "resolved")
+_CATEGORIES = ("status", "priority", "channel", "satisfaction", "sla_first_response_met")
 
 
 def detect_layout(headers: set[str]) -> str:
@@ -90,6 +102,8 @@ def detect_layout(headers: set[str]) -> str:
         return "HubSpot"
     if "issue key" in headers:
         return "Jira Service Management"
+    if {"number", "createdat"} <= headers:
+        return "Help Scout"
     return "generic"
 
 
@@ -137,12 +151,24 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     """One export file → a tickets frame (bad rows skipped and reported)."""
     mapping: dict[str, str] = {}
 
-    def select(names: list[str]) -> list[str]:
-        mapping.update(resolve_columns(names, options.get("columns", {})))
-        return list(dict.fromkeys(mapping.values()))
+    def plan(sample: CsvTable) -> ReadPlan:
+        mapping.update(resolve_columns(list(sample.table.column_names), options.get("columns", {})))
+        types: dict[str, pa.DataType] = {}
+        parsers: list[str] = []
+        for field, header in mapping.items():
+            if field in _TIMES:
+                found = timestamp_parsers(sample.table[header])
+                if found:
+                    types[header] = pa.timestamp("us")
+                    parsers.extend(f for f in found if f not in parsers)
+            elif field in _MINUTES or field == "reopens":
+                types[header] = pa.float64()
+            elif field in _CATEGORIES:
+                types[header] = pa.dictionary(pa.int32(), pa.string())
+        return ReadPlan(list(dict.fromkeys(mapping.values())), types, tuple(parsers))
 
-    table = read_csv_strings(path, report, select=select)
-    raw = table.frame
+    table = read_csv_strings(path, report, plan=plan)
+    raw = table.table
     if "ticket_id" not in mapping:
         found = ", ".join(table.header_rows[0])[:400] if table.header_rows else "nothing"
         raise ConnectorError(
@@ -152,7 +178,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     report.layout = detect_layout({normalise_header(n) for n in table.header_rows[0]})
     report.columns_used.update(mapping)
     timezone = options.get("timezone", "UTC")
-    out = pd.DataFrame(index=raw.index)
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     reasons: list[str] = []
     bad = np.zeros(len(raw), dtype=np.int16)
 
@@ -185,7 +211,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         elif field in ("status", "priority", "channel"):
             out[field] = map_unique(column, lambda v: v.strip().lower() or None, "string")
         else:
-            out[field] = column.astype("string").str.strip()
+            out[field] = pd.Series(pc.utf8_trim_whitespace(column).to_pandas(), dtype="string")
     _fill_durations(out)
     flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
     for field in (
@@ -197,19 +223,37 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         if field in out:
             flag(out[field] < 0, f"negative {field.replace('_', ' ')}")
     rejected = np.flatnonzero(bad)
-    for line, code in zip(table.physical_lines(raw.index[rejected]), bad[rejected], strict=True):
+    lines = table.physical_lines(rejected + table.first_data_line)
+    for line, code in zip(lines, bad[rejected], strict=True):
         report.skip(path.name, line, reasons[code - 1])
-    return out[bad == 0]
+    return out[bad == 0] if rejected.size else out
 
 
 def _fill_durations(out: pd.DataFrame) -> None:
     """Recompute calendar minutes from timestamps where the export left them empty."""
     if "created" not in out:
         return
+    starts = out["created"].to_numpy(dtype="datetime64[us]")
     for minutes, stamp in (("first_response_minutes", "first_response_at"), ("resolution_minutes", "solved_at")):
-        if stamp in out:
-            computed = (out[stamp] - out["created"]).dt.total_seconds() / 60
-            out[minutes] = out[minutes].where(out[minutes].notna(), computed) if minutes in out else computed
+        if stamp not in out:
+            continue
+        current = out[minutes].to_numpy(dtype=float, copy=True) if minutes in out else np.full(len(out), np.nan)
+        missing = np.isnan(current)
+        if missing.any():
+            ends = out[stamp].to_numpy(dtype="datetime64[us]")
+            current[missing] = (ends[missing] - starts[missing]) / np.timedelta64(1, "m")
+        out[minutes] = current
+
+
+def _repeated_ids(ids: pd.Series) -> np.ndarray:
+    """True for every row whose ticket id comes again later (the last row of an id wins)."""
+    try:
+        numbers = pc.cast(pa.array(ids.array), pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return ids.duplicated(keep="last").to_numpy()
+    if (np.diff(numbers) > 0).all():
+        return np.zeros(len(numbers), dtype=bool)
+    return pd.Series(numbers, copy=False).duplicated(keep="last").to_numpy()
 
 
 def load(options: Mapping[str, Any]) -> SourceResult:
@@ -217,7 +261,9 @@ def load(options: Mapping[str, Any]) -> SourceResult:
     report = SourceReport()
     frames = [_read_file(path, options, report) for path in expand_path(options["path"])]
     tickets = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    tickets = tickets.drop_duplicates("ticket_id", keep="last")
+    repeated = _repeated_ids(tickets["ticket_id"]) if len(tickets) else np.zeros(0, dtype=bool)
+    if repeated.any():
+        tickets = tickets[~repeated]
     if "created" not in tickets:
         report.warnings.append("no created time: tickets are counted as a whole, response times are unknown")
     report.rows = len(tickets)

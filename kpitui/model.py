@@ -180,6 +180,7 @@ class SupportMetrics:
     has_created: bool = detail(True)
     minutes_basis: str = detail("calendar")
     invalid_durations: int = detail(0)
+    timezone: str = detail("UTC")
 
 
 @dataclass(frozen=True)

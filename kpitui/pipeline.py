@@ -160,8 +160,12 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
             return None
         from kpitui.metrics.support import SupportSettings, compute_support
 
+        zones = [s.options.get("timezone", "UTC") for s in config.sources.values() if s.type == "tickets"]
         settings = SupportSettings(
-            config.period_days, tuple(config.sla_minutes.items()), config.metrics.support_minutes == "business"
+            config.period_days,
+            tuple(config.sla_minutes.items()),
+            config.metrics.support_minutes == "business",
+            zones[0] if zones else "UTC",
         )
         return compute_support(tickets, settings, as_of)
     if kind == "nps":

@@ -143,6 +143,39 @@ async def test_stale_data_is_kept_when_a_refresh_fails(tmp_path):
         assert app.snapshot.support.tickets == 5
 
 
+async def test_support_pane_shows_channels_and_the_helpdesk_clock():
+    path = str(DATA / "tickets/zendesk.csv")
+    config = Config(
+        sources={"support": SourceConfig("support", "tickets", 60.0, {"path": path, "timezone": "Europe/Paris"})}
+    )
+    app = app_for(config)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await app.ready.wait()
+        await pilot.press("4")
+        channels = app.query_one("#sup-channel", DataTable)
+        rows = [[str(cell) for cell in channels.get_row_at(i)] for i in range(channels.row_count)]
+        assert [row[:2] for row in rows] == [["email", "2"], ["web form", "2"], ["chat", "1"]]
+        assert "hours in Europe/Paris" in str(app.query_one("#sup-heatmap").render())
+
+
+async def test_long_comments_wrap_to_the_width(tmp_path):
+    words = "the export button times out on big accounts and support could not help " * 3
+    survey = tmp_path / "survey.csv"
+    survey.write_text(f"id,score,comment,created_at\n1,3,{words},2026-11-20 10:00\n2,9,Great,2026-11-19 10:00\n")
+    config = Config(sources={"survey": SourceConfig("survey", "nps", 60.0, {"path": str(survey)})})
+    app = app_for(config)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("3")
+        table = app.query_one("#nps-comments", DataTable)
+        heights = [row.height for row in table.ordered_rows]
+        width = table.columns[next(k for k in table.columns if k.value == "comment")].width
+        assert heights[0] == -(-len(words.strip()) // width) > 1 and heights[1] == 1  # wrapped, not cut
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert table.ordered_rows[0].height < heights[0]  # re-wrapped to the wider screen
+
+
 HOSTILE = [
     "[bold red]boom[/]",
     "[@click=app.quit]x[/]",

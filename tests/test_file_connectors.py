@@ -11,12 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import ga4, nps, tickets
+from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import compute_funnel, funnel_from_steps
 from kpitui.metrics.nps import compute_nps
 from kpitui.metrics.support import SupportSettings, compute_support
+from kpitui.model import SupportPoint
 
 DATA = Path(__file__).parent / "data"
 SLA = (("urgent", 60.0), ("high", 240.0), ("normal", 1440.0), ("low", 2880.0))
@@ -40,6 +41,39 @@ def test_zendesk_export_worked_example():
     assert m.sla_breach_rate == pytest.approx(1 / 4)  # only the high ticket (300 > 240)
     assert (m.backlog, m.csat, m.tickets) == (2, 0.5, 5)
     assert [t.ticket_id for t in m.slowest_open] == ["103", "105"]
+    assert m.reopen_rate == pytest.approx(1 / 3)  # solved 101, 102, 104 with 0, 1, 0 reopens
+    assert (len(m.history), m.history[0].month, m.history[-1]) == (12, "2025-12", SupportPoint("2026-11", 5, 60.0))
+    assert all((p.tickets, p.first_response_median) == (0, None) for p in m.history[:-1])
+    assert (m.daily[0], m.daily[-1], len(m.daily)) == (("2026-10-22", 0), ("2026-11-20", 0), 30)
+    assert [d for d, n in m.daily if n] == ["2026-11-02", "2026-11-03", "2026-11-10", "2026-11-12", "2026-11-14"]
+    hours = lambda grid: {(day, hour) for day, row in enumerate(grid) for hour, n in enumerate(row) if n}  # noqa: E731
+    assert hours(m.heatmap) == {(0, 8), (1, 9), (1, 7), (3, 13), (5, 6)}  # UTC
+    # on the helpdesk's clock (Paris, UTC+1 in November): Mon 9h, Tue 10h and 8h, Thu 14h, Sat 7h
+    local = compute_support(frame, SupportSettings(30, SLA, timezone="Europe/Paris"), date(2026, 11, 20))
+    assert hours(local.heatmap) == {(0, 9), (1, 10), (1, 8), (3, 14), (5, 7)}
+    assert [
+        (g.name, g.tickets, g.first_response_median, g.resolution_median, g.sla_breach_rate) for g in m.by_channel
+    ] == [
+        ("email", 2, 90.0, 1440.0, 0.0),
+        ("web form", 2, 22.5, 120.0, 0.0),
+        ("chat", 1, 300.0, 120.0, 1.0),
+    ]
+
+
+def test_fast_and_careful_reads_agree(tmp_path, monkeypatch):
+    """A clean file is read with types in one pass; one bad row sends it through the careful path: same tickets."""
+    text = (DATA / "tickets/zendesk.csv").read_text().replace("Export fails\non big files", "Export fails")
+    lines = text.splitlines(keepends=True)
+    clean = tmp_path / "clean.csv"
+    clean.write_text("".join(line for line in lines if "No id row" not in line and "Bad date" not in line))
+    messy = tmp_path / "messy.csv"
+    messy.write_text(clean.read_text() + lines[-1])
+    careful = tickets.load({"path": str(messy), "timezone": "Europe/Paris"})
+    assert [s.reason for s in careful.report.skipped] == ["unreadable 'Created at' date"]
+    monkeypatch.setattr(files._ArrowReader, "careful", None)  # the clean file must not need it
+    fast = tickets.load({"path": str(clean), "timezone": "Europe/Paris"})
+    assert fast.frames["tickets"]["created"].notna().all()
+    pd.testing.assert_frame_equal(fast.frames["tickets"], careful.frames["tickets"])
 
 
 def test_freshdesk_business_hours_and_timestamps():
@@ -99,6 +133,68 @@ def test_export_without_dates_is_scored_as_a_whole():
     assert "no response dates" in result.report.warnings[0]
     m = compute_nps(result.frames["responses"], date(2026, 11, 20))
     assert (m.responses, m.score, m.windowed, m.history) == (2, 50.0, False, ())
+
+
+def test_delighted_worked_example():
+    result = nps.load({"path": str(DATA / "nps/delighted.csv")})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [
+        (11, "no score"),
+        (12, "score is not a whole number 0–10"),
+    ]
+    m = compute_nps(result.frames["responses"], date(2026, 11, 20))
+    # window (Aug 22, Nov 20]: 10, 9, 3, 7, 0, 10 → 3 promoters, 1 passive, 2 detractors
+    assert (m.responses, m.promoters, m.passives, m.detractors) == (6, 3, 1, 2)
+    assert m.score == pytest.approx(100 / 6)
+    # 1.96 × 100 × sqrt((p + d − (p − d)²) / n) with p = 1/2, d = 1/3, n = 6
+    assert m.margin_of_error == pytest.approx(196 * ((5 / 6 - 1 / 36) / 6) ** 0.5)
+    assert (m.previous_score, m.change_is_significant) == (-100.0, True)  # 2 and 4 in the window before
+    assert m.distribution == (1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 2)
+    history = {p.month: (p.score, p.responses) for p in m.history}
+    assert (len(m.history), m.history[0].month) == (12, "2025-12")  # October 2025 is outside
+    assert history["2026-11"] == (pytest.approx(100 / 3), 3)
+    assert (history["2026-10"], history["2026-09"], history["2026-07"]) == ((0.0, 1), (0.0, 2), (-100.0, 1))
+    assert history["2026-08"] == (None, 0)
+    assert m.segments == (("Pro", pytest.approx(100 / 3), 3), ("Starter", 0.0, 2), ("Business", 0.0, 1))
+    # detractors first (newest first), then passives, then promoters; blank comments left out
+    assert [(c.score, c.comment) for c in m.comments] == [
+        (3, "Too slow"),
+        (0, "Hate the <b>UI</b>, [red]x[/]"),
+        (7, "ok"),
+        (10, "Love it"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "score_column", "comment_column", "score", "comments"),
+    [
+        (
+            "typeform.csv",
+            "How likely are you to recommend <strong>Acme</strong> to a friend?",
+            "Why?",
+            100 / 3,  # 9, 6, 10
+            ["Pricing\nis steep", "Fast, reliable"],
+        ),
+        (
+            "google_forms.csv",
+            "How likely is it that you would recommend us to a colleague?",
+            "What is the main reason for your score?",
+            0.0,  # 8, 10, 5
+            ["Too many bugs", "Good support", "Love the API"],
+        ),
+    ],
+)
+def test_typeform_and_google_forms(name, score_column, comment_column, score, comments):
+    result = nps.load({"path": str(DATA / "nps" / name)})
+    assert (result.report.columns_used["score"], result.report.columns_used["comment"]) == (
+        score_column,
+        comment_column,
+    )
+    responses = result.frames["responses"]
+    assert responses["responded_at"].notna().all() and result.report.skipped == []
+    assert responses["responded_at"].min() >= pd.Timestamp("2026-11-01", tz="UTC")  # 01/11 is 1 November
+    m = compute_nps(responses, date(2026, 11, 20))
+    assert m.score == pytest.approx(score)
+    assert [c.comment for c in m.comments] == comments
 
 
 def test_ga4_ui_report_tables_and_totals():
@@ -173,3 +269,30 @@ def test_unknown_file_is_one_clear_error(tmp_path):
     path.write_text("hello,world\n1,2\n")
     with pytest.raises(ConnectorError, match=r"notes\.csv: not a GA4 export"):
         ga4.load({"path": str(path)})
+
+
+@pytest.mark.parametrize(
+    ("name", "layout", "ids", "first_median", "resolution_median", "backlog", "csat"),
+    [
+        # replies after 20, 60, 5 min → 20; closed after 120 and 30 min → 75; ratings 5 and 2
+        ("intercom.csv", "Intercom", ["215", "216", "217"], 20.0, 75.0, 1, 0.5),
+        # replies after 90, 45, 10 min → 45; closed after 1440 and 250 min → 845
+        ("hubspot.csv", "HubSpot", ["9001", "9002", "9003"], 45.0, 845.0, 1, None),
+        # Jira's 12-hour dates; resolved after 240 and 1080 min → 660; no reply times
+        ("jira.csv", "Jira Service Management", ["HELP-11", "HELP-12", "HELP-13"], None, 660.0, 1, None),
+        # Help Scout's API field names and UTC offsets; closed after 120 min
+        ("helpscout.csv", "Help Scout", ["501", "502"], None, 120.0, 1, None),
+    ],
+)
+def test_other_helpdesk_layouts(name, layout, ids, first_median, resolution_median, backlog, csat):
+    result = tickets.load({"path": str(DATA / "tickets" / name)})
+    assert (result.report.layout, result.report.skipped) == (layout, [])
+    frame = result.frames["tickets"]
+    assert list(frame["ticket_id"]) == ids
+    m = compute_support(frame, SupportSettings(30), date(2026, 11, 20))
+    assert (m.tickets, m.first_response_minutes.median, m.resolution_minutes.median) == (
+        len(ids),
+        first_median,
+        resolution_median,
+    )
+    assert (m.backlog, m.csat) == (backlog, csat)

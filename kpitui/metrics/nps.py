@@ -7,42 +7,59 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from kpitui.metrics.months import month_slots
 from kpitui.metrics.revenue import end_of_day
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 
-def nps_of(scores: pd.Series) -> tuple[float | None, int, int, int, float | None]:
+def nps_of(scores: np.ndarray) -> tuple[float | None, int, int, int, float | None]:
     """(score, promoters, passives, detractors, margin of error at 95 %) of 0–10 scores."""
-    n = len(scores)
+    return nps_from_counts(len(scores), int((scores >= 9).sum()), int((scores <= 6).sum()))
+
+
+def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | None, int, int, int, float | None]:
+    """The same from counts of responses, promoters and detractors."""
     if n == 0:
         return None, 0, 0, 0, None
-    promoters = int((scores >= 9).sum())
-    detractors = int((scores <= 6).sum())
-    passives = n - promoters - detractors
     p, d = promoters / n, detractors / n
     margin = 1.96 * 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
-    return 100 * (p - d), promoters, passives, detractors, margin
+    return 100 * (p - d), promoters, n - promoters - detractors, detractors, margin
+
+
+def _scores_by_group(groups: np.ndarray, scores: np.ndarray, count: int) -> list[float | None]:
+    """NPS of each group 0..count-1 (group -1 ignored), by counting rather than sorting."""
+    inside = (groups >= 0) & (groups < count)
+    groups, scores = groups[inside], scores[inside]
+    n = np.bincount(groups, minlength=count)
+    promoters = np.bincount(groups, weights=scores >= 9, minlength=count)
+    detractors = np.bincount(groups, weights=scores <= 6, minlength=count)
+    return [nps_from_counts(int(n[i]), int(promoters[i]), int(detractors[i]))[0] for i in range(count)], n
 
 
 def compute_nps(responses: pd.DataFrame, as_of: date, window_days: int = 90, comments: int = 200) -> NpsMetrics:
     """NPS for the window ending `as_of`, the previous window, monthly trend and comments."""
-    dated = bool(responses["responded_at"].notna().any())
+    times = responses["responded_at"].to_numpy(dtype="datetime64[us]")
+    all_scores = responses["score"].to_numpy(dtype=np.int64, na_value=-1)
+    dated = not np.isnat(times).all()
     end = end_of_day(as_of)
-    start = end - pd.Timedelta(days=window_days)
+    end64 = np.datetime64(end.tz_localize(None), "us")
+    span = np.timedelta64(window_days, "D")
     if dated:
-        times = responses["responded_at"]
-        window = responses[(times > start) & (times <= end)]
-        before = responses[(times > start - pd.Timedelta(days=window_days)) & (times <= start)]
+        in_window = (times > end64 - span) & (times <= end64)
+        before = (times > end64 - 2 * span) & (times <= end64 - span)
     else:
-        window, before = responses, responses.iloc[0:0]
-    scores = window["score"].astype(int)
+        in_window = np.ones(len(responses), dtype=bool)
+        before = np.zeros(len(responses), dtype=bool)
+    scores = all_scores[in_window]
     score, promoters, passives, detractors, margin = nps_of(scores)
-    previous, *_, previous_margin = nps_of(before["score"].astype(int))
+    previous, *_, previous_margin = nps_of(all_scores[before])
     significant = None
     if score is not None and previous is not None and margin is not None and previous_margin is not None:
         significant = abs(score - previous) > math.sqrt(margin**2 + previous_margin**2)
-    distribution = np.bincount(scores.to_numpy(), minlength=11)[:11] if len(scores) else np.zeros(11, dtype=int)
+    window = np.flatnonzero(in_window)
     return NpsMetrics(
         score=score,
         responses=len(scores),
@@ -51,31 +68,40 @@ def compute_nps(responses: pd.DataFrame, as_of: date, window_days: int = 90, com
         detractors=detractors,
         margin_of_error=margin,
         previous_score=previous,
-        history=_history(responses, end) if dated else (),
-        distribution=tuple(int(v) for v in distribution),
-        comments=_comments(window, comments),
+        history=_history(times, all_scores, end) if dated else (),
+        distribution=tuple(int(v) for v in np.bincount(scores, minlength=11)[:11]),
+        comments=_comments(responses, window, times, all_scores, comments),
         windowed=dated,
         window_days=window_days,
         change_is_significant=significant,
-        segments=_segments(window),
+        segments=_segments(responses["segment"], window, scores),
     )
 
 
-def _history(responses: pd.DataFrame, end: pd.Timestamp) -> tuple[NpsPoint, ...]:
-    months = pd.period_range(end=end.tz_localize(None).to_period("M"), periods=12, freq="M")
-    month = responses["responded_at"].dt.tz_localize(None).dt.to_period("M")
-    points = []
-    for m in months:
-        scores = responses.loc[month == m, "score"].astype(int)
-        points.append(NpsPoint(str(m), nps_of(scores)[0], len(scores)))
-    return tuple(points)
+def _history(times: np.ndarray, scores: np.ndarray, end: pd.Timestamp) -> tuple[NpsPoint, ...]:
+    """NPS and responses per month, last 12 months."""
+    labels, slots = month_slots(times, end)
+    values, counts = _scores_by_group(slots, scores, len(labels))
+    return tuple(NpsPoint(label, values[i], int(counts[i])) for i, label in enumerate(labels))
 
 
-def _comments(window: pd.DataFrame, limit: int) -> tuple[NpsComment, ...]:
-    text = window["comment"].astype("string").str.strip()
-    with_text = window[text.notna() & (text != "")]
-    ordered = with_text.assign(group=(with_text["score"] > 6).astype(int) + (with_text["score"] > 8).astype(int))
-    ordered = ordered.sort_values(["group", "responded_at"], ascending=[True, False], na_position="last").head(limit)
+def _comments(responses, window: np.ndarray, times, scores, limit: int) -> tuple[NpsComment, ...]:
+    """The window's comments: detractors first, then passives, then promoters; newest first in each."""
+    comment = responses["comment"]
+    rows = window[~comment.isna().to_numpy()[window]]
+    stamps = np.where(np.isnat(times[rows]), 0, times[rows].astype(np.int64))  # undated last
+    key = ((scores[rows] > 6).astype(np.int64) + (scores[rows] > 8)) * (1 << 60) - stamps
+    wanted = 4 * limit  # blank-only comments are rare: usually one round
+    while True:
+        count = min(wanted, len(rows))
+        first = np.argpartition(key, count - 1)[:count] if 0 < count < len(rows) else np.arange(len(rows))
+        ordered = rows[first[np.argsort(key[first], kind="stable")]]
+        text = comment.iloc[ordered].astype("string").str.strip()
+        chosen = ordered[(text != "").to_numpy(dtype=bool, na_value=False)]
+        if len(chosen) >= limit or count == len(rows):
+            break
+        wanted *= 4
+    picked = responses.iloc[chosen[:limit]]
     return tuple(
         NpsComment(
             None if pd.isna(row.responded_at) else row.responded_at.to_pydatetime(),
@@ -83,14 +109,20 @@ def _comments(window: pd.DataFrame, limit: int) -> tuple[NpsComment, ...]:
             str(row.comment),
             "" if pd.isna(row.segment) else str(row.segment),
         )
-        for row in ordered.itertuples()
+        for row in picked.itertuples()
     )
 
 
-def _segments(window: pd.DataFrame) -> tuple[tuple[str, float | None, int], ...]:
-    if window["segment"].isna().all():
+def _segments(segment: pd.Series, window: np.ndarray, scores: np.ndarray) -> tuple[tuple[str, float | None, int], ...]:
+    """NPS and responses per segment (e.g. plan) over the window, largest first."""
+    text = pa.array(segment.array, type=pa.string())
+    encoded = pc.dictionary_encode(pc.take(text, window))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    if encoded.null_count == len(encoded):
         return ()
-    out = []
-    for name, group in window.groupby(window["segment"].fillna("(none)")):
-        out.append((str(name), nps_of(group["score"].astype(int))[0], len(group)))
+    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
+    names = [*encoded.dictionary.to_pylist(), "(none)"]
+    values, counts = _scores_by_group(codes, scores, len(names))
+    out = [(name, values[i], int(counts[i])) for i, name in sorted(enumerate(names), key=lambda x: x[1]) if counts[i]]
     return tuple(sorted(out, key=lambda r: -r[2]))

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets.data_table import ColumnKey
 
 from kpitui import formatting as fmt
 from kpitui.model import NpsComment, Snapshot
@@ -16,6 +17,8 @@ from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.bars import Bar, BarChart
 from kpitui.widgets.tile import KpiTile
+
+_FIXED_COLUMNS = (("Score", 5), ("Date", 10), ("Segment", 12))
 
 
 def _group_style(score: int) -> str:
@@ -44,11 +47,23 @@ class NpsPane(Pane):
     def on_mount(self) -> None:
         """Columns of the comment table; the filter starts hidden."""
         table = self.query_one("#nps-comments", DataTable)
-        table.add_column("Score", key="score")
-        table.add_column("Date", key="date")
-        table.add_column("Segment", key="segment")
-        table.add_column("Comment", key="comment")
+        for label, width in _FIXED_COLUMNS:
+            table.add_column(label, key=label.lower(), width=width)
+        table.add_column("Comment", key="comment", width=self._comment_width())
         self.query_one("#nps-filter", Input).display = False
+
+    def _comment_width(self) -> int:
+        """What is left of the screen's width for the comment column (comments wrap inside it)."""
+        table = self.query_one("#nps-comments", DataTable)
+        used = sum(width for _, width in _FIXED_COLUMNS) + 2 * table.cell_padding * (len(_FIXED_COLUMNS) + 1)
+        return max(20, self.app.size.width - used - 6)
+
+    def on_resize(self) -> None:
+        """Re-wrap the comments to the new width."""
+        table = self.query_one("#nps-comments", DataTable)
+        column = table.columns[ColumnKey("comment")]
+        if column.width != self._comment_width():
+            self._fill_comments()
 
     def open_filter(self) -> None:
         """Show and focus the comment filter."""
@@ -65,6 +80,7 @@ class NpsPane(Pane):
         needle = self.query_one("#nps-filter", Input).value.strip().lower()
         table = self.query_one("#nps-comments", DataTable)
         table.clear()
+        table.columns[ColumnKey("comment")].width = self._comment_width()
         for c in self.comments:
             text = clean(c.comment, limit=300)
             if needle and needle not in text.lower() and needle not in c.segment.lower():
@@ -75,6 +91,7 @@ class NpsPane(Pane):
                 c.responded_at.strftime("%Y-%m-%d") if c.responded_at else "",
                 Text(clean(c.segment, limit=30)),
                 Text(text),
+                height=None,
             )
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:

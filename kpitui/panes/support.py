@@ -10,7 +10,7 @@ from textual.containers import Grid
 from textual.widgets import DataTable, Label, Sparkline
 
 from kpitui import formatting as fmt
-from kpitui.model import Snapshot
+from kpitui.model import GroupStats, Snapshot
 from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.heatmap import HeatMap
@@ -21,7 +21,7 @@ class SupportPane(Pane):
     """Helpdesk KPIs."""
 
     def compose(self) -> ComposeResult:
-        """Tiles, per-priority table, daily volume, heat map, oldest open tickets."""
+        """Tiles, per-priority and per-channel tables, daily volume, heat map, oldest open tickets."""
         with Grid(classes="tiles"):
             yield KpiTile("First response (median)", good_when_up=False, id="sup-first")
             yield KpiTile("Resolution (median)", good_when_up=False, id="sup-resolution")
@@ -29,6 +29,8 @@ class SupportPane(Pane):
             yield KpiTile("Backlog", good_when_up=False, id="sup-backlog")
         yield Label("By priority", classes="section-title")
         yield DataTable(id="sup-priority", cursor_type="row", zebra_stripes=True)
+        yield Label("By channel", classes="section-title")
+        yield DataTable(id="sup-channel", cursor_type="row", zebra_stripes=True)
         yield Label("Tickets per day", classes="section-title", id="sup-daily-title")
         yield Sparkline([], id="sup-daily")
         yield Label("When tickets arrive (weekday × hour)", classes="section-title")
@@ -40,6 +42,8 @@ class SupportPane(Pane):
         """Columns of both tables."""
         for label in ("Priority", "Tickets", "First resp.", "Resolution", "Target", "Breaches"):
             self.query_one("#sup-priority", DataTable).add_column(label)
+        for label in ("Channel", "Tickets", "First resp.", "Resolution", "Breaches"):
+            self.query_one("#sup-channel", DataTable).add_column(label)
         for label in ("Ticket", "Priority", "Age", "Subject"):
             self.query_one("#sup-open", DataTable).add_column(label)
 
@@ -76,25 +80,14 @@ class SupportPane(Pane):
         tiles["backlog"].show(
             fmt.number(s.backlog), age=f"{fmt.number(s.tickets)} tickets in {snapshot.period_days}d", state=state
         )
-        table = self.query_one("#sup-priority", DataTable)
-        table.clear()
-        for g in s.by_priority:
-            breach = fmt.percent(g.sla_breach_rate)
-            style = "red" if (g.sla_breach_rate or 0) > 0.1 else "green" if g.sla_breach_rate is not None else ""
-            table.add_row(
-                Text(clean(g.name, limit=20)),
-                fmt.number(g.tickets),
-                fmt.minutes(g.first_response_median),
-                fmt.minutes(g.resolution_median),
-                fmt.minutes(g.target_minutes),
-                Text(breach, style=style),
-            )
+        self._fill_groups(self.query_one("#sup-priority", DataTable), s.by_priority, with_target=True)
+        self._fill_groups(self.query_one("#sup-channel", DataTable), s.by_channel, with_target=False)
         self.query_one("#sup-daily", Sparkline).data = [c for _, c in s.daily]
         if s.daily:
             self.query_one("#sup-daily-title", Label).update(
                 Text(f"Tickets per day, {s.daily[0][0]} → {s.daily[-1][0]} (max {max(c for _, c in s.daily)})")
             )
-        self.query_one("#sup-heatmap", HeatMap).set_grid(s.heatmap)
+        self.query_one("#sup-heatmap", HeatMap).set_grid(s.heatmap, s.timezone)
         open_table = self.query_one("#sup-open", DataTable)
         open_table.clear()
         for t in s.slowest_open:
@@ -103,4 +96,21 @@ class SupportPane(Pane):
                 Text(clean(t.priority, limit=12)),
                 fmt.minutes(t.age_minutes),
                 Text(clean(t.subject, limit=120)),
+            )
+
+    @staticmethod
+    def _fill_groups(table: DataTable, groups: tuple[GroupStats, ...], *, with_target: bool) -> None:
+        """One row per priority or channel; breach rates over 10 % in red."""
+        table.clear()
+        for g in groups:
+            breach = fmt.percent(g.sla_breach_rate)
+            style = "red" if (g.sla_breach_rate or 0) > 0.1 else "green" if g.sla_breach_rate is not None else ""
+            target = (fmt.minutes(g.target_minutes),) if with_target else ()
+            table.add_row(
+                Text(clean(g.name, limit=20)),
+                fmt.number(g.tickets),
+                fmt.minutes(g.first_response_median),
+                fmt.minutes(g.resolution_median),
+                *target,
+                Text(breach, style=style),
             )

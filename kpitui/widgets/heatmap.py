@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from kpitui.text import clean
+
 _SHADES = " ░▒▓█"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -17,10 +19,11 @@ class HeatMap(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.grid: tuple[tuple[int, ...], ...] = ()
+        self.timezone = "UTC"
 
-    def set_grid(self, grid: tuple[tuple[int, ...], ...]) -> None:
-        """Replace the counts and redraw."""
-        self.grid = grid
+    def set_grid(self, grid: tuple[tuple[int, ...], ...], timezone: str = "UTC") -> None:
+        """Replace the counts (hours on the `timezone` clock) and redraw."""
+        self.grid, self.timezone = grid, timezone
         self.refresh()
 
     def render(self) -> Text:
@@ -31,7 +34,7 @@ class HeatMap(Widget):
         top = max(max(row) for row in self.grid) or 1
         out = Text(no_wrap=True)
         out.append(
-            "    " + "".join(str(h % 10).ljust(cell) if h % 3 == 0 else " " * cell for h in range(24)) + "\n",
+            "    " + "".join(str(h).ljust(3 * cell) for h in range(0, 24, 3)) + "\n",
             style="dim",
         )
         for day, row in zip(_DAYS, self.grid):
@@ -40,5 +43,5 @@ class HeatMap(Widget):
                 level = 0 if count == 0 else 1 + min(3, int(count / top * 4))
                 out.append(_SHADES[level] * cell, style="bold")
             out.append("\n")
-        out.append(f"    UTC; darkest = {top} tickets", style="dim")
+        out.append(f"    hours in {clean(self.timezone, limit=40)}; darkest = {top} tickets", style="dim")
         return out

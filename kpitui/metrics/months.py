@@ -1,0 +1,27 @@
+"""Calendar-month slots for monthly trends, computed without per-row Python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def month_slots(times: np.ndarray, end: pd.Timestamp, count: int = 12) -> tuple[list[str], np.ndarray]:
+    """The `count` months ending with `end`'s month (`YYYY-MM`, UTC), and each time's slot in them (-1 outside)."""
+    last = np.datetime64(end.tz_localize(None), "M")
+    months = (last - np.arange(count - 1, -2, -1)).astype("datetime64[M]")  # the window and the month after
+    bounds = months.astype("datetime64[D]").astype(np.int64)
+    days = times.astype("datetime64[D]").astype(np.int64) - bounds[0]
+    by_day = np.repeat(np.arange(count, dtype=np.int16), np.diff(bounds))  # day of the window → its month
+    inside = (days >= 0) & (days < len(by_day)) & ~np.isnat(times)
+    slots = np.full(len(times), -1, dtype=np.int16)
+    slots[inside] = by_day[days[inside]]
+    return [str(m) for m in months[:count]], slots
+
+
+def by_slot(slots: np.ndarray, values: np.ndarray, count: int) -> list[np.ndarray]:
+    """The values of each slot 0..count-1 (one stable radix sort, no mask per slot)."""
+    order = np.argsort(slots, kind="stable")
+    edges = np.searchsorted(slots[order], np.arange(count + 1))
+    ordered = values[order]
+    return [ordered[edges[i] : edges[i + 1]] for i in range(count)]
