@@ -218,6 +218,7 @@ class FunnelMetrics:
     daily_signups: tuple[tuple[str, int], ...] = detail(())
     users: int | None = detail(None)
     sessions: int | None = detail(None)
+    monthly_visitors: int | None = detail(None)
     preaggregated: bool = detail(False)
 
 

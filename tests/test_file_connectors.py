@@ -264,6 +264,66 @@ def test_ga4_event_export_funnel_worked_example(tmp_path, fmt):
         assert [(s.line, s.reason) for s in result.report.skipped] == [(len(rows) + 1, "not a JSON object")]
 
 
+WORKED_ROWS = [  # (user, event, minutes after T, session, page)
+    ("u1", "a", 0, "1", "/"),
+    ("u1", "b", 5, "1", "/pricing"),
+    ("u1", "c", 6, "2", "/"),  # a new session
+    ("u2", "a", 0, "1", "/"),
+    ("u2", "c", 1, "1", "/"),
+    ("u2", "b", 2, "1", "/blog"),  # c before b: stops at b
+    ("u3", "b", -1, "1", "/blog"),
+    ("u3", "a", 0, "1", "/"),  # b before a: only a
+    ("u4", "a", 0, "1", "/"),
+    ("u4", "b", 0, "1", "/blog"),
+    ("u4", "c", 0, "1", "/"),  # ties count, in step order
+    ("u5", "a", 0, "1", "/"),
+    ("u5", "b", 61, "1", "/blog"),  # outside the 1 h window
+    ("u6", "b", 0, "1", "/blog"),  # never entered
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "counts"),
+    [
+        ({}, [5, 3, 2]),
+        ({"direct": True}, [5, 2, 2]),  # u2's a is followed by c, not b
+        ({"open": True}, [5, 6, 3]),  # u3, u5, u6 enter at b; u2 at c
+        ({"per_session": True}, [5, 3, 1]),  # u1's c is in another session
+        ({"pricing": True}, [5, 1, 1]),  # b only on /pricing: u1's
+    ],
+)
+def test_funnel_rules_worked_example(tmp_path, settings, counts):
+    events = [
+        {
+            "event_timestamp": T + minutes * 60_000_000,
+            "event_name": name,
+            "user_pseudo_id": user,
+            "event_params": [
+                {"key": "ga_session_id", "value": {"int_value": session}},
+                {"key": "page_location", "value": {"string_value": page}},
+            ],
+        }
+        for user, name, minutes, session, page in WORKED_ROWS
+    ]
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.Table.from_pylist(events), path)
+    pricing = settings.pop("pricing", False)
+    steps = tuple(FunnelStep(n, n, {"page_location": "/pricing"} if pricing and n == "b" else {}) for n in "abc")
+    config = FunnelConfig(steps=steps, window=3600, **settings)
+    frame = ga4.load({"path": str(path)}).frames["events"]
+    m = compute_funnel(frame, config, date(2026, 11, 20))
+    assert [s.users for s in m.steps] == counts
+    assert (m.users, m.sessions, m.monthly_visitors) == (6, 7, 6)  # u1 has two sessions
+    assert m.overall_conversion == pytest.approx(counts[-1] / counts[0])
+    row = m.breakdown[0]
+    assert (row.source, row.medium, row.entered, row.completed) == ("(direct)", "(none)", 5, counts[-1])
+    weekly = dict(m.weekly)
+    assert weekly["2026-11-13"] == pytest.approx(counts[-1] / 5)  # the week with 10 November
+    assert sum(v is not None for v in weekly.values()) == 1
+    daily = dict(m.daily_visitors)
+    assert (daily["2026-11-10"], daily["2026-11-09"], len(daily)) == (6, 0, 30)
+
+
 def test_unknown_file_is_one_clear_error(tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text("hello,world\n1,2\n")

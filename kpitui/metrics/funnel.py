@@ -15,13 +15,40 @@ from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
 _PARAM = "param."
 
 
-@dataclass
-class _Prepared:
-    """Events of the period with a key, a global order and per-step match masks."""
+_DAY = 86_400_000_000  # µs
 
-    events: pd.DataFrame
-    matches: list[np.ndarray]
-    source: pd.DataFrame
+
+@dataclass
+class _Ordered:
+    """The events a funnel walks through, sorted by time, ties by step, then file order."""
+
+    time: np.ndarray  # µs since the epoch, UTC
+    row: np.ndarray  # position in the events frame
+    key: np.ndarray  # dense code of what is counted: the user, or the session with `per_session`
+    matches: list[np.ndarray]  # per step: does the event match it
+
+    def span(self, start: pd.Timestamp, end: pd.Timestamp) -> slice:
+        """The events in (start, end] (a slice, as they are sorted by time)."""
+        lo, hi = np.searchsorted(self.time, [_micros(start), _micros(end)], side="right")
+        return slice(int(lo), int(hi))
+
+
+@dataclass
+class _Traffic:
+    """Every event, in file order, for the counts that need no ordering."""
+
+    time: np.ndarray
+    user: np.ndarray  # user code (-1 when missing)
+    session: np.ndarray  # one number per (user, session) (-1 when missing)
+    signup: np.ndarray
+
+    def within(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        """Which events are in (start, end]."""
+        return (self.time > _micros(start)) & (self.time <= _micros(end))
+
+
+def _micros(moment: pd.Timestamp) -> int:
+    return int(np.datetime64(moment.tz_convert(None), "us").astype(np.int64))
 
 
 def _step_mask(events: pd.DataFrame, step: FunnelStep) -> np.ndarray:
@@ -30,71 +57,70 @@ def _step_mask(events: pd.DataFrame, step: FunnelStep) -> np.ndarray:
         column = _PARAM + key
         if column not in events:
             return np.zeros(len(events), dtype=bool)
-        mask &= (events[column] == value).fillna(False).to_numpy(dtype=bool)
+        mask &= (events[column] == value).to_numpy(dtype=bool, na_value=False)
     return mask
 
 
-def _prepare(events: pd.DataFrame, config: FunnelConfig) -> _Prepared:
-    """Key events by user (or session) and order them by time, ties broken by step order."""
-    events = events[events["user_id"].notna()]
-    if config.per_session:
-        events = events[events["session_id"].notna()]
+def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffic]:
+    """Factorize ids once; sort once only the events the funnel can use (any event when `direct`)."""
+    time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    user, _ = pd.factorize(events["user_id"])
+    session_code, _ = pd.factorize(events["session_id"])
+    session = np.where(
+        (user >= 0) & (session_code >= 0), user * (int(session_code.max(initial=0)) + 1) + session_code, -1
+    )
+    traffic = _Traffic(time, user, session, (events["event_name"] == "sign_up").to_numpy(dtype=bool, na_value=False))
     masks = [_step_mask(events, step) for step in config.steps]
-    rank = np.full(len(events), len(config.steps), dtype=np.int64)
+    rank = np.full(len(events), len(masks), dtype=np.int64)
     for i in range(len(masks) - 1, -1, -1):
         rank[masks[i]] = i
-    if config.per_session:
-        key, _ = pd.factorize(pd.MultiIndex.from_arrays([events["user_id"], events["session_id"]]))
-    else:
-        key, _ = pd.factorize(events["user_id"])
-    frame = pd.DataFrame(
-        {
-            "key": key,
-            "time": events["event_time"].dt.tz_convert(None).to_numpy(),
-            "rank": rank,
-            "row": np.arange(len(events)),
-        }
-    )
-    order = np.lexsort((np.arange(len(frame)), rank, frame["time"].to_numpy()))
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame["seq"] = np.arange(len(frame), dtype=np.int64)
-    return _Prepared(frame, [m[order] for m in masks], events[["source", "medium"]])
+    key = session if config.per_session else user
+    used = np.flatnonzero((key >= 0) & ((rank < len(masks)) | config.direct))
+    used = used[np.argsort(time[used] * (len(masks) + 1) + rank[used], kind="stable")]
+    dense, _ = pd.factorize(key[used])
+    return _Ordered(time[used], used, dense, [m[used] for m in masks]), traffic
 
 
-def _chain(prep: _Prepared, config: FunnelConfig) -> list[pd.DataFrame]:
-    """For each step, the keys that reached it with the (time, seq) of the step's event."""
-    ev = prep.events
-    window = pd.Timedelta(seconds=config.window)
-    first = ev[prep.matches[0]].drop_duplicates("key")[["key", "time", "seq"]]
-    reached = [first]
+def _first_per_key(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, first position) of each key among increasing `positions`."""
+    unique, first = np.unique(keys[positions], return_index=True)
+    return unique, positions[first]
+
+
+def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each step, the keys that reached it (sorted) and the position of the event that did."""
+    key, time = ordered.key[span], ordered.time[span]
+    size = len(key)
+    window = int(config.window * 1_000_000)
+    matches = [m[span] for m in ordered.matches]
+    reached = [_first_per_key(key, np.flatnonzero(matches[0]))]
     if config.direct:
-        nxt = ev.groupby("key", sort=False)["seq"].shift(-1)
-    for mask in prep.matches[1:]:
-        prev = reached[-1]
+        by_key = np.argsort(key * size + np.arange(size), kind="stable")
+        following = np.full(size, -1, dtype=np.int64)
+        same = key[by_key[1:]] == key[by_key[:-1]]
+        following[by_key[:-1][same]] = by_key[1:][same]
+    for mask in matches[1:]:
+        keys, at = reached[-1]
         if config.direct:
-            nxt_seq = nxt.reindex(prev["seq"].to_numpy()).to_numpy()
-            ok = ~np.isnan(nxt_seq)
-            cand = ev.iloc[nxt_seq[ok].astype(np.int64)]
-            hit = mask[cand["seq"].to_numpy()] & ((cand["time"].to_numpy() - prev["time"].to_numpy()[ok]) <= window)
-            step = cand[hit][["key", "time", "seq"]]
+            nxt = following[at]
+            ok = nxt >= 0
+            ok[ok] = mask[nxt[ok]]
         else:
-            right = ev[mask][["key", "seq", "time"]].rename(columns={"time": "t_next", "seq": "seq_next"})
-            left = prev.sort_values("seq")
-            merged = pd.merge_asof(
-                left,
-                right.sort_values("seq_next"),
-                left_on="seq",
-                right_on="seq_next",
-                by="key",
-                direction="forward",
-                allow_exact_matches=False,
-            )
-            ok = merged["seq_next"].notna() & ((merged["t_next"] - merged["time"]) <= window)
-            step = merged[ok][["key", "t_next", "seq_next"]].rename(columns={"t_next": "time", "seq_next": "seq"})
-            step["seq"] = step["seq"].astype(np.int64)
+            candidates = np.flatnonzero(mask)
+            composite = np.sort(key[candidates] * size + candidates)
+            slot = np.searchsorted(composite, keys * size + at, side="right")
+            ok = slot < len(composite)
+            nxt = np.full(len(at), -1, dtype=np.int64)
+            nxt[ok] = composite[slot[ok]] % size
+            ok[ok] = composite[slot[ok]] // size == keys[ok]
+        ok[ok] = time[nxt[ok]] - time[at[ok]] <= window
+        step = (keys[ok], nxt[ok])
         if config.open:
-            fresh = ev[mask & ~ev["key"].isin(step["key"]).to_numpy()].drop_duplicates("key")[["key", "time", "seq"]]
-            step = pd.concat([step, fresh], ignore_index=True)
+            fresh = mask & ~np.isin(key, step[0])
+            fresh_keys, fresh_at = _first_per_key(key, np.flatnonzero(fresh))
+            merged_keys = np.concatenate([step[0], fresh_keys])
+            order = np.argsort(merged_keys, kind="stable")
+            step = (merged_keys[order], np.concatenate([step[1], fresh_at])[order])
         reached.append(step)
     return reached
 
@@ -120,101 +146,106 @@ def _overall(counts: list[int]) -> float | None:
     return None if not counts or counts[0] == 0 else counts[-1] / counts[0]
 
 
-def _window(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    return events[(events["event_time"] > start) & (events["event_time"] <= end)]
-
-
-def _counts(events: pd.DataFrame, config: FunnelConfig) -> tuple[list[int], list[pd.DataFrame], _Prepared]:
-    prep = _prepare(events, config)
-    reached = _chain(prep, config)
-    return [len(r) for r in reached], reached, prep
-
-
 def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
     """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic."""
     end = end_of_day(as_of)
     start = end - pd.Timedelta(days=period_days)
-    names = [s.name for s in config.steps]
-    params = {_PARAM + key for step in config.steps for key in step.params}
-    columns = ["event_time", "event_name", "user_id", "session_id", "source", "medium"]
-    events = events[columns + sorted(params & set(events.columns))]
-    period = _window(events, start, end)
-    counts, reached, prep = _counts(period, config)
-    previous, *_ = _counts(_window(events, start - pd.Timedelta(days=period_days), start), config)
+    ordered, traffic = _code(events, config)
+    period = ordered.span(start, end)
+    reached = _chain(ordered, period, config)
+    counts = [len(keys) for keys, _ in reached]
+    before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
+    in_period = traffic.within(start, end)
+    month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
     return FunnelMetrics(
-        steps=_steps(counts, names),
+        steps=_steps(counts, [s.name for s in config.steps]),
         overall_conversion=_overall(counts),
-        previous_overall_conversion=_overall(previous),
-        weekly=_weekly(events, config, end),
-        breakdown=_breakdown(prep, reached),
-        daily_visitors=_daily(period, start, end, None),
-        daily_signups=_daily(period, start, end, "sign_up"),
-        users=int(period["user_id"].nunique()),
-        sessions=int(
-            (period["user_id"].astype(str) + "|" + period["session_id"].astype(str))[
-                period["session_id"].notna()
-            ].nunique()
-        ),
+        previous_overall_conversion=_overall([len(keys) for keys, _ in before]),
+        weekly=_weekly(ordered, config, end),
+        breakdown=_breakdown(events, ordered, period, reached, traffic, in_period),
+        daily_visitors=_daily(traffic, in_period, start, end, visitors=True),
+        daily_signups=_daily(traffic, in_period, start, end, visitors=False),
+        users=_distinct(traffic.user[in_period]),
+        sessions=_distinct(traffic.session[in_period]),
+        monthly_visitors=_distinct(traffic.user[traffic.within(month_start - pd.Timedelta(microseconds=1), end)]),
     )
+
+
+def _distinct(codes: np.ndarray) -> int:
+    """How many different non-negative codes."""
+    return len(pd.unique(codes[codes >= 0]))
 
 
 def _weekly(
-    events: pd.DataFrame, config: FunnelConfig, end: pd.Timestamp, weeks: int = 8
+    ordered: _Ordered, config: FunnelConfig, end: pd.Timestamp, weeks: int = 8
 ) -> tuple[tuple[str, float | None], ...]:
-    """Overall conversion of the users who entered in each of the last `weeks` weeks (one pass)."""
+    """Overall conversion of the keys that entered in each of the last `weeks` weeks (one pass)."""
     start = end - pd.Timedelta(weeks=weeks)
-    prep = _prepare(_window(events, start, end), config)
-    reached = _chain(prep, config)
-    entry = reached[0]
-    week = ((entry["time"] - start.tz_convert(None)) // pd.Timedelta(weeks=1)).clip(upper=weeks - 1).to_numpy()
-    done = entry["key"].isin(reached[-1]["key"]).to_numpy()
-    out = []
-    for k in range(weeks):
-        entered = int((week == k).sum())
-        w_end = start + pd.Timedelta(weeks=k + 1)
-        out.append((w_end.strftime("%Y-%m-%d"), None if entered == 0 else float(done[week == k].sum() / entered)))
-    return tuple(out)
+    span = ordered.span(start, end)
+    reached = _chain(ordered, span, config)
+    keys, at = reached[0]
+    week = np.minimum((ordered.time[span][at] - _micros(start)) // (7 * _DAY), weeks - 1)
+    done = np.isin(keys, reached[-1][0])
+    entered = np.bincount(week, minlength=weeks)
+    completed = np.bincount(week, weights=done, minlength=weeks)
+    return tuple(
+        (
+            (start + pd.Timedelta(weeks=k + 1)).strftime("%Y-%m-%d"),
+            None if entered[k] == 0 else float(completed[k] / entered[k]),
+        )
+        for k in range(weeks)
+    )
 
 
-def _breakdown(prep: _Prepared, reached: list[pd.DataFrame], limit: int = 10) -> tuple[BreakdownRow, ...]:
-    """Entries and completions by the source / medium of the entry event."""
-    if not reached or reached[0].empty:
+def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffic, in_period, limit: int = 10):
+    """Entries and completions by the source / medium of the entry event, else of the key's first event with one."""
+    keys, at = reached[0]
+    if not len(keys):
         return ()
-    ev = prep.events
-    rows = ev["row"].to_numpy()
-    entry = pd.DataFrame({"key": reached[0]["key"].to_numpy()})
-    entry_rows = rows[reached[0]["seq"].to_numpy()]
-    entry["source"] = prep.source["source"].to_numpy()[entry_rows]
-    entry["medium"] = prep.source["medium"].to_numpy()[entry_rows]
-    touched = pd.DataFrame(
+    source, medium = events["source"], events["medium"]
+    has_source = ~source.isna().to_numpy()
+    chosen = ordered.row[span][at]
+    lacking = ~has_source[chosen]
+    if lacking.any():
+        chosen[lacking] = _first_touch(traffic, has_source & in_period, chosen[lacking])
+    table = pd.DataFrame(
         {
-            "key": ev["key"].to_numpy(),
-            "source": prep.source["source"].to_numpy()[rows],
-            "medium": prep.source["medium"].to_numpy()[rows],
+            "source": source.iloc[chosen].fillna("(direct)").to_numpy(),
+            "medium": medium.iloc[chosen].fillna("(none)").to_numpy(),
+            "done": np.isin(keys, reached[-1][0]),
         }
     )
-    first_touch = touched.dropna(subset=["source"]).drop_duplicates("key").set_index("key")
-    src = entry["source"].fillna(entry["key"].map(first_touch["source"])).fillna("(direct)")
-    med = entry["medium"].fillna(entry["key"].map(first_touch["medium"])).fillna("(none)")
-    done = entry["key"].isin(reached[-1]["key"])
-    table = pd.DataFrame({"source": src.to_numpy(), "medium": med.to_numpy(), "done": done.to_numpy()})
-    grouped = table.groupby(["source", "medium"])["done"].agg(["size", "sum"]).sort_values("size", ascending=False)
+    grouped = table.groupby(["source", "medium"])["done"].agg(["size", "sum"])
+    grouped = grouped.sort_values("size", ascending=False, kind="stable")
     return tuple(
         BreakdownRow(str(s), str(m), int(row["size"]), int(row["sum"]), float(row["sum"] / row["size"]))
         for (s, m), row in grouped.head(limit).iterrows()
     )
 
 
+def _first_touch(traffic: _Traffic, candidates: np.ndarray, entry_rows: np.ndarray) -> np.ndarray:
+    """For entry events without a source: the row of their user's earliest candidate event (else their own)."""
+    rows = np.flatnonzero(candidates & (traffic.user >= 0))
+    earliest = pd.Series(traffic.time[rows], index=rows).groupby(traffic.user[rows]).idxmin()
+    found = earliest.reindex(traffic.user[entry_rows]).to_numpy(dtype=float)
+    return np.where(np.isnan(found), entry_rows, np.nan_to_num(found)).astype(np.int64)
+
+
 def _daily(
-    period: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, event: str | None
+    traffic: _Traffic, in_period: np.ndarray, start: pd.Timestamp, end: pd.Timestamp, *, visitors: bool
 ) -> tuple[tuple[str, int], ...]:
-    days = pd.date_range(start.normalize() + pd.Timedelta(days=1), end.normalize(), freq="D")
-    day = period["event_time"].dt.normalize()
-    if event is None:
-        counts = period.groupby(day)["user_id"].nunique()
+    """Per UTC day of the period: distinct users (visitors), or sign-up events."""
+    first_day = start.tz_convert(None).normalize() + pd.Timedelta(days=1)
+    count = (end.tz_convert(None).normalize() - first_day).days + 1
+    day = (traffic.time - _micros(first_day.tz_localize("UTC"))) // _DAY
+    keep = in_period & (day >= 0) & (day < count)
+    if visitors:
+        keep &= traffic.user >= 0
+        width = int(traffic.user.max(initial=0)) + 1
+        values = np.bincount(pd.unique(day[keep] * width + traffic.user[keep]) // width, minlength=count)
     else:
-        counts = day[period["event_name"] == event].value_counts()
-    return tuple((d.strftime("%Y-%m-%d"), int(counts.get(d, 0))) for d in days)
+        values = np.bincount(day[keep & traffic.signup], minlength=count)
+    return tuple(((first_day + pd.Timedelta(days=i)).strftime("%Y-%m-%d"), int(values[i])) for i in range(count))
 
 
 def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:

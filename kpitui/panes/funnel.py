@@ -26,6 +26,7 @@ class FunnelPane(Pane):
             yield KpiTile("Overall conversion", id="fun-conversion")
             yield KpiTile("Visitors / day", id="fun-visitors")
             yield KpiTile("Sign-ups / day", id="fun-signups")
+            yield KpiTile("Unique visitors", id="fun-users")
         yield Label("Funnel", classes="section-title")
         yield BarChart(id="fun-steps")
         yield Label("By source / medium", classes="section-title")
@@ -40,7 +41,7 @@ class FunnelPane(Pane):
         """Fill the pane from `snapshot.funnel`."""
         age, state = self.source_age(snapshot, now, "ga4")
         f = snapshot.funnel
-        tiles = {k: self.query_one(f"#fun-{k}", KpiTile) for k in ("conversion", "visitors", "signups")}
+        tiles = {k: self.query_one(f"#fun-{k}", KpiTile) for k in ("conversion", "visitors", "signups", "users")}
         if f is None:
             for tile in tiles.values():
                 tile.show(fmt.DASH, age=age, state=state or "missing")
@@ -67,6 +68,13 @@ class FunnelPane(Pane):
             )
             bars.append(Bar(step.name, step.users, f"{fmt.number(step.users)}{rate}"))
         self.query_one("#fun-steps", BarChart).set_bars(bars)
+        tiles["users"].show(
+            fmt.number(f.users),
+            age=f"{fmt.number(f.monthly_visitors)} this month · {fmt.number(f.sessions)} sessions"
+            if f.users is not None
+            else age,
+            state=state,
+        )
         table = self.query_one("#fun-breakdown", DataTable)
         table.clear()
         for row in f.breakdown:
