@@ -53,8 +53,9 @@ def _until(fd: int, marker: bytes, timeout: float = 30.0) -> None:
         seen += os.read(fd, 1 << 16)
 
 
-def _drain(fd: int) -> None:
-    while select.select([fd], [], [], 0)[0]:
+def _drain(fd: int, quiet: float = 0.0) -> None:
+    """Read until the app has written nothing for `quiet` seconds."""
+    while select.select([fd], [], [], quiet)[0]:
         try:
             os.read(fd, 1 << 16)
         except OSError:
@@ -128,6 +129,44 @@ def _rss_mb() -> float:
     return 0.0
 
 
+PANE_MARKERS = {"3": b"Scores 0", "4": b"By channel", "5": b"By source"}
+BARE_TABS = """
+from textual.app import App
+from textual.widgets import Footer, Header, Label, TabbedContent, TabPane
+class Tabs(App):
+    BINDINGS = [("3", "show('a')"), ("4", "show('b')"), ("5", "show('c')")]
+    def compose(self):
+        yield Header()
+        with TabbedContent():
+            for pane, text in (("a", "Scores 0"), ("b", "By channel"), ("c", "By source")):
+                with TabPane(pane, id=pane):
+                    yield Label(text)
+        yield Footer()
+    def action_show(self, pane):
+        self.query_one(TabbedContent).active = pane
+Tabs().run()
+"""
+
+
+def pane_switch_in_terminal(argv: list[str], switches: int = 30) -> float:
+    """Median seconds from a number key written to the pty until the new pane's title has been painted."""
+    pid, fd = _spawn(argv)
+    try:
+        _until(fd, b"Scores 0" if "-c" in argv else b"Backlog", timeout=60)
+        _drain(fd, quiet=2.0)  # every source has answered and been drawn
+        times = []
+        for i in range(switches):
+            key = "453"[i % 3]
+            start = time.perf_counter()
+            os.write(fd, key.encode())
+            _until(fd, PANE_MARKERS[key])
+            times.append(time.perf_counter() - start)
+            _drain(fd, quiet=0.2)
+        return sorted(times)[len(times) // 2]
+    finally:
+        _stop(pid, fd)
+
+
 async def pane_switch(switches: int = 40, animate: bool = False) -> tuple[float, float]:
     """Mean seconds from key press to the new pane painted, and the same for a no-op key (the floor).
 
@@ -183,13 +222,15 @@ def main() -> int:
         f"(goal within 10%) {'ok' if grew <= 0.10 else 'OVER'}"
     )
     ok &= grew <= 0.10
-    switch, floor = asyncio.run(pane_switch())
-    animated, _ = asyncio.run(pane_switch(animate=True))
+    demo = [sys.executable, "-m", "kpitui", "demo", "--data-dir", str(work / "demo"), "--no-animation"]
+    switch, bare_switch = pane_switch_in_terminal(demo), pane_switch_in_terminal([sys.executable, "-c", BARE_TABS])
     print(
-        f"pane switch {switch * 1000:.1f} ms without animations (no-op key {floor * 1000:.1f} ms; goal < 50 ms) "
-        f"{'ok' if switch < 0.05 else 'OVER'}; {animated * 1000:.0f} ms until the tab underline stops sliding"
+        f"pane switch in a terminal, key to new pane painted: {switch * 1000:.1f} ms (median; a bare app with three "
+        f"tabs {bare_switch * 1000:.1f} ms; goal < 50 ms) {'ok' if switch < 0.05 else 'OVER'}"
     )
     ok &= switch < 0.05
+    pilot_switch, floor = asyncio.run(pane_switch())
+    print(f"pane switch under Pilot: {pilot_switch * 1000:.1f} ms (a no-op key {floor * 1000:.1f} ms)")
     print(f"peak memory {peak_rss_mb():.0f} MB")
     return 0 if ok else 1
 
