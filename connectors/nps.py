@@ -149,6 +149,7 @@ def _choose_columns(sample: CsvTable, options: Mapping[str, Any]) -> dict[str, s
 
 
 def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
+    """One survey export → responses (blank, out-of-range and undatable rows skipped and reported)."""
     columns: dict[str, str] = {}
 
     def plan(sample: CsvTable) -> ReadPlan:
