@@ -86,7 +86,7 @@ def _hits(text: pa.Array, formats: tuple[str, ...]) -> dict[str, int]:
 def _by_fit(text: pa.Array, formats: tuple[str, ...]) -> list[str]:
     """Formats ordered by how many of the first 500 values they parse (most first); all of them for a full sample."""
     hits = _hits(text, formats)
-    full = len(pc.drop_null(text)[:500]) == 500
+    full = len(text) - text.null_count >= 500
     return [fmt for fmt in sorted(formats, key=lambda f: -hits[f]) if hits[fmt] or full]
 
 
