@@ -44,7 +44,7 @@ class FunnelPane(Pane):
         tiles = {k: self.query_one(f"#fun-{k}", KpiTile) for k in ("conversion", "visitors", "signups", "users")}
         if f is None:
             for tile in tiles.values():
-                tile.show(fmt.DASH, age=age, state=state or "missing")
+                tile.show_missing(age, state)
             return
         tiles["conversion"].show(
             fmt.percent(f.overall_conversion),

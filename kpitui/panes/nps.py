@@ -101,8 +101,8 @@ class NpsPane(Pane):
         score_tile = self.query_one("#nps-score", KpiTile)
         count_tile = self.query_one("#nps-responses", KpiTile)
         if n is None or n.score is None:
-            score_tile.show(fmt.DASH, age=age, state=state or "missing")
-            count_tile.show(fmt.DASH, age=age, state=state or "missing")
+            score_tile.show_missing(age, state)
+            count_tile.show_missing(age, state)
             return
         margin = f" ±{n.margin_of_error:.0f}" if n.margin_of_error is not None else ""
         score_tile.show(

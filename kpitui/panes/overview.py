@@ -102,7 +102,7 @@ class OverviewPane(Pane):
             age, state = self.source_age(snapshot, now, spec.source)
             value = lookup(plain, spec.kpi)
             if value is None:
-                tile.show(fmt.DASH, age=age, state=state or "missing")
+                tile.show_missing(age, state)
                 continue
             series, previous = spec.series(snapshot) if spec.series else trend(snapshot, spec.kpi)
             delta, direction = fmt.change(value, previous, spec.change)

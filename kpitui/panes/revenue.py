@@ -69,7 +69,7 @@ class RevenuePane(Pane):
         tiles = [self.query_one(f"#rev-{k}", KpiTile) for k in ("mrr", "arr", "arpa")]
         if r is None:
             for tile in tiles:
-                tile.show(fmt.DASH, age=age, state=state or "missing")
+                tile.show_missing(age, state)
             return
         prev = r.history[-2].mrr if len(r.history) > 1 else None
         series = [p.mrr for p in r.history]

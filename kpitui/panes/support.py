@@ -54,7 +54,7 @@ class SupportPane(Pane):
         tiles = {k: self.query_one(f"#sup-{k}", KpiTile) for k in ("first", "resolution", "sla", "backlog")}
         if s is None:
             for tile in tiles.values():
-                tile.show(fmt.DASH, age=age, state=state or "missing")
+                tile.show_missing(age, state)
             return
         note = "" if s.has_created else "no created time in the export"
         tiles["first"].show(

@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Sparkline, Static
 
+from kpitui.formatting import DASH
+
 
 class KpiTile(Vertical):
     """One headline KPI."""
@@ -49,3 +51,7 @@ class KpiTile(Vertical):
         self.query_one(".tile-age", Static).update(Text(age))
         for name in ("warning", "critical", "stale", "missing"):
             self.set_class(state == name, f"-{name}")
+
+    def show_missing(self, age: str, state: str) -> None:
+        """A dash, never a made-up number, for a KPI without data (dimmed as missing unless already stale)."""
+        self.show(DASH, age=age, state=state or "missing")
