@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kpitui.config import FunnelConfig, FunnelStep
+from kpitui.metrics.months import day_slots
 from kpitui.metrics.revenue import end_of_day
 from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
 
@@ -235,17 +236,15 @@ def _daily(
     traffic: _Traffic, in_period: np.ndarray, start: pd.Timestamp, end: pd.Timestamp, *, visitors: bool
 ) -> tuple[tuple[str, int], ...]:
     """Per UTC day of the period: distinct users (visitors), or sign-up events."""
-    first_day = start.tz_convert(None).normalize() + pd.Timedelta(days=1)
-    count = (end.tz_convert(None).normalize() - first_day).days + 1
-    day = (traffic.time - _micros(first_day.tz_localize("UTC"))) // _DAY
-    keep = in_period & (day >= 0) & (day < count)
+    days, day = day_slots(traffic.time.view("datetime64[us]"), start, end)
+    keep = in_period & (day >= 0)
     if visitors:
         keep &= traffic.user >= 0
         width = int(traffic.user.max(initial=0)) + 1
-        values = np.bincount(pd.unique(day[keep] * width + traffic.user[keep]) // width, minlength=count)
+        values = np.bincount(pd.unique(day[keep] * width + traffic.user[keep]) // width, minlength=len(days))
     else:
-        values = np.bincount(day[keep & traffic.signup], minlength=count)
-    return tuple(((first_day + pd.Timedelta(days=i)).strftime("%Y-%m-%d"), int(values[i])) for i in range(count))
+        values = np.bincount(day[keep & traffic.signup], minlength=len(days))
+    return tuple((label, int(n)) for label, n in zip(days, values, strict=True))
 
 
 def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:

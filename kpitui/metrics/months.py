@@ -1,4 +1,4 @@
-"""Calendar-month slots for monthly trends, computed without per-row Python."""
+"""Calendar slots (the days of a period, the months of a trend), computed without per-row Python."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def by_slot(slots: np.ndarray, values: np.ndarray, count: int) -> list[np.ndarra
     edges = np.searchsorted(slots[order], np.arange(count + 1))
     ordered = values[order]
     return [ordered[edges[i] : edges[i + 1]] for i in range(count)]
+
+
+def day_slots(times: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tuple[list[str], np.ndarray]:
+    """The UTC days of the period (start, end] (`YYYY-MM-DD`), and each time's day in them (-1 outside)."""
+    first = np.datetime64(start.tz_convert(None), "D") + 1
+    count = int((np.datetime64(end.tz_convert(None), "D") - first).astype(np.int64)) + 1
+    slots = (times.astype("datetime64[D]") - first).astype(np.int64)
+    slots[(slots < 0) | (slots >= count)] = -1
+    return [str(first + i) for i in range(count)], slots

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from kpitui.metrics.months import by_slot, month_slots
+from kpitui.metrics.months import by_slot, day_slots, month_slots
 from kpitui.metrics.revenue import end_of_day
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
@@ -171,12 +171,9 @@ def _history(created: np.ndarray, first: np.ndarray, end: pd.Timestamp) -> tuple
 
 def _daily(created: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
     """Tickets created per UTC day of the period."""
-    first_day = np.datetime64(start.tz_localize(None), "D") + 1
-    last_day = np.datetime64(end.tz_localize(None), "D")
-    offsets = (created.astype("datetime64[D]") - first_day).astype(int)
-    days = int((last_day - first_day).astype(int)) + 1
-    counts = np.bincount(offsets[(offsets >= 0) & (offsets < days)], minlength=days)
-    return tuple((str(first_day + i), int(counts[i])) for i in range(days))
+    days, slots = day_slots(created, start, end)
+    counts = np.bincount(slots[slots >= 0], minlength=len(days))
+    return tuple((day, int(n)) for day, n in zip(days, counts, strict=True))
 
 
 def _heatmap(created: pd.Series, timezone: str) -> tuple[tuple[int, ...], ...]:
