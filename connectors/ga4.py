@@ -23,7 +23,7 @@ from connectors.frames import PARAM_PREFIX, conform
 from connectors.parsing import parse_numbers
 
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
-_STEP = re.compile(r"^\s*(\d+)\.\s*(.+)$")
+_STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
 _RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
 _DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
 
@@ -118,8 +118,38 @@ def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
         return pa.Table.from_pylist(rows)
 
 
-def _read_events_csv(text: str, path: Path, report: SourceReport) -> pa.Table:
+_FLAT_PARAM_KEY = re.compile(r"^event_params\.(\d+)\.key$")
+_FLAT_VALUES = ("string_value", "int_value", "double_value", "float_value")
+
+
+def _unflatten_params(frame: pd.DataFrame, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """`event_params.N.key` / `event_params.N.value.*` columns → one column per wanted param (first match wins)."""
+    slots = sorted(int(m.group(1)) for m in map(_FLAT_PARAM_KEY.match, frame.columns) if m)
+    params = {key: pd.Series("", index=frame.index) for key in wanted}
+    for n in slots:
+        value = pd.Series("", index=frame.index)
+        for kind in _FLAT_VALUES:
+            column = f"event_params.{n}.value.{kind}"
+            if column in frame:
+                value = value.where(value != "", frame[column])
+        for key, found in params.items():
+            take = (frame[f"event_params.{n}.key"] == key) & (found == "")
+            params[key] = found.where(~take, value)
+    flat = [c for c in frame.columns if c.startswith("event_params.")]
+    out = frame.drop(columns=flat)
+    for key, found in params.items():
+        if key not in out:
+            out[key] = found.replace("", None)
+    return out
+
+
+def _read_events_csv(text: str, path: Path, wanted: tuple[str, ...], report: SourceReport) -> pa.Table:
+    """The raw table as CSV: nested fields as JSON cells, or flattened into `a.0.b` columns."""
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    if any(_FLAT_PARAM_KEY.match(c) for c in frame.columns):
+        frame = _unflatten_params(frame, wanted)
+    touch = {c.split(".", 1)[1]: frame.pop(c) for c in list(frame.columns) if c.startswith("traffic_source.")}
+    table = None
     if "event_params" in frame:
         parsed = []
         for number, cell in zip(frame.index, frame["event_params"]):
@@ -129,9 +159,12 @@ def _read_events_csv(text: str, path: Path, report: SourceReport) -> pa.Table:
                 report.skip(path.name, int(number) + 2, "event_params is not valid JSON")
                 parsed.append([])
         frame = frame.drop(columns=["event_params"])
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        return table.append_column("event_params", pa.array(parsed))
-    return pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False).append_column("event_params", pa.array(parsed))
+    table = table if table is not None else pa.Table.from_pandas(frame, preserve_index=False)
+    if touch:
+        fields = {name: pa.array(values.replace("", None), pa.string()) for name, values in touch.items()}
+        table = table.append_column("traffic_source", pa.StructArray.from_arrays(fields.values(), list(fields)))
+    return table
 
 
 def _ui_export(text: str, path: Path, report: SourceReport) -> dict[str, pd.DataFrame]:
@@ -153,6 +186,7 @@ def _ui_export(text: str, path: Path, report: SourceReport) -> dict[str, pd.Data
             current = []
     if current:
         blocks.append(current)
+    decimal_comma = any(_DECIMAL_COMMA.match(cell.strip()) for line in body for cell in next(csv.reader([line]), []))
     traffic, steps = [], []
     for block in blocks:
         rows = list(csv.reader(io.StringIO("\n".join(block))))
@@ -160,8 +194,9 @@ def _ui_export(text: str, path: Path, report: SourceReport) -> dict[str, pd.Data
         if data and any(_STEP.match(r[0] or "") for r in data):
             steps.append(_funnel_rows(header, data))
         else:
-            traffic.append(_traffic_rows(header, data, end, path, report))
-    report.layout = "GA4 funnel exploration" if steps else "GA4 report"
+            traffic.append(_traffic_rows(header, data, end, path, report, decimal_comma))
+    universal = any(line.strip("# ").strip() == "All Web Site Data" for line in comments)
+    report.layout = "GA4 funnel exploration" if steps else "Universal Analytics report" if universal else "GA4 report"
     frames = {}
     if traffic:
         frames["traffic"] = conform("traffic", pd.concat(traffic, ignore_index=True))
@@ -190,22 +225,49 @@ def _funnel_rows(header: list[str], data: list[list[str]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _traffic_rows(header, data, end, path, report) -> pd.DataFrame:
+_TIME_FORMATS = ("%Y%m%d", "%Y%m", "%d/%m/%Y", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%d.%m.%y")
+_DECIMAL_COMMA = re.compile(r"^-?[\d.]*\d,(\d{1,2}|\d{4,})%?$")
+_HMS = re.compile(r"^(\d+):(\d{2}):(\d{2})$")
+_CURRENCY = "$€£¥"
+
+
+def _report_dates(values: pd.Series) -> pd.Series | None:
+    """The dimension's values as UTC dates when one date format reads them all (YYYYMMDD, locale days, …)."""
+    present = values.str.strip()
+    for fmt in _TIME_FORMATS:
+        dates = pd.to_datetime(present, format=fmt, errors="coerce", utc=True)
+        if len(dates) and dates.notna().all():
+            return dates
+    return None
+
+
+def _report_values(raw: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
+    """Report cells as numbers: thousands separators, `%` (→ fraction), `HH:MM:SS` (→ seconds), currency."""
+    text = raw.fillna("").str.strip().str.strip(_CURRENCY).str.strip()
+    percent = text.str.endswith("%")
+    text = text.str.rstrip("%")
+    if decimal_comma:
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    values, bad = parse_numbers(text)
+    clock = text.str.extract(_HMS).astype(float)
+    seconds = clock[0] * 3600 + clock[1] * 60 + clock[2]
+    values = values.where(seconds.isna(), seconds).where(~percent, values / 100)
+    return values, bad & seconds.isna()
+
+
+def _traffic_rows(header, data, end, path, report, decimal_comma: bool) -> pd.DataFrame:
     dimension = header[0]
-    time_dim = dimension.strip().lower() in ("date", "year month", "nth week", "day")
     rows = [r for r in data if r and r[0].strip() and (r[-1] or "").strip().lower() != "grand total"]
     frame = pd.DataFrame([r[: len(header)] + [""] * (len(header) - len(r)) for r in rows], columns=header)
     long = frame.melt(id_vars=[dimension], var_name="metric", value_name="raw")
-    long["value"], bad = parse_numbers(long["raw"].str.rstrip("%"))
+    long["value"], bad = _report_values(long["raw"], decimal_comma)
     if bad.any():
         report.warnings.append(f"{path.name}: {int(bad.sum())} cell(s) are not numbers")
-    if time_dim:
-        fmt = "%Y%m%d" if dimension.strip().lower() == "date" else "%Y%m"
-        long["date"] = pd.to_datetime(long[dimension], format=fmt, errors="coerce", utc=True)
-        long["dimension"], long["dimension_value"] = dimension, None
+    dates = _report_dates(long[dimension]) if len(long) else None
+    if dates is not None:
+        long["date"], long["dimension"], long["dimension_value"] = dates, dimension, None
     else:
-        long["date"] = end
-        long["dimension"], long["dimension_value"] = dimension, long[dimension]
+        long["date"], long["dimension"], long["dimension_value"] = end, dimension, long[dimension]
     return long[["date", "metric", "value", "dimension", "dimension_value"]]
 
 
@@ -222,7 +284,7 @@ def _read_file(path: Path, wanted: tuple[str, ...], report: SourceReport) -> dic
         return _ui_export(text, path, report)
     if "event_name" in text.split("\n", 1)[0]:
         report.layout = "GA4 BigQuery export (CSV)"
-        return {"events": _events_from_arrow(_read_events_csv(text, path, report), wanted)}
+        return {"events": _events_from_arrow(_read_events_csv(text, path, wanted, report), wanted)}
     raise ConnectorError(
         f"{path}: not a GA4 export kpitui knows (expected a BigQuery export as .ndjson/.parquet/.csv "
         "with event_name and event_timestamp, or a UI report CSV starting with # comment lines)"

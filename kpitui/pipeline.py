@@ -175,14 +175,15 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
         from kpitui.metrics.nps import compute_nps
 
         return compute_nps(responses, as_of, config.metrics.nps_window_days)
-    events, steps = frame("events"), frame("funnel_steps")
-    from kpitui.metrics.funnel import compute_funnel, funnel_from_steps
+    events, steps, traffic = frame("events"), frame("funnel_steps"), frame("traffic")
+    from kpitui.metrics.funnel import compute_funnel, funnel_from_steps, with_report_traffic
 
     if events is not None and not events.empty and config.funnel.steps:
         return compute_funnel(events, config.funnel, as_of, config.period_days)
-    if steps is not None and not steps.empty:
-        return funnel_from_steps(steps)
-    return None
+    funnel = funnel_from_steps(steps) if steps is not None and not steps.empty else None
+    if traffic is not None and not traffic.empty:
+        return with_report_traffic(funnel, traffic, as_of, config.period_days)
+    return funnel
 
 
 def fetch(name: str, source: SourceConfig, store: Store | None, now: datetime) -> SourceState:

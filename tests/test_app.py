@@ -176,6 +176,21 @@ async def test_long_comments_wrap_to_the_width(tmp_path):
         assert table.ordered_rows[0].height < heights[0]  # re-wrapped to the wider screen
 
 
+async def test_a_report_only_ga4_source_fills_the_visitor_tiles(tmp_path):
+    report = tmp_path / "users.csv"
+    report.write_text(
+        "# Users\n# Start date: 20261101\n# End date: 20261122\nDate,Active users\n20261121,300\n20261122,500\n"
+    )
+    config = Config(sources={"web": SourceConfig("web", "ga4", 60.0, {"path": str(report)})})
+    app = app_for(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("5")
+        visitors = app.query_one("#fun-visitors", KpiTile)
+        assert str(visitors.query_one(".tile-value").render()) == "27"  # 800 over the 30 days
+        assert str(app.query_one("#fun-conversion", KpiTile).query_one(".tile-value").render()) == "—"
+
+
 HOSTILE = [
     "[bold red]boom[/]",
     "[@click=app.quit]x[/]",

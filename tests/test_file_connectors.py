@@ -14,7 +14,7 @@ import pytest
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
 from kpitui.config import FunnelConfig, FunnelStep
-from kpitui.metrics.funnel import compute_funnel, funnel_from_steps
+from kpitui.metrics.funnel import compute_funnel, funnel_from_steps, with_report_traffic
 from kpitui.metrics.nps import compute_nps
 from kpitui.metrics.support import SupportSettings, compute_support
 from kpitui.model import SupportPoint
@@ -205,6 +205,63 @@ def test_ga4_ui_report_tables_and_totals():
     daily = traffic[traffic["dimension"] == "Date"].sort_values("date")
     assert list(daily["value"]) == [120.0, 1140.0]
     assert daily["date"].iloc[1] == pd.Timestamp("2026-09-22", tz="UTC")
+
+
+def _traffic(name: str) -> tuple[str, pd.DataFrame]:
+    result = ga4.load({"path": str(DATA / "ga4" / name)})
+    return result.report.layout, result.frames["traffic"]
+
+
+def test_universal_analytics_report():
+    layout, traffic = _traffic("ua_audience_overview.csv")
+    assert layout == "Universal Analytics report"
+    google = traffic[traffic["dimension_value"] == "google / organic"].set_index("metric")["value"]
+    # "1,234" users; 45.67% → a fraction; 00:02:31 → seconds; "$1,250.50" → a number; totals row dropped
+    assert google.to_dict() == {
+        "Users": 1234.0,
+        "Sessions": 1500.0,
+        "Bounce Rate": pytest.approx(0.4567),
+        "Avg. Session Duration": 151.0,
+        "Revenue": 1250.5,
+    }
+    assert set(traffic["dimension_value"].dropna()) == {"google / organic", "(direct) / (none)"}
+    assert (traffic["date"][traffic["dimension"] == "Source / Medium"] == pd.Timestamp("2015-04-30", tz="UTC")).all()
+    days = traffic[traffic["dimension"] == "Day Index"].set_index("date")["value"]
+    assert days.to_dict() == {pd.Timestamp("2015-04-16", tz="UTC"): 120.0, pd.Timestamp("2015-04-17", tz="UTC"): 1140.0}
+
+
+def test_localised_universal_analytics_report():
+    """German export: `2.546` is two thousand, `"99,88%"` a rate, `16.04.15` a date; the header names are German."""
+    layout, traffic = _traffic("ua_localised.csv")
+    assert layout == "Universal Analytics report"
+    google = traffic[traffic["dimension_value"] == "google / organic"].set_index("metric")["value"]
+    assert google.to_dict() == {"Nutzer": 2546.0, "Sitzungen": 3100.0, "Absprungrate": pytest.approx(0.9988)}
+    days = traffic[traffic["dimension"] == "Tagesindex"].set_index("date")["value"]
+    assert days.to_dict() == {pd.Timestamp("2015-04-16", tz="UTC"): 120.0, pd.Timestamp("2015-04-17", tz="UTC"): 1140.0}
+
+
+def test_report_traffic_reaches_the_funnel_section():
+    _, traffic = _traffic("pages_report.csv")
+    m = with_report_traffic(None, traffic, date(2026, 9, 23))
+    daily = dict(m.daily_visitors)
+    assert (daily["2026-09-21"], daily["2026-09-22"], daily["2026-09-23"], len(daily)) == (120, 1140, 0, 30)
+    assert (m.steps, m.overall_conversion, m.preaggregated) == ((), None, True)
+    steps = ga4.load({"path": str(DATA / "ga4/funnel_exploration.csv")}).frames["funnel_steps"]
+    both = with_report_traffic(funnel_from_steps(steps), traffic, date(2026, 9, 23))
+    assert [s.users for s in both.steps] == [1000, 400, 200] and both.daily_visitors == m.daily_visitors
+
+
+def test_flattened_event_params_csv():
+    result = ga4.load({"path": str(DATA / "ga4/events_flattened.csv")})
+    events = result.frames["events"]
+    assert list(events["session_id"]) == ["11", "11", "21", "31"]  # the key may sit in any slot
+    assert list(events["param.page_location"].fillna("")) == ["https://x.example/", "https://x.example/join", "", ""]
+    # a session's own source param wins over the user's first touch (traffic_source.*)
+    assert list(events["source"].fillna("")) == ["google", "google", "newsletter", ""]
+    m = compute_funnel(
+        events, FunnelConfig(steps=(FunnelStep("s", "session_start"), FunnelStep("u", "sign_up"))), date(2026, 11, 20)
+    )
+    assert [s.users for s in m.steps] == [3, 1]
 
 
 def test_ga4_funnel_exploration_is_shown_as_given():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -257,4 +257,29 @@ def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
         steps=_steps(counts, list(steps["step_name"].astype(str))),
         overall_conversion=_overall(counts),
         preaggregated=True,
+    )
+
+
+_VISITOR_METRICS = ("active users", "users", "total users")
+
+
+def with_report_traffic(
+    funnel: FunnelMetrics | None, traffic: pd.DataFrame, as_of: date, period_days: int = 30
+) -> FunnelMetrics:
+    """Visitors per day and sessions of the period from GA4/UA report tables (a `Date` or `Day Index` table)."""
+    end = end_of_day(as_of)
+    start = end - pd.Timedelta(days=period_days)
+    daily = traffic[traffic["dimension_value"].isna() & traffic["date"].notna()]
+    daily = daily[(daily["date"] > start) & (daily["date"] <= end)]
+    metric = daily["metric"].str.strip().str.lower()
+    visitors = daily[metric.isin(_VISITOR_METRICS)].groupby("date")["value"].max()
+    days, slots = day_slots(visitors.index.to_numpy(dtype="datetime64[us]"), start, end)
+    per_day = np.zeros(len(days), dtype=np.int64)
+    per_day[slots[slots >= 0]] = visitors.to_numpy()[slots >= 0]
+    sessions = daily.loc[metric == "sessions", "value"]
+    base = funnel or FunnelMetrics(steps=(), overall_conversion=None, preaggregated=True)
+    return replace(
+        base,
+        daily_visitors=tuple(zip(days, map(int, per_day), strict=True)) if len(visitors) else (),
+        sessions=int(sessions.sum()) if len(sessions) else None,
     )
