@@ -28,6 +28,7 @@ class Bare(App):
         yield Footer()
 Bare().run()
 """
+STORED_DATA = b"as of "  # a tile's age line: drawn only once numbers are on screen (labels come earlier)
 TICKETS = Path(__file__).resolve().parents[1] / "tests" / "data" / "tickets" / "zendesk.csv"
 
 
@@ -207,8 +208,8 @@ def main() -> int:
     config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{TICKETS}"\n')
     board = [sys.executable, "-m", "kpitui", "board", "--config", str(config), "--data-dir", str(work)]
     bare = [sys.executable, "-c", BARE_APP]
-    first_frame(board, b"Backlog")  # fills the store, warms the disk cache
-    ok = report("first frame with stored data", first_frame(board, b"Backlog"), first_frame(bare, b"Bare"), 2.0)
+    first_frame(board, STORED_DATA)  # fills the store, warms the disk cache
+    ok = report("first frame with stored data", first_frame(board, STORED_DATA), first_frame(bare, b"Bare"), 2.0)
     board_cpu, bare_cpu = idle_cpu(board, b"Backlog", args.idle_seconds), idle_cpu(bare, b"Bare", args.idle_seconds)
     print(
         f"idle CPU over {args.idle_seconds:.0f} s at 120x40: board {board_cpu:.2%} of a core, bare app "

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import MountError
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -116,7 +117,8 @@ class KpiApp(App[None]):
         self.loading: set[str] = set()
         self.timers: dict[str, Timer] = {}
         self.alert_states: dict[str, str] = {}
-        self.ready = asyncio.Event()
+        self.ready = asyncio.Event()  # set by the first snapshot computed in this run
+        self.last_run_snapshot: Snapshot | None = None
         if not animate:
             self.animation_level = "none"
 
@@ -126,13 +128,14 @@ class KpiApp(App[None]):
         return self.fixed_as_of or self.clock().date()
 
     def compose(self) -> ComposeResult:
-        """Header, status line, the five panes, footer."""
+        """Header, status line, the five panes (all but the first mounted after the first frame), footer."""
         yield Header()
         yield SourceStatusBar(id="status")
         with TabbedContent(id="panes"):
-            for pane_id, label, pane_class, _ in PANES:
+            for index, (pane_id, label, pane_class, _) in enumerate(PANES):
                 with TabPane(label, id=pane_id):
-                    yield pane_class(id=f"pane-{pane_id}")
+                    if index == 0:
+                        yield pane_class(id=f"pane-{pane_id}")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,14 +147,34 @@ class KpiApp(App[None]):
         except (NotImplementedError, RuntimeError, AttributeError, ValueError):
             pass
         self._show_status()
+        self.call_after_refresh(self._mount_hidden_panes)
         self.set_interval(30, self.redraw_ages)
         if self.store is not None:
             from kpitui.pipeline import restore
 
+            self._show_last_snapshot()
             job = partial(restore, self.config, self.store)
             self.call_after_refresh(self.run_worker, job, name="restore", thread=True, exit_on_error=False)
         else:
             self.call_after_refresh(self.action_refresh_all)
+
+    async def _mount_hidden_panes(self) -> None:
+        """Mount the panes not on screen after the first frame (they draw the current snapshot when mounted)."""
+        for pane_id, _, pane_class, _ in PANES[1:]:
+            tab = self.query_one(f"#{pane_id}", TabPane)
+            if not tab.is_attached:
+                return
+            try:
+                await tab.mount(pane_class(id=f"pane-{pane_id}"))
+            except MountError:  # the board is closing
+                return
+
+    def _show_last_snapshot(self) -> None:
+        """Draw the snapshot the last run saved at once (with its ages) while stored frames load and recompute."""
+        cached = self.store.load_snapshot()
+        if cached is not None and set(cached.sources) == set(self.config.sources):
+            self.last_run_snapshot = cached
+            self.snapshot = cached
 
     def terminal_gone(self) -> None:
         """SIGHUP: the terminal went away; exit, and make sure a dead tty cannot keep us spinning."""
@@ -230,7 +253,7 @@ class KpiApp(App[None]):
         self.sub_title = f"as of {snapshot.as_of.isoformat()} · period {format_period(snapshot.period_days)}"
         self._show_status()
         self._raise_alerts(snapshot)
-        if not self.loading:
+        if not self.loading and snapshot is not self.last_run_snapshot:
             self.ready.set()
 
     def _render_panes(self, snapshot: Snapshot) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 
 def detail(default: Any = None) -> Any:
@@ -293,3 +294,41 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
             rows.extend(flatten(item, f"{prefix}.{i}"))
         return rows
     return [(prefix, value)]
+
+
+def to_stored(value: Any) -> Any:
+    """JSON-ready data of a whole snapshot, detail fields included (for the store; see `from_stored`)."""
+    if is_dataclass(value):
+        return {f.name: to_stored(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_stored(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_stored(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def from_stored(kind: Any, data: Any) -> Any:
+    """Rebuild a value of type `kind` (a model dataclass, or a type hint of one of its fields) from `to_stored` data."""
+    if data is None:
+        return None
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (UnionType, Union):
+        return from_stored(next(a for a in args if a is not type(None)), data)
+    if is_dataclass(kind):
+        hints = get_type_hints(kind)
+        return kind(**{f.name: from_stored(hints[f.name], data[f.name]) for f in fields(kind) if f.name in data})
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_stored(args[0], item) for item in data)
+        return tuple(from_stored(arg, item) for arg, item in zip(args, data, strict=True))
+    if origin is dict:
+        return {key: from_stored(args[1], item) for key, item in data.items()}
+    if kind is datetime:
+        return datetime.fromisoformat(data)
+    if kind is date:
+        return date.fromisoformat(data)
+    if kind is float:
+        return float(data)
+    return data

@@ -210,7 +210,9 @@ def compute_and_record(
     from kpitui.store import scalar_kpis
 
     store.record_kpis(as_of, scalar_kpis(to_plain(snapshot)))
-    return replace(snapshot, trends=store.kpi_history(as_of - timedelta(days=TREND_DAYS)))
+    snapshot = replace(snapshot, trends=store.kpi_history(as_of - timedelta(days=TREND_DAYS)))
+    store.save_snapshot(snapshot)
+    return snapshot
 
 
 def refresh_all(config: Config, as_of: date, now: datetime, store: Store | None = None) -> Snapshot:

@@ -7,12 +7,11 @@ import io
 import json
 import sqlite3
 import threading
-from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitui.model import SourceStatus, flatten
+from kpitui.model import Snapshot, SourceStatus, flatten, from_stored, to_stored
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +22,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PRIMARY KEY (source, frame));
 CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kpi_daily (day TEXT, kpi TEXT, value REAL, PRIMARY KEY (day, kpi));
+CREATE TABLE IF NOT EXISTS last_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
 """
 
 
@@ -35,16 +35,11 @@ def store_path(data_dir: Path, config_path: Path | None, demo: bool) -> Path:
 
 
 def _status_json(status: SourceStatus) -> str:
-    data = asdict(status)
-    data["last_success"] = status.last_success.isoformat() if status.last_success else None
-    return json.dumps(data)
+    return json.dumps(to_stored(status))
 
 
 def _status_from_json(text: str) -> SourceStatus:
-    data = json.loads(text)
-    data["last_success"] = datetime.fromisoformat(data["last_success"]) if data["last_success"] else None
-    data["warnings"] = tuple(data.get("warnings", ()))
-    return SourceStatus(**data)
+    return from_stored(SourceStatus, json.loads(text))
 
 
 class Store:
@@ -102,6 +97,21 @@ class Store:
                 report = SourceReport(rows=status.rows or 0, warnings=list(status.warnings), layout=status.layout)
                 out[source] = (status, SourceResult(frames[source], report))
         return out
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep the latest snapshot whole, so a restart can draw it before any data is loaded."""
+        data = json.dumps(to_stored(snapshot))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO last_snapshot VALUES (1, ?)", (data,))
+
+    def load_snapshot(self) -> Snapshot | None:
+        """The latest saved snapshot, or None (none yet, or saved by a version with other fields)."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM last_snapshot").fetchone()
+        try:
+            return from_stored(Snapshot, json.loads(row[0])) if row else None
+        except (KeyError, TypeError, ValueError, StopIteration):
+            return None
 
     def record_kpis(self, day: date, values: dict[str, float]) -> None:
         """Upsert the day's KPI values (the latest refresh of a day wins)."""

@@ -14,6 +14,7 @@ import sys
 if sys.platform != "win32":
     import pty
 import textwrap
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from kpitui.app import KpiApp, step_interval
 from kpitui.config import AlertRule, Config, SourceConfig
 from kpitui.durations import format_period
 from kpitui.metrics.alerts import crossings
-from kpitui.model import AlertState
+from kpitui.model import AlertState, Snapshot
 from kpitui.pipeline import succeeded
 from kpitui.store import Store, scalar_kpis
 from kpitui.widgets.status import SourceStatusBar
@@ -114,6 +115,50 @@ async def test_restart_shows_stored_data_at_once_with_its_age(tmp_path):
         assert tile_text(second, "backlog", "value") == "2"
         assert "as of 3 h ago" in tile_text(second, "backlog", "age")
         assert "no such file" in str(second.query_one(SourceStatusBar).render())
+    store.close()
+
+
+class HeldStore(Store):
+    """A store whose stored frames come back only when the test says so."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = threading.Event()
+
+    def load_sources(self, names):
+        self.release.wait(30)
+        return super().load_sources(names)
+
+
+async def test_the_last_snapshot_is_drawn_before_stored_frames_load(tmp_path):
+    """Start-up draws the last run's snapshot (no pandas, no parsing); the recomputed one replaces it."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(Path(ZENDESK).read_bytes())
+    store = Store(tmp_path / "s.sqlite3")
+    first = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: FROZEN, store=store)
+    async with first.run_test(size=(120, 30)):
+        await first.ready.wait()
+    store.close()
+    assert Store(tmp_path / "s.sqlite3").load_snapshot() == first.snapshot  # saved whole, details included
+    held = HeldStore(tmp_path / "s.sqlite3")
+    second = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: FROZEN + timedelta(hours=3), store=held)
+    async with second.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert second.snapshot is second.last_run_snapshot and not second.ready.is_set()
+        assert tile_text(second, "backlog", "value") == "2"
+        assert "as of 3 h ago" in tile_text(second, "backlog", "age")
+        held.release.set()
+        await second.ready.wait()
+        assert second.snapshot is not second.last_run_snapshot
+    held.close()
+
+
+def test_a_snapshot_for_other_sources_is_not_drawn(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.save_snapshot(Snapshot(as_of=AS_OF, generated_at=FROZEN, currency="USD", sources={}))
+    app = KpiApp(tickets_config(), as_of=AS_OF, clock=lambda: FROZEN, store=store)
+    app._show_last_snapshot()
+    assert app.last_run_snapshot is None and app.snapshot is None
     store.close()
 
 

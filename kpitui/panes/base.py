@@ -23,6 +23,12 @@ class Pane(VerticalScroll):
     SECTION = ""
     can_focus = False
 
+    def on_mount(self) -> None:
+        """A pane mounted late (lazily) shows the data the board already has."""
+        snapshot = getattr(self.app, "snapshot", None)
+        if snapshot is not None:
+            self.show_snapshot(snapshot, self.app.clock())
+
     @on(Resize)
     def reflow_tiles(self, event: Resize) -> None:
         """Lay tiles out in as many even columns as fit (at least 24 cells wide each)."""
