@@ -29,14 +29,13 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
     return 100 * (p - d), promoters, n - promoters - detractors, detractors, margin
 
 
-def _scores_by_group(groups: np.ndarray, scores: np.ndarray, count: int) -> list[float | None]:
-    """NPS of each group 0..count-1 (group -1 ignored), by counting rather than sorting."""
+def _scores_by_group(groups: np.ndarray, scores: np.ndarray, count: int) -> tuple[list[float | None], np.ndarray]:
+    """NPS and responses of each group 0..count-1 (other groups ignored), from one count of group × kind."""
     inside = (groups >= 0) & (groups < count)
-    groups, scores = groups[inside], scores[inside]
-    n = np.bincount(groups, minlength=count)
-    promoters = np.bincount(groups, weights=scores >= 9, minlength=count)
-    detractors = np.bincount(groups, weights=scores <= 6, minlength=count)
-    return [nps_from_counts(int(n[i]), int(promoters[i]), int(detractors[i]))[0] for i in range(count)], n
+    kind = (scores[inside] > 6).astype(np.int64) + (scores[inside] > 8)  # 0 detractor, 1 passive, 2 promoter
+    table = np.bincount(groups[inside] * 3 + kind, minlength=3 * count).reshape(count, 3)
+    n = table.sum(axis=1)
+    return [nps_from_counts(int(n[i]), int(table[i, 2]), int(table[i, 0]))[0] for i in range(count)], n
 
 
 def compute_nps(responses: pd.DataFrame, as_of: date, window_days: int = 90, comments: int = 200) -> NpsMetrics:
