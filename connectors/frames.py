@@ -112,7 +112,8 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     if kind == FLOAT:
         return series if series.dtype == "float64" else pd.to_numeric(series, errors="coerce").astype(float)
     if kind == INT:
-        return pd.to_numeric(series, errors="coerce").astype("Int64")
+        numbers = series if pd.api.types.is_float_dtype(series) else pd.to_numeric(series, errors="coerce")
+        return numbers.astype("Int64")
     if kind == BOOL:
         return series.astype("boolean")
     return series

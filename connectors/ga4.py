@@ -20,17 +20,12 @@ import pyarrow.parquet as pq
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import expand_path, read_bytes, read_text, to_utf8
 from connectors.frames import PARAM_PREFIX, conform
-from connectors.parsing import parse_numbers
+from connectors.parsing import parse_numbers, string_series
 
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
 _STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
 _RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
 _DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
-
-
-def _strings(array: pa.Array | pa.ChunkedArray) -> pd.Series:
-    """An arrow array as a pandas string Series without copying through Python objects."""
-    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, pa.string())))
 
 
 def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
@@ -45,23 +40,23 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
     out = pd.DataFrame(
         {
             "event_time": pd.to_datetime(stamp.to_numpy(zero_copy_only=False), unit="us", utc=True),
-            "event_name": _strings(table.column("event_name")),
+            "event_name": string_series(table.column("event_name")),
         }
     )
     user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
-    out["user_id"] = _strings(user)
+    out["user_id"] = string_series(user)
     params = _params(table, wanted) if "event_params" in names else pd.DataFrame(index=out.index)
     for key in wanted:
         if key in names and key not in params:
-            params[key] = _strings(table.column(key))
+            params[key] = string_series(table.column(key))
     for key in params:
         out[PARAM_PREFIX + key] = params[key].values
     out["session_id"] = params["ga_session_id"].values if "ga_session_id" in params else None
     first_touch = table.column("traffic_source").combine_chunks() if "traffic_source" in names else None
     for field, fallback in (("source", "source"), ("medium", "medium"), ("campaign", "name")):
-        value = params[field] if field in params else _strings(pa.nulls(len(out), pa.string()))
+        value = params[field] if field in params else string_series(pa.nulls(len(out), pa.string()))
         if first_touch is not None and fallback in [f.name for f in first_touch.type]:
-            value = value.fillna(_strings(first_touch.field(fallback)))
+            value = value.fillna(string_series(first_touch.field(fallback)))
         out[field] = value.values
     return out
 
@@ -89,7 +84,7 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
         position = np.full(table.num_rows, -1, dtype=np.int64)
         position[parents[hits[::-1]]] = hits[::-1]  # the first occurrence in a row wins
         indices = pa.array(position, mask=position < 0)
-        out[key] = _strings(pc.take(text, indices))
+        out[key] = string_series(pc.take(text, indices))
     return pd.DataFrame(out, index=range(table.num_rows))
 
 

@@ -13,7 +13,14 @@ import pyarrow as pa
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
 from connectors.frames import conform
-from connectors.parsing import Column, normalise_header, parse_numbers, parse_times, timestamp_parsers
+from connectors.parsing import (
+    Column,
+    normalise_header,
+    parse_numbers,
+    parse_times,
+    string_series,
+    timestamp_parsers,
+)
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)
@@ -128,7 +135,10 @@ def _times(values: Column, timezone: str) -> tuple[pd.Series, pd.Series]:
     seconds, bad = parse_numbers(values)
     present = seconds.notna()
     if present.any() and not bad.any() and seconds[present].between(1e8, 1e10).all():
-        return pd.to_datetime(seconds, unit="s", utc=True), bad
+        micros = np.round(seconds.to_numpy(na_value=np.nan) * 1e6)
+        stamps = np.where(present, micros, 0).astype(np.int64).view("datetime64[us]")
+        stamps[~present.to_numpy()] = np.datetime64("NaT")
+        return pd.Series(stamps, index=seconds.index, copy=False).dt.tz_localize("UTC"), bad
     return parse_times(values, timezone)
 
 
@@ -174,7 +184,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     out["score"] = scores
     for field in ("comment", "segment", "response_id"):
         if field in columns:
-            out[field] = raw[columns[field]].to_pandas()
+            out[field] = string_series(raw[columns[field]])
     if "response_id" not in columns:
         out["response_id"] = pd.Series(pa.array(index + table.first_data_line).cast(pa.string()), dtype="string")
     if date_col:

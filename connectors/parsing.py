@@ -49,6 +49,11 @@ def _arrow(values: Column) -> pa.Array:
     return values
 
 
+def string_series(array: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """An arrow array as a pandas `string` Series without copying through Python objects."""
+    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, pa.string())))
+
+
 def _index(values: Column) -> pd.Index:
     """The pandas index results are given: the input's, or positions for arrow input."""
     return values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(values))

@@ -19,6 +19,7 @@ from connectors.parsing import (
     parse_hms_minutes,
     parse_numbers,
     parse_times,
+    string_series,
     timestamp_parsers,
 )
 
@@ -211,7 +212,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         elif field in ("status", "priority", "channel"):
             out[field] = map_unique(column, lambda v: v.strip().lower() or None, "string")
         else:
-            out[field] = pd.Series(pc.utf8_trim_whitespace(column).to_pandas(), dtype="string")
+            out[field] = string_series(pc.utf8_trim_whitespace(column))
     _fill_durations(out)
     flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
     for field in (

@@ -11,11 +11,12 @@ def month_slots(times: np.ndarray, end: pd.Timestamp, count: int = 12) -> tuple[
     last = np.datetime64(end.tz_localize(None), "M")
     months = (last - np.arange(count - 1, -2, -1)).astype("datetime64[M]")  # the window and the month after
     bounds = months.astype("datetime64[D]").astype(np.int64)
-    days = times.astype("datetime64[D]").astype(np.int64) - bounds[0]
-    by_day = np.repeat(np.arange(count, dtype=np.int16), np.diff(bounds))  # day of the window → its month
-    inside = (days >= 0) & (days < len(by_day)) & ~np.isnat(times)
-    slots = np.full(len(times), -1, dtype=np.int16)
-    slots[inside] = by_day[days[inside]]
+    days = times.astype("datetime64[D]").astype(np.int64) - (bounds[0] - 1)  # 1 = the window's first day
+    days[np.isnat(times)] = 0
+    # day of the window → its month; -1 for the days before it (and no date) and after it
+    outside = np.array([-1], dtype=np.int16)
+    by_day = np.concatenate((outside, np.repeat(np.arange(count, dtype=np.int16), np.diff(bounds)), outside))
+    slots = by_day[np.clip(days, 0, len(by_day) - 1)]
     return [str(m) for m in months[:count]], slots
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,9 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
 
 
 def _scores_by_group(groups: np.ndarray, scores: np.ndarray, count: int) -> tuple[list[float | None], np.ndarray]:
-    """NPS and responses of each group 0..count-1 (other groups ignored), from one count of group × kind."""
-    inside = (groups >= 0) & (groups < count)
-    kind = (scores[inside] > 6).astype(np.int64) + (scores[inside] > 8)  # 0 detractor, 1 passive, 2 promoter
-    table = np.bincount(groups[inside] * 3 + kind, minlength=3 * count).reshape(count, 3)
+    """NPS and responses of each group 0..count-1 (-1: no group), from one count of group × kind."""
+    kind = (scores > 6).astype(np.int64) + (scores > 8)  # 0 detractor, 1 passive, 2 promoter
+    table = np.bincount((groups.astype(np.int64) + 1) * 3 + kind, minlength=3 * (count + 1)).reshape(-1, 3)[1:]
     n = table.sum(axis=1)
     return [nps_from_counts(int(n[i]), int(table[i, 2]), int(table[i, 0]))[0] for i in range(count)], n
 
@@ -95,21 +94,28 @@ def _comments(responses, window: np.ndarray, times, scores, limit: int) -> tuple
         count = min(wanted, len(rows))
         first = np.argpartition(key, count - 1)[:count] if 0 < count < len(rows) else np.arange(len(rows))
         ordered = rows[first[np.argsort(key[first], kind="stable")]]
-        text = comment.iloc[ordered].astype("string").str.strip()
-        chosen = ordered[(text != "").to_numpy(dtype=bool, na_value=False)]
-        if len(chosen) >= limit or count == len(rows):
+        texts = [str(t) for t in comment.iloc[ordered].to_numpy()]
+        kept = [i for i, text in enumerate(texts) if text.strip()]
+        if len(kept) >= limit or count == len(rows):
             break
         wanted *= 4
-    picked = responses.iloc[chosen[:limit]]
+    kept = kept[:limit]
+    chosen = ordered[kept]
+    segments = responses["segment"].iloc[chosen].to_numpy()
     return tuple(
         NpsComment(
-            None if pd.isna(row.responded_at) else row.responded_at.to_pydatetime(),
-            int(row.score),
-            str(row.comment),
-            "" if pd.isna(row.segment) else str(row.segment),
+            None if np.isnat(times[row]) else _utc(times[row]),
+            int(scores[row]),
+            texts[i],
+            "" if pd.isna(segment) else str(segment),
         )
-        for row in picked.itertuples()
+        for i, row, segment in zip(kept, chosen, segments, strict=True)
     )
+
+
+def _utc(moment: np.datetime64) -> datetime:
+    """A naive UTC datetime64 as an aware datetime."""
+    return pd.Timestamp(moment).tz_localize("UTC").to_pydatetime()
 
 
 def _segments(segment: pd.Series, window: np.ndarray, scores: np.ndarray) -> tuple[tuple[str, float | None, int], ...]:
