@@ -53,11 +53,16 @@ class FunnelPane(Pane):
             age,
             state,
         )
-        for key, series in (("visitors", f.daily_visitors), ("signups", f.daily_signups)):
+        sessions = "" if f.sessions is None else f"{fmt.number(f.sessions)} sessions"
+        for key, series, note in (("visitors", f.daily_visitors, sessions), ("signups", f.daily_signups, "")):
             values = [c for _, c in series]
             mean = sum(values) / len(values) if values else None
             tiles[key].show(
-                fmt.number(mean), series=values, age="pre-aggregated export" if f.preaggregated else age, state=state
+                fmt.number(mean),
+                note,
+                series=values,
+                age="pre-aggregated export" if f.preaggregated else age,
+                state=state,
             )
         bars = []
         for step in f.steps:
@@ -68,13 +73,8 @@ class FunnelPane(Pane):
             )
             bars.append(Bar(step.name, step.users, f"{fmt.number(step.users)}{rate}"))
         self.query_one("#fun-steps", BarChart).set_bars(bars)
-        tiles["users"].show(
-            fmt.number(f.users),
-            age=f"{fmt.number(f.monthly_visitors)} this month · {fmt.number(f.sessions)} sessions"
-            if f.users is not None
-            else age,
-            state=state,
-        )
+        month = "" if f.monthly_visitors is None else f"{fmt.number(f.monthly_visitors)} this month"
+        tiles["users"].show(fmt.number(f.users), month, age=age, state=state)
         table = self.query_one("#fun-breakdown", DataTable)
         table.clear()
         for row in f.breakdown:
