@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
+from functools import cache
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -309,6 +310,11 @@ def to_stored(value: Any) -> Any:
     return value
 
 
+@cache
+def _hints(kind: type) -> dict[str, Any]:
+    return get_type_hints(kind)
+
+
 def from_stored(kind: Any, data: Any) -> Any:
     """Rebuild a value of type `kind` (a model dataclass, or a type hint of one of its fields) from `to_stored` data."""
     if data is None:
@@ -317,7 +323,7 @@ def from_stored(kind: Any, data: Any) -> Any:
     if origin in (UnionType, Union):
         return from_stored(next(a for a in args if a is not type(None)), data)
     if is_dataclass(kind):
-        hints = get_type_hints(kind)
+        hints = _hints(kind)
         return kind(**{f.name: from_stored(hints[f.name], data[f.name]) for f in fields(kind) if f.name in data})
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:

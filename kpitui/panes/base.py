@@ -25,9 +25,8 @@ class Pane(VerticalScroll):
 
     def on_mount(self) -> None:
         """A pane mounted late (lazily) shows the data the board already has."""
-        snapshot = getattr(self.app, "snapshot", None)
-        if snapshot is not None:
-            self.show_snapshot(snapshot, self.app.clock())
+        if self.app.snapshot is not None:
+            self.show_snapshot(self.app.snapshot, self.app.clock())
 
     @on(Resize)
     def reflow_tiles(self, event: Resize) -> None:
