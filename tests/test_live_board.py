@@ -98,14 +98,20 @@ def test_kill_9_during_writes_loses_nothing_committed(tmp_path):
     assert stored[0] >= last + 1 and stored[1] >= last
 
 
-async def test_restart_shows_stored_data_at_once_with_its_age(tmp_path):
-    """A second board over the same store paints the stored numbers before any source answers."""
+async def run_once(tmp_path: Path) -> tuple[Path, Store, KpiApp]:
+    """A board run once over a copy of the Zendesk export: its store holds frames, status and snapshot."""
     path = tmp_path / "t.csv"
     path.write_bytes(Path(ZENDESK).read_bytes())
     store = Store(tmp_path / "s.sqlite3")
     first = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: FROZEN, store=store)
     async with first.run_test(size=(120, 30)):
         await first.ready.wait()
+    return path, store, first
+
+
+async def test_restart_shows_stored_data_at_once_with_its_age(tmp_path):
+    """A second board over the same store paints the stored numbers before any source answers."""
+    path, store, _ = await run_once(tmp_path)
     path.unlink()  # the source is gone now: only the store can provide numbers
     later = FROZEN + timedelta(hours=3)
     second = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: later, store=store)
@@ -132,12 +138,7 @@ class HeldStore(Store):
 
 async def test_the_last_snapshot_is_drawn_before_stored_frames_load(tmp_path):
     """Start-up draws the last run's snapshot (no pandas, no parsing); the recomputed one replaces it."""
-    path = tmp_path / "t.csv"
-    path.write_bytes(Path(ZENDESK).read_bytes())
-    store = Store(tmp_path / "s.sqlite3")
-    first = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: FROZEN, store=store)
-    async with first.run_test(size=(120, 30)):
-        await first.ready.wait()
+    path, store, first = await run_once(tmp_path)
     store.close()
     assert Store(tmp_path / "s.sqlite3").load_snapshot() == first.snapshot  # saved whole, details included
     held = HeldStore(tmp_path / "s.sqlite3")
