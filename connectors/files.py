@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import gzip
@@ -69,17 +70,44 @@ def _is_utf8(data: bytes | mmap.mmap) -> bool:
     return True
 
 
-def to_utf8(data: bytes | mmap.mmap, path: Path) -> bytes | mmap.mmap:
-    """Return the bytes as UTF-8: accepts UTF-8 (BOM or not), UTF-16 with BOM and cp1252."""
+def _starts_utf8(data: bytes | mmap.mmap) -> bool:
+    """Whether the first 64 KiB are valid UTF-8 (a character cut at the end is fine)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data[:65536], final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def from_cp1252(data: bytes | mmap.mmap) -> bytes:
+    """Windows-1252 bytes (what Excel saves) as UTF-8."""
+    return data[:].decode("cp1252", errors="replace").encode("utf-8")
+
+
+def to_utf8(data: bytes | mmap.mmap, path: Path, *, whole: bool = True) -> bytes | mmap.mmap:
+    """Return the bytes as UTF-8: accepts UTF-8 (BOM or not), UTF-16 with BOM and cp1252.
+
+    With `whole=False` only the start is checked: the caller's reader validates the rest (see `NotUtf8Error`).
+    """
     if data[:3] == b"\xef\xbb\xbf":
         return data[3:]
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return data[:].decode("utf-16").encode("utf-8")
     if b"\x00" in data[:8192]:
         raise ConnectorError(f"{path}: looks like a binary file, not a text export")
-    if not _is_utf8(data):
-        return data[:].decode("cp1252", errors="replace").encode("utf-8")
+    if not (_is_utf8(data) if whole else _starts_utf8(data)):
+        return from_cp1252(data)
     return data
+
+
+class NotUtf8Error(Exception):
+    """pyarrow met bytes that are not UTF-8 past the part of the file `to_utf8` checked."""
+
+
+def _raise_if_not_utf8(exc: pa.ArrowInvalid) -> None:
+    """Turn pyarrow's UTF-8 conversion error into `NotUtf8Error`; other errors pass."""
+    if "invalid UTF8" in str(exc):
+        raise NotUtf8Error from None
 
 
 def read_text(path: Path) -> str:
@@ -189,7 +217,23 @@ def read_csv_strings(
     `plan` looks at the header and a sample of the first rows (as strings) and says which columns to read
     and which types to try for the whole file; when any value does not fit them, they are read as strings.
     """
-    data = to_utf8(read_bytes(path), path)
+    data = to_utf8(read_bytes(path), path, whole=False)
+    skipped, warnings = len(report.skipped), len(report.warnings)
+    try:
+        return _read_csv(data, path, report, header_count, plan)
+    except NotUtf8Error:
+        del report.skipped[skipped:], report.warnings[warnings:]
+        return _read_csv(from_cp1252(data), path, report, header_count, plan)
+
+
+def _read_csv(
+    data: bytes | mmap.mmap,
+    path: Path,
+    report: SourceReport,
+    header_count: int | Callable[[str], int],
+    plan: Callable[[CsvTable], ReadPlan] | None,
+) -> CsvTable:
+    """`read_csv_strings` over UTF-8 bytes (raises `NotUtf8Error` when some are not)."""
     if _NON_SPACE.search(data) is None:
         raise ConnectorError(f"{path}: the file is empty; export it again with data")
     head = data[:65536].decode("utf-8", errors="replace")
@@ -284,7 +328,8 @@ class _ArrowReader:
                 ),
                 convert_options=self._convert(ReadPlan()),
             )
-        except pa.ArrowInvalid:
+        except pa.ArrowInvalid as exc:
+            _raise_if_not_utf8(exc)
             return pa.table({name: pa.array([], pa.string()) for name in self.names})
 
     def fast(self, plan: ReadPlan) -> pa.Table | None:
@@ -296,7 +341,8 @@ class _ArrowReader:
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
                 convert_options=self._convert(plan),
             )
-        except pa.ArrowInvalid:
+        except pa.ArrowInvalid as exc:
+            _raise_if_not_utf8(exc)
             return None
 
     def careful(self, on_bad_row: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
@@ -313,6 +359,7 @@ class _ArrowReader:
                     convert_options=self._convert(ReadPlan()),
                 )
             except pa.ArrowInvalid as exc:
+                _raise_if_not_utf8(exc)
                 message = str(exc)
                 if "straddling" in message and block_size < self.body.size + 1:
                     block_size = self.body.size + 1

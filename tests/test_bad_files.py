@@ -114,3 +114,21 @@ def test_a_50_mb_single_field_is_read(tmp_path):
     result = tickets.load({"path": str(path)})
     frame = result.frames["tickets"]
     assert result.report.rows == 2 and len(frame.loc[0, "subject"]) == 50_000_000
+
+
+def test_windows_1252_text_far_into_a_file_is_read_once(tmp_path):
+    header = b"Id,Subject,Status,Priority,Created at,Solved at,First reply time in minutes,Full resolution time\n"
+    good = b"%d,Login,Solved,High,2026-11-01 10:00,2026-11-01 12:00,30,120\n"
+    rows = [good % i for i in range(1, 3001)]
+    rows[1] = b"2,Short,Open\n"
+    rows[2999] = good.replace(b"Login", b"Caf\xe9 cr\xe8me") % 3000
+    path = tmp_path / "excel.csv"
+    path.write_bytes(header + b"".join(rows))
+    assert len(header + b"".join(rows[:2999])) > 65536  # past the part checked up front
+
+    result = tickets.load({"path": str(path)})
+
+    frame = result.frames["tickets"]
+    assert frame["subject"].iloc[-1] == "Café crème"
+    assert result.report.rows == 2999
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(3, "expected 8 fields, found 3")]
