@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from bench.common import best_of, dataset, peak_rss_mb, report
+from bench.common import against_floor, dataset, peak_rss_mb, report
 from connectors.ga4 import load
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import compute_funnel
@@ -57,11 +57,9 @@ def main() -> int:
     readers = {".ndjson": lambda p: pajson.read_json(p), ".parquet": lambda p: pq.read_table(p)}
     for suffix, read in readers.items():
         path = stem.with_suffix(suffix)
-        floor, _ = best_of(
-            2, lambda read=read, path=path: read(path).group_by("event_name").aggregate([("user_pseudo_id", "count")])
-        )
-        seconds, metrics = best_of(
-            2,
+        floor, seconds, metrics = against_floor(
+            3,
+            lambda read=read, path=path: read(path).group_by("event_name").aggregate([("user_pseudo_id", "count")]),
             lambda path=path: compute_funnel(load({"path": str(path)}).frames["events"], CONFIG, date(2026, 9, 30), 60),
         )
         print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB; steps {[s.users for s in metrics.steps]}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import best_of, dataset, peak_rss_mb, report
+from bench.common import against_floor, dataset, peak_rss_mb, report
 from connectors.nps import load
 from kpitui.metrics.nps import compute_nps
 
@@ -37,9 +37,10 @@ def generate(path: Path, rows: int = ROWS, seed: int = 2) -> None:
 
 def main() -> int:
     path = dataset("nps-1m.csv", generate, ROWS)
-    floor, _ = best_of(3, lambda: pd.read_csv(path, engine="pyarrow")["score"].value_counts())
-    seconds, metrics = best_of(
-        3, lambda: compute_nps(load({"path": str(path)}).frames["responses"], date(2026, 11, 22))
+    floor, seconds, metrics = against_floor(
+        5,
+        lambda: pd.read_csv(path, engine="pyarrow")["score"].value_counts(),
+        lambda: compute_nps(load({"path": str(path)}).frames["responses"], date(2026, 11, 22)),
     )
     print(f"NPS {metrics.score:.1f} ±{metrics.margin_of_error:.1f} over {metrics.responses:,} responses")
     ok = report("parse + score", seconds, floor, 1.5)

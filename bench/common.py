@@ -31,6 +31,17 @@ def best_of(runs: int, job: Callable[[], Any]) -> tuple[float, Any]:
     return best, result
 
 
+def against_floor(runs: int, floor: Callable[[], Any], job: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Best times of the floor and the job, run in turns so both see the same machine; and the job's result."""
+    floor_best = job_best = float("inf")
+    result = None
+    for _ in range(runs):
+        floor_best = min(floor_best, best_of(1, floor)[0])
+        seconds, result = best_of(1, job)
+        job_best = min(job_best, seconds)
+    return floor_best, job_best, result
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
