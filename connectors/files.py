@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import ConnectorError, SourceReport
+from connectors.parsing import TEXT
 
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"]
 _DELIMITERS = (",", ";", "\t", "|")
@@ -266,7 +267,7 @@ def _read_csv(
 
     if _NON_SPACE.search(data, offset) is None:
         report.warnings.append(f"{path.name}: a header but no data rows")
-        table = pa.table({name: pa.array([], pa.string()) for name in reader.wanted})
+        table = pa.table({name: pa.array([], TEXT) for name in reader.wanted})
         return CsvTable(table, headers, data_line, path, data, offset, delimiter)
     table = reader.fast(chosen) if chosen.types else None
     if table is None:
@@ -274,7 +275,7 @@ def _read_csv(
     if b"\r\n" in data[offset : offset + 65536]:
         table = pa.table(
             {
-                n: pc.replace_substring(table[n], "\r\n", "\n") if pa.types.is_string(table[n].type) else table[n]
+                n: pc.replace_substring(table[n], "\r\n", "\n") if table[n].type == TEXT else table[n]
                 for n in table.column_names
             }
         )
@@ -306,7 +307,7 @@ class _ArrowReader:
 
     def _convert(self, plan: ReadPlan) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
-            column_types={n: plan.types.get(n, pa.string()) for n in self.names},
+            column_types={n: plan.types.get(n, TEXT) for n in self.names},
             include_columns=self.wanted,
             strings_can_be_null=True,
             null_values=NULL_TOKENS,
@@ -330,7 +331,7 @@ class _ArrowReader:
             )
         except pa.ArrowInvalid as exc:
             _raise_if_not_utf8(exc)
-            return pa.table({name: pa.array([], pa.string()) for name in self.names})
+            return pa.table({name: pa.array([], TEXT) for name in self.names})
 
     def fast(self, plan: ReadPlan) -> pa.Table | None:
         """The whole body in large parallel blocks with these types, or None when anything does not fit."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+
+from connectors.parsing import TEXT
 
 TIME = "time"
 STR = "str"
@@ -112,6 +115,8 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     if kind == FLOAT:
         return series if series.dtype == "float64" else pd.to_numeric(series, errors="coerce").astype(float)
     if kind == INT:
+        if series.dtype == "Int64":
+            return series
         numbers = series if pd.api.types.is_float_dtype(series) else pd.to_numeric(series, errors="coerce")
         return numbers.astype("Int64")
     if kind == BOOL:
@@ -131,6 +136,13 @@ _NULL = {TIME: pd.NaT, STR: pd.NA, FLOAT: float("nan"), INT: pd.NA, BOOL: pd.NA,
 PARAM_PREFIX = "param."
 
 
+def _nulls(kind: str, index: pd.Index) -> pd.Series:
+    """A column of nulls of this kind (strings straight from arrow: a scalar fill is slow for them)."""
+    if kind == STR:
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(index), TEXT)), index=index, copy=False)
+    return pd.Series(_NULL[kind], index=index, dtype=_DTYPES[kind])
+
+
 def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The frame with the schema's columns (missing ones null) and types; extra columns dropped except `param.*`."""
     schema = SCHEMAS[name]
@@ -140,7 +152,7 @@ def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
         if column in frame:
             columns[column] = _coerce(frame[column], kind)
         else:
-            columns[column] = pd.Series(_NULL[kind], index=frame.index, dtype=_DTYPES[kind])
+            columns[column] = _nulls(kind, frame.index)
     for column in frame.columns:
         if str(column).startswith(PARAM_PREFIX):
             columns[column] = frame[column].astype("string")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
@@ -20,6 +21,7 @@ from connectors.parsing import (
     parse_times,
     string_series,
     timestamp_parsers,
+    unix_times,
 )
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
@@ -62,12 +64,28 @@ def _labels(table: CsvTable) -> dict[str, str]:
 
 
 def _whole_scores(numbers: pd.Series) -> pd.Series:
-    """Whole numbers 0–10 as floats; anything else null."""
-    return numbers.where(numbers.between(0, 10) & (numbers == numbers.round()))
+    """Whole numbers 0–10 as Int64; anything else null."""
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    whole = (values >= 0) & (values <= 10) & (np.floor(values) == values)
+    integers = np.where(whole, values, 0).astype(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(integers, ~whole), index=numbers.index, copy=False)
+
+
+def _scores(values: Column) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Scores as Int64, and the masks of blank values and of values that are not whole numbers 0–10."""
+    if isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_integer(values.type):
+        blank = values.is_null().to_numpy(zero_copy_only=False)
+        integers = values.fill_null(-1).to_numpy().astype(np.int64, copy=False)
+        whole = (integers >= 0) & (integers <= 10)
+        return pd.Series(pd.arrays.IntegerArray(integers, ~whole), copy=False), blank, ~whole & ~blank
+    numbers, unreadable = parse_numbers(values)
+    scores = _whole_scores(numbers)
+    blank = (numbers.isna() & ~unreadable).to_numpy()
+    return scores, blank, ~blank & scores.isna().to_numpy()
 
 
 def _integers(values: Column) -> pd.Series:
-    """Whole numbers 0–10 as floats; anything else null."""
+    """Whole numbers 0–10 as Int64; anything else null."""
     return _whole_scores(parse_numbers(values)[0])
 
 
@@ -132,14 +150,22 @@ def _times(values: Column, timezone: str) -> tuple[pd.Series, pd.Series]:
     """Unix seconds (Delighted's `created_at`) or timestamp text → UTC times and a bad mask."""
     if isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_timestamp(values.type):
         return parse_times(values, timezone)
-    seconds, bad = parse_numbers(values)
-    present = seconds.notna()
-    if present.any() and not bad.any() and seconds[present].between(1e8, 1e10).all():
-        micros = np.round(seconds.to_numpy(na_value=np.nan) * 1e6)
-        stamps = np.where(present, micros, 0).astype(np.int64).view("datetime64[us]")
-        stamps[~present.to_numpy()] = np.datetime64("NaT")
-        return pd.Series(stamps, index=seconds.index, copy=False).dt.tz_localize("UTC"), bad
+    numeric = isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_integer(values.type)
+    seconds, bad = (values, pd.Series(False, index=pd.RangeIndex(len(values)))) if numeric else parse_numbers(values)
+    if not bad.any():
+        stamps = unix_times(seconds if numeric else pa.array(seconds, from_pandas=True))
+        if stamps is not None:
+            return stamps, bad
     return parse_times(values, timezone)
+
+
+def _number_type(sample: Column) -> pa.DataType:
+    """int64 when the sample's values are all integers, else float64 (what the fast read tries)."""
+    try:
+        pc.cast(sample, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.float64()
+    return pa.int64()
 
 
 def _choose_columns(sample: CsvTable, options: Mapping[str, Any]) -> dict[str, str]:
@@ -164,11 +190,12 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
 
     def plan(sample: CsvTable) -> ReadPlan:
         columns.update(_choose_columns(sample, options))
-        types = {columns["score"]: pa.float64()}
+        types = {columns["score"]: _number_type(sample.table[columns["score"]])}
         parsers: tuple[str, ...] = ()
         if "responded_at" in columns:
-            parsers = timestamp_parsers(sample.table[columns["responded_at"]])
-            types[columns["responded_at"]] = pa.timestamp("us") if parsers else pa.float64()
+            dates = sample.table[columns["responded_at"]]
+            parsers = timestamp_parsers(dates)
+            types[columns["responded_at"]] = pa.timestamp("us") if parsers else _number_type(dates)
         return ReadPlan(list(dict.fromkeys(columns.values())), types, parsers)
 
     table = read_csv_strings(path, report, header_count=_header_count, plan=plan)
@@ -176,22 +203,19 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     raw = table.table
     index = pd.RangeIndex(len(raw))
     score_col, date_col = columns["score"], columns.get("responded_at")
-    numbers, unreadable = parse_numbers(raw[score_col])
-    scores = _whole_scores(numbers)
-    blank = numbers.isna() & ~unreadable
-    invalid = ~blank & scores.isna()
-    out = pd.DataFrame(index=index)
-    out["score"] = scores
+    out: dict[str, Any] = {}
+    out["score"], blank, invalid = _scores(raw[score_col])
     for field in ("comment", "segment", "response_id"):
         if field in columns:
-            out[field] = string_series(raw[columns[field]])
+            out[field] = string_series(raw[columns[field]].combine_chunks())  # one chunk: later takes are direct
     if "response_id" not in columns:
-        out["response_id"] = pd.Series(pa.array(index + table.first_data_line).cast(pa.string()), dtype="string")
+        out["response_id"] = string_series(pa.array(index + table.first_data_line))
+    out["responded_at"], bad_dates = pd.NaT, np.zeros(len(raw), dtype=bool)
     if date_col:
-        out["responded_at"], bad_dates = _times(raw[date_col], options.get("timezone", "UTC"))
-    else:
-        out["responded_at"], bad_dates = pd.NaT, pd.Series(False, index=index)
-    keep = ~blank & ~invalid & ~bad_dates
+        out["responded_at"], bad = _times(raw[date_col], options.get("timezone", "UTC"))
+        bad_dates = bad.to_numpy()
+    responses = pd.DataFrame(out, index=index, copy=False)
+    keep = ~(blank | invalid | bad_dates)
     for mask, reason in (
         (blank, "no score"),
         (invalid, "score is not a whole number 0–10"),
@@ -199,7 +223,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     ):
         if mask.any():
             report.skip_many(path.name, table.physical_lines(np.flatnonzero(mask) + table.first_data_line), reason)
-    return out if keep.all() else out[keep]
+    return responses if keep.all() else responses[keep]
 
 
 def load(options: Mapping[str, Any]) -> SourceResult:

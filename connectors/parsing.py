@@ -36,6 +36,7 @@ def normalise_header(name: str) -> str:
 
 
 Column = pd.Series | pa.Array | pa.ChunkedArray
+TEXT = pa.large_string()  # how pandas' `string` dtype stores text: columns read as this become Series uncopied
 
 
 def _arrow(values: Column) -> pa.Array:
@@ -43,7 +44,7 @@ def _arrow(values: Column) -> pa.Array:
     if isinstance(values, pd.Series):
         if not isinstance(values.dtype, pd.StringDtype):
             values = values.astype("string")
-        values = pa.array(values.array, type=pa.string())
+        values = pa.array(values.array, type=TEXT)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return values
@@ -51,7 +52,7 @@ def _arrow(values: Column) -> pa.Array:
 
 def string_series(array: pa.Array | pa.ChunkedArray) -> pd.Series:
     """An arrow array as a pandas `string` Series without copying through Python objects."""
-    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, pa.string())))
+    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, TEXT)))
 
 
 def _index(values: Column) -> pd.Index:
@@ -62,10 +63,10 @@ def _index(values: Column) -> pd.Index:
 def trimmed(values: Column) -> pa.Array:
     """The values as a trimmed arrow string array (nulls for blanks)."""
     array = _arrow(values)
-    if not pa.types.is_string(array.type):
-        array = array.cast(pa.string())
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = array.cast(TEXT)
     array = pc.utf8_trim_whitespace(array)
-    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
 
 
 _ISO_LIKE = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}
@@ -163,6 +164,18 @@ def parse_numbers(values: Column) -> tuple[pd.Series, pd.Series]:
     return numbers, present & numbers.isna()
 
 
+def unix_times(seconds: pa.Array | pa.ChunkedArray) -> pd.Series | None:
+    """Numbers that are all plausible Unix seconds (1973–2286) as UTC times; None when some are not."""
+    bounds = pc.min_max(seconds).as_py()
+    if bounds["min"] is None or bounds["min"] < 1e8 or bounds["max"] > 1e10:
+        return None
+    micros = pc.multiply(seconds, 1_000_000)
+    if pa.types.is_floating(seconds.type):
+        micros = pc.round(micros)
+    stamps = micros.cast(pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    return pd.Series(stamps.to_pandas(), copy=False).astype("datetime64[us, UTC]")
+
+
 def parse_hms_minutes(values: Column) -> tuple[pd.Series, pd.Series]:
     """`HH:MM:SS` (hours may exceed 24) or a plain number of hours → minutes; returns (minutes, bad)."""
     text = pd.Series(trimmed(values).to_pandas().to_numpy(), index=_index(values), dtype="string")
@@ -176,7 +189,7 @@ def parse_hms_minutes(values: Column) -> tuple[pd.Series, pd.Series]:
     return result, present & result.isna()
 
 
-_ARROW_TYPES = {"float64": pa.float64(), "boolean": pa.bool_(), "string": pa.string()}
+_ARROW_TYPES = {"float64": pa.float64(), "boolean": pa.bool_(), "string": TEXT}
 
 
 def map_unique(values: Column, convert: Callable[[str], Any], dtype: str) -> pd.Series:

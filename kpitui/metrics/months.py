@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+_DAY_US = 86_400_000_000
+
 
 def month_slots(times: np.ndarray, end: pd.Timestamp, count: int = 12) -> tuple[list[str], np.ndarray]:
     """The `count` months ending with `end`'s month (`YYYY-MM`, UTC), and each time's slot in them (-1 outside)."""
     last = np.datetime64(end.tz_localize(None), "M")
     months = (last - np.arange(count - 1, -2, -1)).astype("datetime64[M]")  # the window and the month after
     bounds = months.astype("datetime64[D]").astype(np.int64)
-    days = times.astype("datetime64[D]").astype(np.int64) - (bounds[0] - 1)  # 1 = the window's first day
-    days[np.isnat(times)] = 0
+    # 1 = the window's first day; no time (NaT, the smallest int64) lands far before it
+    days = times.astype("datetime64[us]", copy=False).view(np.int64) // _DAY_US
+    days -= bounds[0] - 1
     # day of the window → its month; -1 for the days before it (and no date) and after it
     outside = np.array([-1], dtype=np.int16)
     by_day = np.concatenate((outside, np.repeat(np.arange(count, dtype=np.int16), np.diff(bounds)), outside))

@@ -29,45 +29,58 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
     return 100 * (p - d), promoters, n - promoters - detractors, detractors, margin
 
 
-def _scores_by_group(groups: np.ndarray, scores: np.ndarray, count: int) -> tuple[list[float | None], np.ndarray]:
-    """NPS and responses of each group 0..count-1 (-1: no group), from one count of group × kind."""
-    kind = (scores > 6).astype(np.int64) + (scores > 8)  # 0 detractor, 1 passive, 2 promoter
-    table = np.bincount((groups.astype(np.int64) + 1) * 3 + kind, minlength=3 * (count + 1)).reshape(-1, 3)[1:]
-    n = table.sum(axis=1)
-    return [nps_from_counts(int(n[i]), int(table[i, 2]), int(table[i, 0]))[0] for i in range(count)], n
+def _nps_of_distribution(counts: np.ndarray) -> tuple[float | None, int, int, int, float | None]:
+    """`nps_of` from the count of each score 0..10."""
+    return nps_from_counts(int(counts.sum()), int(counts[9:].sum()), int(counts[:7].sum()))
+
+
+def _distributions(groups: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
+    """Responses per group 0..count-1 (-1 and `count`: no group) and score: a (count, 11) table, one bincount."""
+    key = np.clip(groups, -1, count).astype(np.int64, copy=False)  # a new array: changed in place below
+    key += 1
+    key *= 11
+    key += scores
+    return np.bincount(key, minlength=11 * (count + 2)).reshape(-1, 11)[1 : count + 1]
+
+
+def _periods(times: np.ndarray, end: pd.Timestamp, span: np.timedelta64) -> np.ndarray:
+    """0 for times in the window (end − span, end], 1 in the window before it; other numbers outside (or no time)."""
+    end_us = np.datetime64(end.tz_localize(None), "us").astype(np.int64)
+    span_us = span.astype("timedelta64[us]").astype(np.int64)
+    ago = end_us - np.maximum(times.view(np.int64), end_us - 2 * span_us)  # no time (NaT) is older than both
+    return ago // span_us
 
 
 def compute_nps(responses: pd.DataFrame, as_of: date, window_days: int = 90, comments: int = 200) -> NpsMetrics:
     """NPS for the window ending `as_of`, the previous window, monthly trend and comments."""
+    if responses["score"].hasnans:
+        responses = responses[responses["score"].notna()]
     times = responses["responded_at"].to_numpy(dtype="datetime64[us]")
-    all_scores = responses["score"].to_numpy(dtype=np.int64, na_value=-1)
+    all_scores = responses["score"].to_numpy(dtype=np.int64, na_value=0)
     dated = not np.isnat(times).all()
     end = end_of_day(as_of)
-    end64 = np.datetime64(end.tz_localize(None), "us")
-    span = np.timedelta64(window_days, "D")
     if dated:
-        in_window = (times > end64 - span) & (times <= end64)
-        before = (times > end64 - 2 * span) & (times <= end64 - span)
+        periods = _periods(times, end, np.timedelta64(window_days, "D"))
     else:
-        in_window = np.ones(len(responses), dtype=bool)
-        before = np.zeros(len(responses), dtype=bool)
-    scores = all_scores[in_window]
-    score, promoters, passives, detractors, margin = nps_of(scores)
-    previous, *_, previous_margin = nps_of(all_scores[before])
+        periods = np.zeros(len(responses), dtype=np.int64)
+    now, before = _distributions(periods, all_scores, 2)
+    score, promoters, passives, detractors, margin = _nps_of_distribution(now)
+    previous, *_, previous_margin = _nps_of_distribution(before)
     significant = None
     if score is not None and previous is not None and margin is not None and previous_margin is not None:
         significant = abs(score - previous) > math.sqrt(margin**2 + previous_margin**2)
-    window = np.flatnonzero(in_window)
+    window = np.flatnonzero(periods == 0)
+    scores = all_scores[window]
     return NpsMetrics(
         score=score,
-        responses=len(scores),
+        responses=int(now.sum()),
         promoters=promoters,
         passives=passives,
         detractors=detractors,
         margin_of_error=margin,
         previous_score=previous,
         history=_history(times, all_scores, end) if dated else (),
-        distribution=tuple(int(v) for v in np.bincount(scores, minlength=11)[:11]),
+        distribution=tuple(int(v) for v in now),
         comments=_comments(responses, window, times, all_scores, comments),
         windowed=dated,
         window_days=window_days,
@@ -79,8 +92,10 @@ def compute_nps(responses: pd.DataFrame, as_of: date, window_days: int = 90, com
 def _history(times: np.ndarray, scores: np.ndarray, end: pd.Timestamp) -> tuple[NpsPoint, ...]:
     """NPS and responses per month, last 12 months."""
     labels, slots = month_slots(times, end)
-    values, counts = _scores_by_group(slots, scores, len(labels))
-    return tuple(NpsPoint(label, values[i], int(counts[i])) for i, label in enumerate(labels))
+    table = _distributions(slots, scores, len(labels))
+    return tuple(
+        NpsPoint(label, _nps_of_distribution(table[i])[0], int(table[i].sum())) for i, label in enumerate(labels)
+    )
 
 
 def _comments(responses, window: np.ndarray, times, scores, limit: int) -> tuple[NpsComment, ...]:
@@ -120,7 +135,7 @@ def _utc(moment: np.datetime64) -> datetime:
 
 def _segments(segment: pd.Series, window: np.ndarray, scores: np.ndarray) -> tuple[tuple[str, float | None, int], ...]:
     """NPS and responses per segment (e.g. plan) over the window, largest first."""
-    text = pa.array(segment.array, type=pa.string())
+    text = pa.array(segment.array)
     encoded = pc.dictionary_encode(pc.take(text, window))
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
@@ -128,6 +143,6 @@ def _segments(segment: pd.Series, window: np.ndarray, scores: np.ndarray) -> tup
         return ()
     codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
     names = [*encoded.dictionary.to_pylist(), "(none)"]
-    values, counts = _scores_by_group(codes, scores, len(names))
-    out = [(name, values[i], int(counts[i])) for i, name in sorted(enumerate(names), key=lambda x: x[1]) if counts[i]]
-    return tuple(sorted(out, key=lambda r: -r[2]))
+    table = _distributions(codes, scores, len(names))
+    out = [(name, _nps_of_distribution(table[i])[0], int(table[i].sum())) for i, name in enumerate(names)]
+    return tuple(sorted((row for row in out if row[2]), key=lambda r: (-r[2], r[0])))
