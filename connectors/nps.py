@@ -153,9 +153,9 @@ def _times(values: Column, timezone: str) -> tuple[pd.Series, pd.Series]:
     numeric = isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_integer(values.type)
     seconds, bad = (values, pd.Series(False, index=pd.RangeIndex(len(values)))) if numeric else parse_numbers(values)
     if not bad.any():
-        stamps = unix_times(seconds if numeric else pa.array(seconds, from_pandas=True))
-        if stamps is not None:
-            return stamps, bad
+        found = unix_times(seconds if numeric else pa.array(seconds, from_pandas=True))
+        if found is not None:
+            return found
     return parse_times(values, timezone)
 
 

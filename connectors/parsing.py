@@ -164,16 +164,24 @@ def parse_numbers(values: Column) -> tuple[pd.Series, pd.Series]:
     return numbers, present & numbers.isna()
 
 
-def unix_times(seconds: pa.Array | pa.ChunkedArray) -> pd.Series | None:
-    """Numbers that are all plausible Unix seconds (1973–2286) as UTC times; None when some are not."""
+def unix_times(seconds: pa.Array | pa.ChunkedArray) -> tuple[pd.Series, pd.Series] | None:
+    """Numbers that are mostly plausible Unix seconds (1973–2286) as UTC times, and the mask of those that are
+    not; None when most are not."""
     bounds = pc.min_max(seconds).as_py()
-    if bounds["min"] is None or bounds["min"] < 1e8 or bounds["max"] > 1e10:
+    if bounds["min"] is None:
         return None
+    bad = pa.nulls(len(seconds), pa.bool_())  # null: none bad
+    if bounds["min"] < 1e8 or bounds["max"] > 1e10:
+        bad = pc.invert(pc.and_(pc.greater_equal(seconds, 1e8), pc.less_equal(seconds, 1e10)))
+        if pc.sum(bad).as_py() * 2 > len(seconds) - seconds.null_count:
+            return None
+        seconds = pc.if_else(bad, None, seconds)
     micros = pc.multiply(seconds, 1_000_000)
     if pa.types.is_floating(seconds.type):
         micros = pc.round(micros)
     stamps = micros.cast(pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-    return pd.Series(stamps.to_pandas(), copy=False).astype("datetime64[us, UTC]")
+    mask = bad.fill_null(False).to_numpy(zero_copy_only=False)
+    return pd.Series(stamps.to_pandas(), copy=False).astype("datetime64[us, UTC]"), pd.Series(mask, copy=False)
 
 
 def parse_hms_minutes(values: Column) -> tuple[pd.Series, pd.Series]:

@@ -164,6 +164,35 @@ def test_delighted_worked_example():
     ]
 
 
+def test_typed_and_text_survey_reads_agree(tmp_path, monkeypatch):
+    """Whole-number scores and Unix times are read typed; a score that is not a number sends the file through text."""
+    clean = tmp_path / "clean.csv"
+    clean.write_text((DATA / "nps/delighted.csv").read_text())
+    messy = tmp_path / "messy.csv"
+    messy.write_text(
+        clean.read_text() + "12,lu@x.example,8.5,half,1793520000,Pro\n13,mo@x.example,ten,,1793520000,Pro\n"
+    )
+    monkeypatch.setattr(files._ArrowReader, "careful", None)  # neither file needs the careful pass
+    typed, text = nps.load({"path": str(clean)}), nps.load({"path": str(messy)})
+    assert [(s.line, s.reason) for s in text.report.skipped][-2:] == [
+        (13, "score is not a whole number 0–10"),
+        (14, "score is not a whole number 0–10"),
+    ]
+    responses = typed.frames["responses"]
+    assert str(responses["score"].dtype) == "Int64" and responses["responded_at"].iloc[0] == pd.Timestamp(
+        "2026-11-19 10:00", tz="UTC"
+    )
+    pd.testing.assert_frame_equal(responses, text.frames["responses"])
+
+
+def test_survey_times_that_are_not_unix_seconds_are_skipped(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("id,score,created_at\n1,9,1795082400\n2,3,17950824\n")
+    result = nps.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(3, "unreadable 'created_at' date")]
+    assert list(result.frames["responses"]["score"]) == [9]
+
+
 @pytest.mark.parametrize(
     ("name", "score_column", "comment_column", "score", "comments"),
     [
