@@ -39,7 +39,7 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
     stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
     out = pd.DataFrame(
         {
-            "event_time": pd.to_datetime(stamp.to_numpy(zero_copy_only=False), unit="us", utc=True),
+            "event_time": stamp.cast(pa.timestamp("us", tz="UTC")).to_pandas(),
             "event_name": string_series(table.column("event_name")),
         }
     )
@@ -63,12 +63,14 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
 
 def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     """Pivot `event_params` (list of {key, value{…}}) into one string column per wanted key, in arrow."""
-    column = table.column("event_params").combine_chunks()
+    column = table.column("event_params")
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
     flat = pc.list_flatten(column)
-    parents = pc.list_parent_indices(column).to_numpy()
-    keys = flat.field("key")
+    if isinstance(flat, pa.ChunkedArray):
+        flat = flat.combine_chunks()
+    parents = pc.list_parent_indices(column).to_numpy()  # row numbers across chunks
+    which = pc.index_in(flat.field("key"), value_set=pa.array(wanted)).fill_null(-1).to_numpy()
     value = flat.field("value")
     parts = [
         pc.cast(value.field(f.name), pa.string())
@@ -77,13 +79,14 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     ]
     text = pc.coalesce(*parts) if parts else pa.nulls(len(flat), pa.string())
     out = {}
-    for key in wanted:
-        hits = np.flatnonzero(pc.equal(keys, key).to_numpy(zero_copy_only=False))
+    for number, key in enumerate(wanted):
+        hits = np.flatnonzero(which == number)
         if not len(hits):
             continue
-        position = np.full(table.num_rows, -1, dtype=np.int64)
-        position[parents[hits[::-1]]] = hits[::-1]  # the first occurrence in a row wins
-        indices = pa.array(position, mask=position < 0)
+        none = np.iinfo(np.int64).max
+        position = np.full(table.num_rows, none, dtype=np.int64)
+        np.minimum.at(position, parents[hits], hits)  # the first occurrence in a row wins
+        indices = pa.array(position, mask=position == none)
         out[key] = string_series(pc.take(text, indices))
     return pd.DataFrame(out, index=range(table.num_rows))
 

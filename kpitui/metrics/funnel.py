@@ -7,6 +7,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.months import day_slots
@@ -26,6 +28,7 @@ class _Ordered:
     time: np.ndarray  # µs since the epoch, UTC
     row: np.ndarray  # position in the events frame
     key: np.ndarray  # dense code of what is counted: the user, or the session with `per_session`
+    keys: int  # how many codes there are (every key is below it)
     matches: list[np.ndarray]  # per step: does the event match it
 
     def span(self, start: pd.Timestamp, end: pd.Timestamp) -> slice:
@@ -40,6 +43,7 @@ class _Traffic:
 
     time: np.ndarray
     user: np.ndarray  # user code (-1 when missing)
+    users: int  # every user code is below it
     session: np.ndarray  # one number per (user, session) (-1 when missing)
     signup: np.ndarray
 
@@ -65,12 +69,14 @@ def _step_mask(events: pd.DataFrame, step: FunnelStep) -> np.ndarray:
 def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffic]:
     """Factorize ids once; sort once only the events the funnel can use (any event when `direct`)."""
     time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-    user, _ = pd.factorize(events["user_id"])
+    user, users = pd.factorize(events["user_id"])
     session_code, _ = pd.factorize(events["session_id"])
     session = np.where(
         (user >= 0) & (session_code >= 0), user * (int(session_code.max(initial=0)) + 1) + session_code, -1
     )
-    traffic = _Traffic(time, user, session, (events["event_name"] == "sign_up").to_numpy(dtype=bool, na_value=False))
+    traffic = _Traffic(
+        time, user, len(users), session, (events["event_name"] == "sign_up").to_numpy(dtype=bool, na_value=False)
+    )
     masks = [_step_mask(events, step) for step in config.steps]
     rank = np.full(len(events), len(masks), dtype=np.int64)
     for i in range(len(masks) - 1, -1, -1):
@@ -79,7 +85,8 @@ def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffi
     used = np.flatnonzero((key >= 0) & ((rank < len(masks)) | config.direct))
     used = used[_stable_order((time[used] - time.min(initial=0)) * (len(masks) + 1) + rank[used])]
     dense = pd.factorize(key[used])[0] if config.per_session else key[used]  # user codes are dense already
-    return _Ordered(time[used], used, dense, [m[used] for m in masks]), traffic
+    keys = int(dense.max(initial=-1)) + 1
+    return _Ordered(time[used], used, dense, keys, [m[used] for m in masks]), traffic
 
 
 def _stable_order(values: np.ndarray) -> np.ndarray:
@@ -93,10 +100,13 @@ def _stable_order(values: np.ndarray) -> np.ndarray:
     return order
 
 
-def _first_per_key(keys: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, first position) of each key among increasing `positions`."""
-    unique, first = np.unique(keys[positions], return_index=True)
-    return unique, positions[first]
+def _first_per_key(keys: np.ndarray, positions: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, first position) of each key among increasing `positions`; keys are codes below `count`."""
+    none = np.iinfo(np.int64).max
+    first = np.full(count, none, dtype=np.int64)
+    np.minimum.at(first, keys[positions], positions)
+    found = np.flatnonzero(first != none)
+    return found, first[found]
 
 
 def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -105,7 +115,7 @@ def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[n
     size = len(key)
     window = int(config.window * 1_000_000)
     matches = [m[span] for m in ordered.matches]
-    reached = [_first_per_key(key, np.flatnonzero(matches[0]))]
+    reached = [_first_per_key(key, np.flatnonzero(matches[0]), ordered.keys)]
     if config.direct:
         by_key = np.argsort(key * size + np.arange(size), kind="stable")
         following = np.full(size, -1, dtype=np.int64)
@@ -129,7 +139,7 @@ def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[n
         step = (keys[ok], nxt[ok])
         if config.open:
             fresh = mask & ~np.isin(key, step[0])
-            fresh_keys, fresh_at = _first_per_key(key, np.flatnonzero(fresh))
+            fresh_keys, fresh_at = _first_per_key(key, np.flatnonzero(fresh), ordered.keys)
             merged_keys = np.concatenate([step[0], fresh_keys])
             order = np.argsort(merged_keys, kind="stable")
             step = (merged_keys[order], np.concatenate([step[1], fresh_at])[order])
@@ -178,15 +188,21 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         breakdown=_breakdown(events, ordered, period, reached, traffic, in_period),
         daily_visitors=_daily(traffic, in_period & (day >= 0), days, day, visitors=True),
         daily_signups=_daily(traffic, in_period & (day >= 0), days, day, visitors=False),
-        users=_distinct(traffic.user[in_period]),
+        users=_distinct(traffic.user[in_period], traffic.users),
         sessions=_distinct(traffic.session[in_period]),
-        monthly_visitors=_distinct(traffic.user[traffic.within(month_start - pd.Timedelta(microseconds=1), end)]),
+        monthly_visitors=_distinct(
+            traffic.user[traffic.within(month_start - pd.Timedelta(microseconds=1), end)], traffic.users
+        ),
     )
 
 
-def _distinct(codes: np.ndarray) -> int:
-    """How many different non-negative codes (a sort: faster than hashing for integers)."""
-    values = np.sort(codes[codes >= 0])
+def _distinct(codes: np.ndarray, below: int | None = None) -> int:
+    """How many different non-negative codes: counted in a table when they are known to be below `below`,
+    else by sorting (both faster than hashing)."""
+    codes = codes[codes >= 0]
+    if below is not None:
+        return int(np.count_nonzero(np.bincount(codes, minlength=below)))
+    values = np.sort(codes)
     return int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
 
 
@@ -199,7 +215,7 @@ def _weekly(
     reached = _chain(ordered, span, config)
     keys, at = reached[0]
     week = np.minimum((ordered.time[span][at] - _micros(start)) // (7 * _DAY), weeks - 1)
-    done = np.isin(keys, reached[-1][0])
+    done = _among(keys, reached[-1][0], ordered.keys)
     entered = np.bincount(week, minlength=weeks)
     completed = np.bincount(week, weights=done, minlength=weeks)
     return tuple(
@@ -222,19 +238,26 @@ def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffi
     lacking = ~has_source[chosen]
     if lacking.any():
         chosen[lacking] = _first_touch(traffic, has_source & in_period, chosen[lacking])
-    table = pd.DataFrame(
+    table = pa.table(
         {
-            "source": source.iloc[chosen].fillna("(direct)").to_numpy(),
-            "medium": medium.iloc[chosen].fillna("(none)").to_numpy(),
-            "done": np.isin(keys, reached[-1][0]),
+            "source": pc.fill_null(pc.take(pa.array(source.array), chosen), "(direct)"),
+            "medium": pc.fill_null(pc.take(pa.array(medium.array), chosen), "(none)"),
+            "done": _among(keys, reached[-1][0], ordered.keys),
         }
     )
-    grouped = table.groupby(["source", "medium"])["done"].agg(["size", "sum"])
-    grouped = grouped.sort_values("size", ascending=False, kind="stable")
+    grouped = table.group_by(["source", "medium"]).aggregate([("done", "count"), ("done", "sum")]).to_pylist()
+    grouped.sort(key=lambda g: (-g["done_count"], g["source"], g["medium"]))
     return tuple(
-        BreakdownRow(str(s), str(m), int(row["size"]), int(row["sum"]), float(row["sum"] / row["size"]))
-        for (s, m), row in grouped.head(limit).iterrows()
+        BreakdownRow(g["source"], g["medium"], g["done_count"], g["done_sum"], g["done_sum"] / g["done_count"])
+        for g in grouped[:limit]
     )
+
+
+def _among(keys: np.ndarray, subset: np.ndarray, count: int) -> np.ndarray:
+    """Which keys (codes below `count`) are in `subset`."""
+    table = np.zeros(count, dtype=bool)
+    table[subset] = True
+    return table[keys]
 
 
 def _first_touch(traffic: _Traffic, candidates: np.ndarray, entry_rows: np.ndarray) -> np.ndarray:

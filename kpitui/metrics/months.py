@@ -35,6 +35,7 @@ def day_slots(times: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tupl
     """The UTC days of the period (start, end] (`YYYY-MM-DD`), and each time's day in them (-1 outside)."""
     first = np.datetime64(start.tz_convert(None), "D") + 1
     count = int((np.datetime64(end.tz_convert(None), "D") - first).astype(np.int64)) + 1
-    slots = (times.astype("datetime64[D]") - first).astype(np.int64)
+    slots = times.astype("datetime64[us]", copy=False).view(np.int64) // _DAY_US
+    slots -= first.astype(np.int64)  # NaT (the smallest int64) lands far before the first day
     slots[(slots < 0) | (slots >= count)] = -1
     return [str(first + i) for i in range(count)], slots
