@@ -19,6 +19,7 @@ _PARAM = "param."
 
 
 _DAY = 86_400_000_000  # µs
+_SIGN_UP = "sign_up"
 
 
 @dataclass
@@ -56,8 +57,16 @@ def _micros(moment: pd.Timestamp) -> int:
     return int(np.datetime64(moment.tz_convert(None), "us").astype(np.int64))
 
 
-def _step_mask(events: pd.DataFrame, step: FunnelStep) -> np.ndarray:
-    mask = (events["event_name"] == step.event).to_numpy(dtype=bool, na_value=False)
+def _name_codes(events: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Each event's name as its position in `names` (-1 for any other name): one pass over the names."""
+    column = pa.array(events["event_name"].array)
+    found = pc.index_in(column, value_set=pa.array(names, type=column.type))
+    return found.fill_null(-1).to_numpy()
+
+
+def _step_mask(events: pd.DataFrame, step: FunnelStep, named: np.ndarray) -> np.ndarray:
+    """Which events match the step, given which have its event name."""
+    mask = named.copy()
     for key, value in step.params.items():
         column = _PARAM + key
         if column not in events:
@@ -74,10 +83,10 @@ def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffi
     session = np.where(
         (user >= 0) & (session_code >= 0), user * (int(session_code.max(initial=0)) + 1) + session_code, -1
     )
-    traffic = _Traffic(
-        time, user, len(users), session, (events["event_name"] == "sign_up").to_numpy(dtype=bool, na_value=False)
-    )
-    masks = [_step_mask(events, step) for step in config.steps]
+    names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
+    name = _name_codes(events, names)
+    traffic = _Traffic(time, user, len(users), session, name == names.index(_SIGN_UP))
+    masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
     rank = np.full(len(events), len(masks), dtype=np.int64)
     for i in range(len(masks) - 1, -1, -1):
         rank[masks[i]] = i
