@@ -91,6 +91,18 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(out, index=range(table.num_rows))
 
 
+_EVENT_COLUMNS = ("event_timestamp", "event_name", "user_pseudo_id", "user_id", "event_params", "traffic_source")
+
+
+def _read_parquet(path: Path, wanted: tuple[str, ...]) -> pa.Table:
+    """The columns the events frame is built from (exports hold many more: device, geo, items, …)."""
+    try:
+        present = pq.read_schema(path).names
+        return pq.read_table(path, columns=[name for name in present if name in (*_EVENT_COLUMNS, *wanted)])
+    except (pa.ArrowException, OSError) as exc:
+        raise ConnectorError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
+
+
 def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
     data = to_utf8(read_bytes(path), path)
     try:
@@ -273,7 +285,7 @@ def _read_file(path: Path, wanted: tuple[str, ...], report: SourceReport) -> dic
     name = path.name.lower().removesuffix(".gz")
     if name.endswith(".parquet"):
         report.layout = "GA4 BigQuery export (Parquet)"
-        return {"events": _events_from_arrow(pq.read_table(path), wanted)}
+        return {"events": _events_from_arrow(_read_parquet(path, wanted), wanted)}
     if name.endswith((".ndjson", ".jsonl", ".json")):
         report.layout = "GA4 BigQuery export (NDJSON)"
         return {"events": _events_from_arrow(_read_ndjson(path, report), wanted)}

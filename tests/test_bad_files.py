@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors import nps, tickets
+from connectors import ga4, nps, tickets
 from connectors.base import ConnectorError
 from kpitui.metrics.support import SupportSettings, compute_support
 
@@ -132,3 +132,10 @@ def test_windows_1252_text_far_into_a_file_is_read_once(tmp_path):
     assert frame["subject"].iloc[-1] == "Café crème"
     assert result.report.rows == 2999
     assert [(s.line, s.reason) for s in result.report.skipped] == [(3, "expected 8 fields, found 3")]
+
+
+def test_broken_parquet_is_one_clear_error(tmp_path):
+    path = tmp_path / "events.parquet"
+    path.write_bytes(b"PAR1 this was cut off while copying")
+    with pytest.raises(ConnectorError, match=r"events\.parquet: not a readable Parquet file \(.*magic bytes"):
+        ga4.load({"path": str(path)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -76,23 +77,30 @@ def _step_mask(events: pd.DataFrame, step: FunnelStep, named: np.ndarray) -> np.
 
 
 def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffic]:
-    """Factorize ids once; sort once only the events the funnel can use (any event when `direct`)."""
-    time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-    user, users = pd.factorize(events["user_id"])
-    session_code, _ = pd.factorize(events["session_id"])
+    """Factorize ids once; sort once only the events the funnel can use (any event when `direct`).
+
+    Hashing the user ids takes longest, so it runs on a second thread (pyarrow releases the GIL) while the
+    events are matched to steps and sorted by time.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        users_job = pool.submit(pd.factorize, events["user_id"])
+        time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+        names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
+        name = _name_codes(events, names)
+        masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
+        rank = np.full(len(events), len(masks), dtype=np.int64)
+        for i in range(len(masks) - 1, -1, -1):
+            rank[masks[i]] = i
+        session_code, _ = pd.factorize(events["session_id"])
+        countable = events["user_id"].notna().to_numpy() & ((session_code >= 0) | (not config.per_session))
+        used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
+        used = used[_stable_order((time[used] - time.min(initial=0)) * (len(masks) + 1) + rank[used])]
+        user, users = users_job.result()
     session = np.where(
         (user >= 0) & (session_code >= 0), user * (int(session_code.max(initial=0)) + 1) + session_code, -1
     )
-    names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
-    name = _name_codes(events, names)
     traffic = _Traffic(time, user, len(users), session, name == names.index(_SIGN_UP))
-    masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
-    rank = np.full(len(events), len(masks), dtype=np.int64)
-    for i in range(len(masks) - 1, -1, -1):
-        rank[masks[i]] = i
     key = session if config.per_session else user
-    used = np.flatnonzero((key >= 0) & ((rank < len(masks)) | config.direct))
-    used = used[_stable_order((time[used] - time.min(initial=0)) * (len(masks) + 1) + rank[used])]
     dense = pd.factorize(key[used])[0] if config.per_session else key[used]  # user codes are dense already
     keys = int(dense.max(initial=-1)) + 1
     return _Ordered(time[used], used, dense, keys, [m[used] for m in masks]), traffic
