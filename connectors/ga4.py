@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import expand_path, read_bytes, read_text, to_utf8
 from connectors.frames import PARAM_PREFIX, conform
-from connectors.parsing import parse_numbers, string_series
+from connectors.parsing import TEXT, parse_numbers, string_series
 
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
 _STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
@@ -63,31 +63,33 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
 
 def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     """Pivot `event_params` (list of {key, value{…}}) into one string column per wanted key, in arrow."""
-    column = table.column("event_params")
+    column = table.column("event_params").combine_chunks()
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
     flat = pc.list_flatten(column)
-    if isinstance(flat, pa.ChunkedArray):
-        flat = flat.combine_chunks()
-    parents = pc.list_parent_indices(column).to_numpy()  # row numbers across chunks
-    which = pc.index_in(flat.field("key"), value_set=pa.array(wanted)).fill_null(-1).to_numpy()
+    parents = pc.list_parent_indices(column).to_numpy()
+    keys = flat.field("key")
+    which = pc.index_in(keys, value_set=pa.array(wanted, type=keys.type)).fill_null(-1).to_numpy()
     value = flat.field("value")
     parts = [
-        pc.cast(value.field(f.name), pa.string())
+        pc.cast(value.field(f.name), TEXT)
         for f in value.type
         if f.name in ("string_value", "int_value", "double_value", "float_value")
     ]
-    text = pc.coalesce(*parts) if parts else pa.nulls(len(flat), pa.string())
+    text = pc.coalesce(*parts) if parts else pa.nulls(len(flat), TEXT)
     out = {}
     for number, key in enumerate(wanted):
         hits = np.flatnonzero(which == number)
         if not len(hits):
             continue
-        none = np.iinfo(np.int64).max
-        position = np.full(table.num_rows, none, dtype=np.int64)
-        np.minimum.at(position, parents[hits], hits)  # the first occurrence in a row wins
-        indices = pa.array(position, mask=position == none)
-        out[key] = string_series(pc.take(text, indices))
+        rows = parents[hits]
+        first = np.concatenate(([True], rows[1:] != rows[:-1]))  # values follow their rows: a row's first one
+        values = pc.take(text, hits[first])
+        if len(values) < table.num_rows:  # some rows lack the key: spread the values to their rows
+            position = np.full(table.num_rows, -1, dtype=np.int64)
+            position[rows[first]] = np.arange(len(values))
+            values = pc.take(values, pa.array(position, mask=position < 0))
+        out[key] = string_series(values)
     return pd.DataFrame(out, index=range(table.num_rows))
 
 

@@ -452,3 +452,20 @@ def test_other_helpdesk_layouts(name, layout, ids, first_median, resolution_medi
 def test_funnel_event_order_keeps_ties_in_file_order(values):
     """Events at the same time and step stay in file order, as a stable sort would leave them."""
     assert _stable_order(values).tolist() == np.argsort(values, kind="stable").tolist()
+
+
+def test_event_params_first_value_per_row_and_gaps(tmp_path):
+    """A key missing from some events leaves them null; a key given twice keeps its first value."""
+    rows = [
+        {"event_timestamp": 1, "event_name": "a", "user_pseudo_id": "u", "event_params": params}
+        for params in (
+            [{"key": "ga_session_id", "value": {"int_value": 7}}, {"key": "source", "value": {"string_value": "x"}}],
+            [],
+            [{"key": "source", "value": {"string_value": "y"}}, {"key": "source", "value": {"string_value": "z"}}],
+        )
+    ]
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    events = ga4.load({"path": str(path)}).frames["events"]
+    assert events["session_id"].fillna("-").tolist() == ["7", "-", "-"]
+    assert events["source"].fillna("-").tolist() == ["x", "-", "y"]
