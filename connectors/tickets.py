@@ -162,7 +162,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
                 if found:
                     types[header] = pa.timestamp("us")
                     parsers.extend(f for f in found if f not in parsers)
-            elif field in _MINUTES or field == "reopens":
+            elif field in _MINUTES or field == "reopens" or (field in _HMS_OR_MINUTES and not _in_hours(header)):
                 types[header] = pa.float64()
             elif field in _CATEGORIES:
                 types[header] = pa.dictionary(pa.int32(), pa.string())
@@ -198,7 +198,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
             out[field], wrong = parse_numbers(column)
             flag(wrong, f"{header!r} is not a number")
         elif field in _HMS_OR_MINUTES:
-            if "(in hrs)" in header.lower():
+            if _in_hours(header):
                 out[field], wrong = parse_hms_minutes(column)
             else:
                 out[field], wrong = parse_numbers(column)
@@ -230,6 +230,11 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     return out[bad == 0] if rejected.size else out
 
 
+def _in_hours(header: str) -> bool:
+    """Freshdesk's `… (in hrs)` columns hold `HH:MM:SS`; other business-time columns are minutes."""
+    return "(in hrs)" in header.lower()
+
+
 def _fill_durations(out: pd.DataFrame) -> None:
     """Recompute calendar minutes from timestamps where the export left them empty."""
     if "created" not in out:
@@ -238,12 +243,13 @@ def _fill_durations(out: pd.DataFrame) -> None:
     for minutes, stamp in (("first_response_minutes", "first_response_at"), ("resolution_minutes", "solved_at")):
         if stamp not in out:
             continue
-        current = out[minutes].to_numpy(dtype=float, copy=True) if minutes in out else np.full(len(out), np.nan)
+        current = out[minutes].to_numpy(dtype=float) if minutes in out else np.full(len(out), np.nan)
         missing = np.isnan(current)
         if missing.any():
             ends = out[stamp].to_numpy(dtype="datetime64[us]")
+            current = current.copy()
             current[missing] = (ends[missing] - starts[missing]) / np.timedelta64(1, "m")
-        out[minutes] = current
+            out[minutes] = current
 
 
 def _repeated_ids(ids: pd.Series) -> np.ndarray:
