@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +37,18 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
         raise ConnectorError(
             f"not a GA4 event export: no {', '.join(sorted(missing))} column; found {', '.join(sorted(names))[:300]}"
         )
-    stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
-    out = pd.DataFrame(
-        {
-            "event_time": stamp.cast(pa.timestamp("us", tz="UTC")).to_pandas(),
-            "event_name": string_series(table.column("event_name")),
-        }
-    )
-    user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
-    out["user_id"] = string_series(user)
-    params = _params(table, wanted) if "event_params" in names else pd.DataFrame(index=out.index)
+    with ThreadPoolExecutor(1) as pool:  # the params pivot (arrow, GIL released) beside the other columns
+        params_job = pool.submit(_params, table, wanted) if "event_params" in names else None
+        stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
+        out = pd.DataFrame(
+            {
+                "event_time": stamp.cast(pa.timestamp("us", tz="UTC")).to_pandas(),
+                "event_name": string_series(table.column("event_name")),
+            }
+        )
+        user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
+        out["user_id"] = string_series(user)
+        params = params_job.result() if params_job else pd.DataFrame(index=out.index)
     for key in wanted:
         if key in names and key not in params:
             params[key] = string_series(table.column(key))

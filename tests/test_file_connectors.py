@@ -412,6 +412,8 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
     assert sum(v is not None for v in weekly.values()) == 1
     daily = dict(m.daily_visitors)
     assert (daily["2026-11-10"], daily["2026-11-09"], len(daily)) == (6, 0, 30)
+    week = compute_funnel(frame, config, date(2026, 11, 20), period_days=7)
+    assert (week.users, week.monthly_visitors, len(week.daily_visitors)) == (0, 6, 7)  # 10 Nov: this month, not week
 
 
 def test_unknown_file_is_one_clear_error(tmp_path):

@@ -45,7 +45,6 @@ class _Traffic:
 
     time: np.ndarray
     user: np.ndarray  # user code (-1 when missing)
-    users: int  # every user code is below it
     session: np.ndarray  # one number per (user, session) (-1 when missing)
     signup: np.ndarray
 
@@ -95,11 +94,11 @@ def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffi
         countable = events["user_id"].notna().to_numpy() & ((session_code >= 0) | (not config.per_session))
         used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
         used = used[_stable_order((time[used] - time.min(initial=0)) * (len(masks) + 1) + rank[used])]
-        user, users = users_job.result()
+        user, _ = users_job.result()
     session = np.where(
         (user >= 0) & (session_code >= 0), user * (int(session_code.max(initial=0)) + 1) + session_code, -1
     )
-    traffic = _Traffic(time, user, len(users), session, name == names.index(_SIGN_UP))
+    traffic = _Traffic(time, user, session, name == names.index(_SIGN_UP))
     key = session if config.per_session else user
     dense = pd.factorize(key[used])[0] if config.per_session else key[used]  # user codes are dense already
     keys = int(dense.max(initial=-1)) + 1
@@ -195,32 +194,57 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     counts = [len(keys) for keys, _ in reached]
     before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
     in_period = traffic.within(start, end)
-    days, day = day_slots(traffic.time.view("datetime64[us]"), start, end)
     month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
+    daily_visitors, users, monthly_visitors = _visitors(traffic, start, end, month_start)
     return FunnelMetrics(
         steps=_steps(counts, [s.name for s in config.steps]),
         overall_conversion=_overall(counts),
         previous_overall_conversion=_overall([len(keys) for keys, _ in before]),
         weekly=_weekly(ordered, config, end),
         breakdown=_breakdown(events, ordered, period, reached, traffic, in_period),
-        daily_visitors=_daily(traffic, in_period & (day >= 0), days, day, visitors=True),
-        daily_signups=_daily(traffic, in_period & (day >= 0), days, day, visitors=False),
-        users=_distinct(traffic.user[in_period], traffic.users),
+        daily_visitors=daily_visitors,
+        daily_signups=_daily_signups(traffic, start, end),
+        users=users,
         sessions=_distinct(traffic.session[in_period]),
-        monthly_visitors=_distinct(
-            traffic.user[traffic.within(month_start - pd.Timedelta(microseconds=1), end)], traffic.users
-        ),
+        monthly_visitors=monthly_visitors,
     )
 
 
-def _distinct(codes: np.ndarray, below: int | None = None) -> int:
-    """How many different non-negative codes: counted in a table when they are known to be below `below`,
-    else by sorting (both faster than hashing)."""
-    codes = codes[codes >= 0]
-    if below is not None:
-        return int(np.count_nonzero(np.bincount(codes, minlength=below)))
-    values = np.sort(codes)
+def _distinct(codes: np.ndarray) -> int:
+    """How many different non-negative codes (by sorting: faster than hashing for integers)."""
+    values = np.sort(codes[codes >= 0])
     return int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
+
+
+def _visitors(
+    traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp, month_start: pd.Timestamp
+) -> tuple[tuple[tuple[str, int], ...], int, int]:
+    """Distinct users per UTC day of the period (start, end], in the whole period, and since `month_start`:
+    all three from one sort of the (user, day) pairs."""
+    since = min(start, month_start - pd.Timedelta(microseconds=1))
+    rows = np.flatnonzero(traffic.within(since, end) & (traffic.user >= 0))
+    labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), since, end)
+    span = len(labels)
+    pairs = np.sort(traffic.user[rows] * span + day)
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    user, day = np.divmod(pairs, span)  # by user, then day
+
+    def users_from(first_day: int) -> int:
+        seen = user[day >= first_day]
+        return int(np.count_nonzero(seen[1:] != seen[:-1])) + 1 if len(seen) else 0
+
+    period_first = span - (end - start).days
+    month_first = labels.index(month_start.strftime("%Y-%m-%d"))
+    per_day = np.bincount(day, minlength=span)[period_first:]
+    daily = tuple((label, int(n)) for label, n in zip(labels[period_first:], per_day, strict=True))
+    return daily, users_from(period_first), users_from(month_first)
+
+
+def _daily_signups(traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
+    """Sign-up events per UTC day of the period (start, end]."""
+    rows = np.flatnonzero(traffic.within(start, end) & traffic.signup)
+    labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), start, end)
+    return tuple(zip(labels, map(int, np.bincount(day, minlength=len(labels))), strict=True))
 
 
 def _weekly(
@@ -283,21 +307,6 @@ def _first_touch(traffic: _Traffic, candidates: np.ndarray, entry_rows: np.ndarr
     earliest = pd.Series(traffic.time[rows], index=rows).groupby(traffic.user[rows]).idxmin()
     found = earliest.reindex(traffic.user[entry_rows]).to_numpy(dtype=float)
     return np.where(np.isnan(found), entry_rows, np.nan_to_num(found)).astype(np.int64)
-
-
-def _daily(
-    traffic: _Traffic, keep: np.ndarray, days: list[str], day: np.ndarray, *, visitors: bool
-) -> tuple[tuple[str, int], ...]:
-    """Per UTC day of the period: distinct users (visitors), or sign-up events."""
-    if visitors:
-        keep = keep & (traffic.user >= 0)
-        width = int(traffic.user.max(initial=0)) + 1
-        pairs = np.sort(day[keep] * width + traffic.user[keep])
-        first = np.concatenate(([True], pairs[1:] != pairs[:-1])) if len(pairs) else np.zeros(0, dtype=bool)
-        values = np.bincount(pairs[first] // width, minlength=len(days))
-    else:
-        values = np.bincount(day[keep & traffic.signup], minlength=len(days))
-    return tuple((label, int(n)) for label, n in zip(days, values, strict=True))
 
 
 def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
