@@ -45,7 +45,6 @@ class _Traffic:
 
     time: np.ndarray
     user: np.ndarray  # user code (-1 when missing)
-    session: np.ndarray  # one number per (user, session) (-1 when missing)
     signup: np.ndarray
 
     def within(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
@@ -90,19 +89,25 @@ def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffi
         rank = np.full(len(events), len(masks), dtype=np.int64)
         for i in range(len(masks) - 1, -1, -1):
             rank[masks[i]] = i
-        session_code, _ = pd.factorize(events["session_id"])
-        countable = events["user_id"].notna().to_numpy() & ((session_code >= 0) | (not config.per_session))
+        countable = events["user_id"].notna().to_numpy()
+        if config.per_session:
+            countable = countable & events["session_id"].notna().to_numpy()
         used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
         used = used[_stable_order((time[used] - time.min(initial=0)) * (len(masks) + 1) + rank[used])]
         user, _ = users_job.result()
-    session = np.where(
-        (user >= 0) & (session_code >= 0), user * (int(session_code.max(initial=0)) + 1) + session_code, -1
-    )
-    traffic = _Traffic(time, user, session, name == names.index(_SIGN_UP))
-    key = session if config.per_session else user
-    dense = pd.factorize(key[used])[0] if config.per_session else key[used]  # user codes are dense already
+    traffic = _Traffic(time, user, name == names.index(_SIGN_UP))
+    if config.per_session:
+        dense, _ = pd.factorize(_session_keys(user[used], events["session_id"].iloc[used]))
+    else:
+        dense = user[used]  # user codes are dense already
     keys = int(dense.max(initial=-1)) + 1
     return _Ordered(time[used], used, dense, keys, [m[used] for m in masks]), traffic
+
+
+def _session_keys(user: np.ndarray, session_id: pd.Series) -> np.ndarray:
+    """One number per (user, session) pair of these events (-1 when either is missing)."""
+    session, _ = pd.factorize(session_id)
+    return np.where((user >= 0) & (session >= 0), user * (int(session.max(initial=0)) + 1) + session, -1)
 
 
 def _stable_order(values: np.ndarray) -> np.ndarray:
@@ -205,7 +210,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         daily_visitors=daily_visitors,
         daily_signups=_daily_signups(traffic, start, end),
         users=users,
-        sessions=_distinct(traffic.session[in_period]),
+        sessions=_distinct(_session_keys(traffic.user[in_period], events["session_id"][in_period])),
         monthly_visitors=monthly_visitors,
     )
 
