@@ -30,7 +30,7 @@ class _Ordered:
     time: np.ndarray  # µs since the epoch, UTC
     row: np.ndarray  # position in the events frame
     key: np.ndarray  # dense code of what is counted: the user, or the session with `per_session`
-    keys: int  # how many codes there are (every key is below it)
+    key_count: int  # every key code is below it
     matches: list[np.ndarray]  # per step: does the event match it
 
     def span(self, start: pd.Timestamp, end: pd.Timestamp) -> slice:
@@ -100,8 +100,7 @@ def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffi
         dense, _ = pd.factorize(_session_keys(user[used], events["session_id"].iloc[used]))
     else:
         dense = user[used]  # user codes are dense already
-    keys = int(dense.max(initial=-1)) + 1
-    return _Ordered(time[used], used, dense, keys, [m[used] for m in masks]), traffic
+    return _Ordered(time[used], used, dense, int(dense.max(initial=-1)) + 1, [m[used] for m in masks]), traffic
 
 
 def _session_keys(user: np.ndarray, session_id: pd.Series) -> np.ndarray:
@@ -136,7 +135,7 @@ def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[n
     size = len(key)
     window = int(config.window * 1_000_000)
     matches = [m[span] for m in ordered.matches]
-    reached = [_first_per_key(key, np.flatnonzero(matches[0]), ordered.keys)]
+    reached = [_first_per_key(key, np.flatnonzero(matches[0]), ordered.key_count)]
     if config.direct:
         by_key = np.argsort(key * size + np.arange(size), kind="stable")
         following = np.full(size, -1, dtype=np.int64)
@@ -160,7 +159,7 @@ def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[n
         step = (keys[ok], nxt[ok])
         if config.open:
             fresh = mask & ~np.isin(key, step[0])
-            fresh_keys, fresh_at = _first_per_key(key, np.flatnonzero(fresh), ordered.keys)
+            fresh_keys, fresh_at = _first_per_key(key, np.flatnonzero(fresh), ordered.key_count)
             merged_keys = np.concatenate([step[0], fresh_keys])
             order = np.argsort(merged_keys, kind="stable")
             step = (merged_keys[order], np.concatenate([step[1], fresh_at])[order])
@@ -261,7 +260,7 @@ def _weekly(
     reached = _chain(ordered, span, config)
     keys, at = reached[0]
     week = np.minimum((ordered.time[span][at] - _micros(start)) // (7 * _DAY), weeks - 1)
-    done = _among(keys, reached[-1][0], ordered.keys)
+    done = _among(keys, reached[-1][0], ordered.key_count)
     entered = np.bincount(week, minlength=weeks)
     completed = np.bincount(week, weights=done, minlength=weeks)
     return tuple(
@@ -288,7 +287,7 @@ def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffi
         {
             "source": pc.fill_null(pc.take(pa.array(source.array), chosen), "(direct)"),
             "medium": pc.fill_null(pc.take(pa.array(medium.array), chosen), "(none)"),
-            "done": _among(keys, reached[-1][0], ordered.keys),
+            "done": _among(keys, reached[-1][0], ordered.key_count),
         }
     )
     grouped = table.group_by(["source", "medium"]).aggregate([("done", "count"), ("done", "sum")]).to_pylist()
