@@ -80,7 +80,7 @@ def _starts_utf8(data: bytes | mmap.mmap) -> bool:
     return True
 
 
-def from_cp1252(data: bytes | mmap.mmap) -> bytes:
+def _from_cp1252(data: bytes | mmap.mmap) -> bytes:
     """Windows-1252 bytes (what Excel saves) as UTF-8."""
     return data[:].decode("cp1252", errors="replace").encode("utf-8")
 
@@ -97,7 +97,7 @@ def to_utf8(data: bytes | mmap.mmap, path: Path, *, whole: bool = True) -> bytes
     if b"\x00" in data[:8192]:
         raise ConnectorError(f"{path}: looks like a binary file, not a text export")
     if not (_is_utf8(data) if whole else _starts_utf8(data)):
-        return from_cp1252(data)
+        return _from_cp1252(data)
     return data
 
 
@@ -224,7 +224,7 @@ def read_csv_strings(
         return _read_csv(data, path, report, header_count, plan)
     except NotUtf8Error:
         del report.skipped[skipped:], report.warnings[warnings:]
-        return _read_csv(from_cp1252(data), path, report, header_count, plan)
+        return _read_csv(_from_cp1252(data), path, report, header_count, plan)
 
 
 def _read_csv(
