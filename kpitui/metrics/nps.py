@@ -15,13 +15,9 @@ from kpitui.metrics.revenue import end_of_day
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 
-def nps_of(scores: np.ndarray) -> tuple[float | None, int, int, int, float | None]:
-    """(score, promoters, passives, detractors, margin of error at 95 %) of 0–10 scores."""
-    return nps_from_counts(len(scores), int((scores >= 9).sum()), int((scores <= 6).sum()))
-
-
 def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | None, int, int, int, float | None]:
-    """The same from counts of responses, promoters and detractors."""
+    """(score, promoters, passives, detractors, margin of error at 95 %) from counts of responses, promoters and
+    detractors."""
     if n == 0:
         return None, 0, 0, 0, None
     p, d = promoters / n, detractors / n
@@ -30,7 +26,7 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
 
 
 def _nps_of_distribution(counts: np.ndarray) -> tuple[float | None, int, int, int, float | None]:
-    """`nps_of` from the count of each score 0..10."""
+    """`nps_from_counts` of the count of each score 0..10."""
     return nps_from_counts(int(counts.sum()), int(counts[9:].sum()), int(counts[:7].sum()))
 
 
