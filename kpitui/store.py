@@ -59,18 +59,19 @@ class Store:
         with self._lock:
             self._db.close()
 
-    def save_source(self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame]) -> None:
-        """Replace a source's stored frames and status atomically."""
+    def save_source(self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame] | None) -> None:
+        """Replace a source's stored frames and status atomically (frames None: keep the stored ones)."""
         blobs = []
-        for frame_name, frame in frames.items():
+        for frame_name, frame in (frames or {}).items():
             buffer = io.BytesIO()
             frame.to_parquet(buffer, index=False)
             blobs.append((name, frame_name, buffer.getvalue()))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
-                self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
+                if frames is not None:
+                    self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
+                    self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
                 self._db.execute("INSERT OR REPLACE INTO source_status VALUES (?, ?)", (name, _status_json(status)))
                 self._db.execute("COMMIT")
             except BaseException:

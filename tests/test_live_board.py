@@ -308,3 +308,60 @@ def test_closed_terminal_exits_instead_of_spinning(tmp_path):
     found = _wait_exit(pid, None)
     assert found != (0, 0), "the board kept running after its terminal closed"
     assert os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
+
+
+class CountingStore(Store):
+    """A store that records which saves carried frames."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.saves: list[bool] = []
+
+    def save_source(self, name, status, frames) -> None:
+        self.saves.append(frames is not None)
+        super().save_source(name, status, frames)
+
+
+def test_an_unchanged_file_is_not_read_or_stored_again(tmp_path):
+    """A refresh of a file nobody touched reuses the last load and only updates the stored status."""
+    from kpitui.pipeline import fetch
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(Path(ZENDESK).read_bytes())
+    source = tickets_config(str(path)).sources["support"]
+    store = CountingStore(tmp_path / "s.sqlite3")
+    first = fetch("support", source, store, FROZEN)
+    again = fetch("support", source, store, FROZEN + timedelta(minutes=5))
+    assert again.result is first.result and again.status.last_success == FROZEN + timedelta(minutes=5)
+    row = Path(ZENDESK).read_text().splitlines()[1].replace(",101,", ",999,")  # a new ticket arrives
+    with path.open("a") as handle:
+        handle.write(row + "\n")
+    grown = fetch("support", source, store, FROZEN + timedelta(minutes=10))
+    assert grown.result is not first.result and grown.status.rows == first.status.rows + 1
+    assert store.saves == [True, False, True]
+    assert store.load_sources({"support"})["support"][0].last_success == FROZEN + timedelta(minutes=10)
+    store.close()
+
+
+def test_a_section_is_recomputed_only_when_its_sources_change(tmp_path, monkeypatch):
+    """Another source's refresh reuses the section's metrics; a new result for its own source recomputes it."""
+    from kpitui import pipeline
+
+    survey = str(DATA / "nps/delighted.csv")
+    config = Config(
+        sources={
+            "support": SourceConfig("support", "tickets", 60.0, {"path": ZENDESK}),
+            "survey": SourceConfig("survey", "nps", 60.0, {"path": survey}),
+        }
+    )
+    states = {name: pipeline.fetch(name, source, None, FROZEN) for name, source in config.sources.items()}
+    computed: list[str] = []
+    section = pipeline._section
+    monkeypatch.setattr(pipeline, "_section", lambda kind, *args: computed.append(kind) or section(kind, *args))
+    first = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
+    assert sorted(computed) == ["ga4", "nps", "stripe", "tickets"]
+    computed.clear()
+    states["support"] = succeeded(config.sources["support"], load_tickets({"path": ZENDESK}), FROZEN)
+    again = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
+    assert computed == ["tickets"] and again.nps is first.nps
+    assert again.support == first.support and again.support is not first.support
