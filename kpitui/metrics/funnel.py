@@ -21,6 +21,7 @@ _PARAM = "param."
 
 _DAY = 86_400_000_000  # µs
 _SIGN_UP = "sign_up"
+_WEEKS = 8  # the weekly trend's length
 
 
 @dataclass
@@ -192,13 +193,15 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic."""
     end = end_of_day(as_of)
     start = end - pd.Timedelta(days=period_days)
+    month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
+    since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
+    events = _between(events, since - pd.Timedelta(microseconds=1), end)
     ordered, traffic = _code(events, config)
     period = ordered.span(start, end)
     reached = _chain(ordered, period, config)
     counts = [len(keys) for keys, _ in reached]
     before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
     in_period = traffic.within(start, end)
-    month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
     daily_visitors, users, monthly_visitors = _visitors(traffic, start, end, month_start)
     return FunnelMetrics(
         steps=_steps(counts, [s.name for s in config.steps]),
@@ -212,6 +215,13 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         sessions=_distinct(_session_keys(traffic.user[in_period], events["session_id"][in_period])),
         monthly_visitors=monthly_visitors,
     )
+
+
+def _between(events: pd.DataFrame, since: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The events in (since, end]: no figure looks further back, so a long export is worked on in part."""
+    time = events["event_time"]
+    keep = ((time > since) & (time <= end)).to_numpy(dtype=bool, na_value=False)
+    return events if keep.all() else events[keep]
 
 
 def _distinct(codes: np.ndarray) -> int:
@@ -252,7 +262,7 @@ def _daily_signups(traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp) ->
 
 
 def _weekly(
-    ordered: _Ordered, config: FunnelConfig, end: pd.Timestamp, weeks: int = 8
+    ordered: _Ordered, config: FunnelConfig, end: pd.Timestamp, weeks: int = _WEEKS
 ) -> tuple[tuple[str, float | None], ...]:
     """Overall conversion of the keys that entered in each of the last `weeks` weeks (one pass)."""
     start = end - pd.Timedelta(weeks=weeks)
