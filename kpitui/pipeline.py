@@ -229,13 +229,10 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
 
 
 def fetch(name: str, source: SourceConfig, store: Store | None, now: datetime) -> SourceState:
-    """Load a source and keep its frames in the store (its status only, when they did not change); raises what
-    the connector raises."""
-    before = _FILES.get(name, ((), None))[1]
+    """Load a source and keep its frames in the store; raises what the connector raises."""
     state = succeeded(source, load_source(source), now)
     if store is not None:
-        unchanged = state.result is before
-        store.save_source(name, state.status, None if unchanged else state.result.frames)
+        store.save_source(name, state.status, state.result.frames)
     return state
 
 

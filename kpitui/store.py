@@ -49,6 +49,7 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        self._written: dict[str, dict[str, pd.DataFrame]] = {}  # source → the frames object last written
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -59,17 +60,19 @@ class Store:
         with self._lock:
             self._db.close()
 
-    def save_source(self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame] | None) -> None:
-        """Replace a source's stored frames and status atomically (frames None: keep the stored ones)."""
+    def save_source(self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame]) -> None:
+        """Replace a source's stored frames and status atomically; frames this store wrote last time (the same
+        object: an unchanged export) are not written again."""
+        fresh = self._written.get(name) is not frames
         blobs = []
-        for frame_name, frame in (frames or {}).items():
+        for frame_name, frame in frames.items() if fresh else ():
             buffer = io.BytesIO()
             frame.to_parquet(buffer, index=False)
             blobs.append((name, frame_name, buffer.getvalue()))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                if frames is not None:
+                if fresh:
                     self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
                     self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
                 self._db.execute("INSERT OR REPLACE INTO source_status VALUES (?, ?)", (name, _status_json(status)))
@@ -77,6 +80,7 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._written[name] = frames
 
     def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, SourceResult]]:
         """The stored status and frames of each named source that has any."""
