@@ -12,14 +12,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kpitui.config import FunnelConfig, FunnelStep
-from kpitui.metrics.months import day_slots
+from kpitui.metrics.months import DAY_US, day_slots
 from kpitui.metrics.revenue import end_of_day
 from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
 
 _PARAM = "param."
 
 
-_DAY = 86_400_000_000  # µs
 _SIGN_UP = "sign_up"
 _WEEKS = 8  # the weekly trend's length
 
@@ -210,7 +209,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         weekly=_weekly(ordered, config, end),
         breakdown=_breakdown(events, ordered, period, reached, traffic, in_period),
         daily_visitors=daily_visitors,
-        daily_signups=_daily_signups(traffic, start, end),
+        daily_signups=_daily_signups(traffic, in_period, start, end),
         users=users,
         sessions=_distinct(_session_keys(traffic.user[in_period], events["session_id"][in_period])),
         monthly_visitors=monthly_visitors,
@@ -226,8 +225,12 @@ def _between(events: pd.DataFrame, since: pd.Timestamp, end: pd.Timestamp) -> pd
 
 def _distinct(codes: np.ndarray) -> int:
     """How many different non-negative codes (by sorting: faster than hashing for integers)."""
-    values = np.sort(codes[codes >= 0])
-    return int(np.count_nonzero(values[1:] != values[:-1])) + 1 if len(values) else 0
+    return _runs(np.sort(codes[codes >= 0]))
+
+
+def _runs(ordered: np.ndarray) -> int:
+    """How many runs of equal values a sorted array holds (its distinct values)."""
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1 if len(ordered) else 0
 
 
 def _visitors(
@@ -242,21 +245,18 @@ def _visitors(
     pairs = np.sort(traffic.user[rows] * span + day)
     pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
     user, day = np.divmod(pairs, span)  # by user, then day
-
-    def users_from(first_day: int) -> int:
-        seen = user[day >= first_day]
-        return int(np.count_nonzero(seen[1:] != seen[:-1])) + 1 if len(seen) else 0
-
     period_first = span - (end - start).days
     month_first = labels.index(month_start.strftime("%Y-%m-%d"))
     per_day = np.bincount(day, minlength=span)[period_first:]
     daily = tuple((label, int(n)) for label, n in zip(labels[period_first:], per_day, strict=True))
-    return daily, users_from(period_first), users_from(month_first)
+    return daily, _runs(user[day >= period_first]), _runs(user[day >= month_first])
 
 
-def _daily_signups(traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
+def _daily_signups(
+    traffic: _Traffic, in_period: np.ndarray, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[tuple[str, int], ...]:
     """Sign-up events per UTC day of the period (start, end]."""
-    rows = np.flatnonzero(traffic.within(start, end) & traffic.signup)
+    rows = np.flatnonzero(in_period & traffic.signup)
     labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), start, end)
     return tuple(zip(labels, map(int, np.bincount(day, minlength=len(labels))), strict=True))
 
@@ -269,7 +269,7 @@ def _weekly(
     span = ordered.span(start, end)
     reached = _chain(ordered, span, config)
     keys, at = reached[0]
-    week = np.minimum((ordered.time[span][at] - _micros(start)) // (7 * _DAY), weeks - 1)
+    week = np.minimum((ordered.time[span][at] - _micros(start)) // (7 * DAY_US), weeks - 1)
     done = _among(keys, reached[-1][0], ordered.key_count)
     entered = np.bincount(week, minlength=weeks)
     completed = np.bincount(week, weights=done, minlength=weeks)

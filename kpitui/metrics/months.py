@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_DAY_US = 86_400_000_000
+DAY_US = 86_400_000_000  # microseconds in a day
 
 
 def month_slots(times: np.ndarray, end: pd.Timestamp, count: int = 12) -> tuple[list[str], np.ndarray]:
@@ -14,7 +14,7 @@ def month_slots(times: np.ndarray, end: pd.Timestamp, count: int = 12) -> tuple[
     months = (last - np.arange(count - 1, -2, -1)).astype("datetime64[M]")  # the window and the month after
     bounds = months.astype("datetime64[D]").astype(np.int64)
     # 1 = the window's first day; no time (NaT, the smallest int64) lands far before it
-    days = times.astype("datetime64[us]", copy=False).view(np.int64) // _DAY_US
+    days = times.astype("datetime64[us]", copy=False).view(np.int64) // DAY_US
     days -= bounds[0] - 1
     # day of the window → its month; -1 for the days before it (and no date) and after it
     outside = np.array([-1], dtype=np.int16)
@@ -35,7 +35,7 @@ def day_slots(times: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tupl
     """The UTC days of the period (start, end] (`YYYY-MM-DD`), and each time's day in them (-1 outside)."""
     first = np.datetime64(start.tz_convert(None), "D") + 1
     count = int((np.datetime64(end.tz_convert(None), "D") - first).astype(np.int64)) + 1
-    slots = times.astype("datetime64[us]", copy=False).view(np.int64) // _DAY_US
+    slots = times.astype("datetime64[us]", copy=False).view(np.int64) // DAY_US
     slots -= first.astype(np.int64)  # NaT (the smallest int64) lands far before the first day
     slots[(slots < 0) | (slots >= count)] = -1
     return [str(first + i) for i in range(count)], slots
