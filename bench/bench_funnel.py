@@ -20,7 +20,7 @@ from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import compute_funnel
 
 EVENTS = 2_000_000
-AS_OF = date(2026, 11, 8)  # the events' last day: with 30-day periods every event is in the period or the one before
+AS_OF = date(2026, 11, 8)  # the events' last day: all but the first day's events fall in the period or the one before
 CONFIG = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in ("session_start", "sign_up", "begin_checkout", "purchase")))
 
 
