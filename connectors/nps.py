@@ -146,7 +146,7 @@ def _find(
     return None
 
 
-def _times(values: Column, timezone: str) -> tuple[pd.Series, pd.Series]:
+def _times(values: Column, timezone: str, order: str | None) -> tuple[pd.Series, pd.Series]:
     """Unix seconds (Delighted's `created_at`) or timestamp text → UTC times and a bad mask."""
     if isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_timestamp(values.type):
         return parse_times(values, timezone)
@@ -156,7 +156,7 @@ def _times(values: Column, timezone: str) -> tuple[pd.Series, pd.Series]:
         found = unix_times(seconds if numeric else pa.array(seconds, from_pandas=True))
         if found is not None:
             return found
-    return parse_times(values, timezone)
+    return parse_times(values, timezone, order)
 
 
 def _number_type(sample: Column) -> pa.DataType:
@@ -194,7 +194,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         parsers: tuple[str, ...] = ()
         if "responded_at" in columns:
             dates = sample.table[columns["responded_at"]]
-            parsers = timestamp_parsers(dates)
+            parsers = timestamp_parsers(dates, options.get("date_order"))
             types[columns["responded_at"]] = pa.timestamp("us") if parsers else _number_type(dates)
         return ReadPlan(list(dict.fromkeys(columns.values())), types, parsers)
 
@@ -212,7 +212,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         out["response_id"] = string_series(pa.array(index + table.first_data_line))
     out["responded_at"], bad_dates = pd.NaT, np.zeros(len(raw), dtype=bool)
     if date_col:
-        out["responded_at"], bad = _times(raw[date_col], options.get("timezone", "UTC"))
+        out["responded_at"], bad = _times(raw[date_col], options.get("timezone", "UTC"), options.get("date_order"))
         bad_dates = bad.to_numpy()
     responses = pd.DataFrame(out, index=index, copy=False)
     keep = ~(blank | invalid | bad_dates)

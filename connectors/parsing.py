@@ -28,6 +28,11 @@ _NAIVE_FORMATS = (
     "%Y-%m-%d",
 )
 _AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%z")
+# `03/04/2026` is 4 March month-first, 3 April day-first: a column is read in one order, never a mix of both
+_MONTH_FIRST = frozenset({"%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"})
+_DAY_FIRST = frozenset({"%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"})
+_STARTS_WITH_DAY = r"^(1[3-9]|2[0-9]|3[01])/"  # a first number over 12 can only be a day
+_SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/")
 
 
 def normalise_header(name: str) -> str:
@@ -72,12 +77,24 @@ def trimmed(values: Column) -> pa.Array:
 _ISO_LIKE = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}
 
 
-def timestamp_parsers(values: Column) -> tuple[str, ...]:
+def _naive_formats(text: pa.Array, order: str | None) -> tuple[str, ...]:
+    """The naive formats for a column of trimmed text, with slash dates in one order: the source's `date_order`
+    setting, else day-first when some value starts with a number over 12, else month-first."""
+    if order is None:
+        order = "day-first" if pc.any(pc.match_substring_regex(text, _STARTS_WITH_DAY)).as_py() else "month-first"
+    other = _MONTH_FIRST if order == "day-first" else _DAY_FIRST
+    return tuple(fmt for fmt in _NAIVE_FORMATS if fmt not in other)
+
+
+def timestamp_parsers(values: Column, order: str | None = None) -> tuple[str, ...]:
     """pyarrow CSV timestamp parsers for the naive formats that read a sample of the values, best first.
 
-    ISO-like formats are left to pyarrow's own ISO 8601 parser, which is much faster than strptime.
+    ISO-like formats are left to pyarrow's own ISO 8601 parser, which is much faster than strptime. Slash dates
+    get one order (see `_naive_formats`), so a later value in the other order fails the typed read instead of
+    being read in it.
     """
-    hits = _hits(trimmed(values), _NAIVE_FORMATS)
+    text = trimmed(values)
+    hits = _hits(text, _naive_formats(text, order))
     found = [fmt for fmt in sorted(hits, key=lambda f: -hits[f]) if hits[fmt]]
     others = tuple(fmt for fmt in found if fmt not in _ISO_LIKE)
     return (pacsv.ISO8601, *others) if len(others) < len(found) else others
@@ -117,8 +134,9 @@ def _localize(naive: pd.Series, timezone: str) -> pd.Series:
     return naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
-def parse_times(values: Column, timezone: str = "UTC") -> tuple[pd.Series, pd.Series]:
-    """Parse timestamp text to UTC; naive times are in `timezone`. Returns (times, bad mask)."""
+def parse_times(values: Column, timezone: str = "UTC", order: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Parse timestamp text to UTC; naive times are in `timezone`, slash dates in one `order` for the whole
+    column (see `_naive_formats`). Returns (times, bad mask)."""
     index = _index(values)
     array = _arrow(values)
     if pa.types.is_timestamp(array.type) and array.type.tz is None:
@@ -126,7 +144,8 @@ def parse_times(values: Column, timezone: str = "UTC") -> tuple[pd.Series, pd.Se
         return result.astype("datetime64[us, UTC]"), pd.Series(False, index=index)
     text = trimmed(array)
     present = pd.Series(pc.is_valid(text).to_numpy(zero_copy_only=False), index=index, copy=False)
-    naive = pd.Series(_coalesce_times(text, _NAIVE_FORMATS, False).to_pandas().to_numpy(), index=index, copy=False)
+    formats = _naive_formats(text, order)
+    naive = pd.Series(_coalesce_times(text, formats, False).to_pandas().to_numpy(), index=index, copy=False)
     result = _localize(naive, timezone).astype("datetime64[us, UTC]")
     if (present & result.isna()).any():
         aware = _coalesce_times(text, _AWARE_FORMATS, True).to_pandas()
@@ -139,6 +158,8 @@ def parse_times(values: Column, timezone: str = "UTC") -> tuple[pd.Series, pd.Se
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for position, raw in raw_values[leftover].items():
+                if _SLASH_DATE.match(str(raw)):
+                    continue  # a slash date the column's order cannot read: guessing would mix orders
                 stamp = pd.to_datetime(str(raw).strip(), errors="coerce")
                 if stamp is not pd.NaT and not pd.isna(stamp):
                     stamp = stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp

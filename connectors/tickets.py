@@ -158,7 +158,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         parsers: list[str] = []
         for field, header in mapping.items():
             if field in _TIMES:
-                found = timestamp_parsers(sample.table[header])
+                found = timestamp_parsers(sample.table[header], options.get("date_order"))
                 if found:
                     types[header] = pa.timestamp("us")
                     parsers.extend(f for f in found if f not in parsers)
@@ -192,7 +192,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     for field, header in mapping.items():
         column = raw[header]
         if field in _TIMES:
-            out[field], wrong = parse_times(column, timezone)
+            out[field], wrong = parse_times(column, timezone, options.get("date_order"))
             flag(wrong, f"unreadable {header!r} date")
         elif field in _MINUTES:
             out[field], wrong = parse_numbers(column)

@@ -176,6 +176,7 @@ def _currency(value: Any) -> str:
 
 
 _COMMON = {"type": _string, "refresh": _duration, "enabled": _boolean}
+_DATE_ORDER = _choice("month-first", "day-first")  # how `03/04/2026` is read
 _SOURCE_KEYS: dict[str, dict[str, Check]] = {
     "stripe": {
         "api_key_env": _string,
@@ -186,10 +187,11 @@ _SOURCE_KEYS: dict[str, dict[str, Check]] = {
         "max_retries": _positive_int,
     },
     "ga4": {"path": _string, "timezone": _timezone},
-    "tickets": {"path": _string, "timezone": _timezone, "columns": _string_table},
+    "tickets": {"path": _string, "timezone": _timezone, "date_order": _DATE_ORDER, "columns": _string_table},
     "nps": {
         "path": _string,
         "timezone": _timezone,
+        "date_order": _DATE_ORDER,
         "score_column": _string,
         "comment_column": _string,
         "date_column": _string,

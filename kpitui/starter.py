@@ -22,7 +22,8 @@ _SECTIONS: list[tuple[str, dict]] = [
         {"sources": {"web": {"type": "ga4", "path": "~/exports/ga4/*.ndjson", "enabled": False}}},
     ),
     (
-        "Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …). timezone applies to times without an offset.",
+        "Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …). timezone applies to times without an offset;\n"
+        '# date_order = "day-first" reads 03/11/2026 as 3 November (surveys too; default month-first).',
         {
             "sources": {
                 "support": {

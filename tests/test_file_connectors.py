@@ -230,6 +230,24 @@ def test_typeform_and_google_forms(name, score_column, comment_column, score, co
     assert [c.comment for c in m.comments] == comments
 
 
+def test_slash_dates_are_read_in_one_order(tmp_path):
+    """`03/11/2026` is read month-first unless the export says otherwise: by `date_order`, or by a later date
+    such as `25/11/2026`, which turns the whole column day-first (never a mix of both orders)."""
+    header = "Timestamp,How likely is it that you would recommend us to a colleague?\n"
+    short = tmp_path / "short.csv"
+    short.write_text(header + "03/11/2026 10:00:00,9\n05/11/2026 10:00:00,3\n")
+    days = lambda result: [str(t.date()) for t in result.frames["responses"]["responded_at"]]  # noqa: E731
+    assert days(nps.load({"path": str(short)})) == ["2026-03-11", "2026-05-11"]
+    assert days(nps.load({"path": str(short), "date_order": "day-first"})) == ["2026-11-03", "2026-11-05"]
+    long = tmp_path / "long.csv"
+    long.write_text(header + "03/11/2026 10:00:00,9\n" * 4000 + "25/11/2026 10:00:00,7\n")
+    assert long.stat().st_size > 65536  # the later date is past the sample the read plans from
+    result = nps.load({"path": str(long)})
+    assert result.report.skipped == [] and set(days(result)) == {"2026-11-03", "2026-11-25"}
+    assert days(nps.load({"path": str(long), "date_order": "month-first"})).count("2026-03-11") == 4000
+    assert [s.line for s in nps.load({"path": str(long), "date_order": "month-first"}).report.skipped] == [4002]
+
+
 def test_ga4_ui_report_tables_and_totals():
     result = ga4.load({"path": str(DATA / "ga4/pages_report.csv")})
     traffic = result.frames["traffic"]
