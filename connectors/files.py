@@ -158,6 +158,7 @@ class CsvTable:
     data: bytes = b""
     offset: int = 0
     delimiter: str = ","
+    plan: ReadPlan = field(default_factory=ReadPlan)  # the types it was read with (none: every column as text)
 
     @cached_property
     def frame(self) -> pd.DataFrame:
@@ -271,7 +272,8 @@ def _read_csv(
         return CsvTable(table, headers, data_line, path, data, offset, delimiter)
     table = reader.fast(chosen) if chosen.types else None
     if table is None:
-        table = reader.fast(ReadPlan()) or reader.careful(on_bad_row)
+        chosen = ReadPlan()  # every column as text
+        table = reader.fast(chosen) or reader.careful(on_bad_row)
     if b"\r\n" in data[offset : offset + 65536]:
         table = pa.table(
             {
@@ -279,7 +281,7 @@ def _read_csv(
                 for n in table.column_names
             }
         )
-    result = CsvTable(table, headers, data_line, path, data, offset, delimiter)
+    result = CsvTable(table, headers, data_line, path, data, offset, delimiter, chosen)
     if len(table) and _spans_lines(table.slice(len(table) - 1)) and data.count(b'"', offset) % 2:
         line = result.physical_lines([data_line + len(table) - 1])[0]
         report.skip(path.name, line, "unclosed quote: this field runs to the end of the file")

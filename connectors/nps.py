@@ -15,6 +15,7 @@ from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
 from connectors.frames import conform
 from connectors.parsing import (
+    DATE_ORDER_HINT,
     Column,
     normalise_header,
     parse_numbers,
@@ -22,6 +23,7 @@ from connectors.parsing import (
     string_series,
     timestamp_parsers,
     unix_times,
+    unsettled_date_order,
 )
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
@@ -187,6 +189,7 @@ def _choose_columns(sample: CsvTable, options: Mapping[str, Any]) -> dict[str, s
 def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
     """One survey export → responses (blank, out-of-range and undatable rows skipped and reported)."""
     columns: dict[str, str] = {}
+    order = options.get("date_order")
 
     def plan(sample: CsvTable) -> ReadPlan:
         columns.update(_choose_columns(sample, options))
@@ -194,7 +197,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         parsers: tuple[str, ...] = ()
         if "responded_at" in columns:
             dates = sample.table[columns["responded_at"]]
-            parsers = timestamp_parsers(dates, options.get("date_order"))
+            parsers = timestamp_parsers(dates, order)
             types[columns["responded_at"]] = pa.timestamp("us") if parsers else _number_type(dates)
         return ReadPlan(list(dict.fromkeys(columns.values())), types, parsers)
 
@@ -212,8 +215,10 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         out["response_id"] = string_series(pa.array(index + table.first_data_line))
     out["responded_at"], bad_dates = pd.NaT, np.zeros(len(raw), dtype=bool)
     if date_col:
-        out["responded_at"], bad = _times(raw[date_col], options.get("timezone", "UTC"), options.get("date_order"))
+        out["responded_at"], bad = _times(raw[date_col], options.get("timezone", "UTC"), order)
         bad_dates = bad.to_numpy()
+        if order is None and unsettled_date_order(raw[date_col], table.plan.timestamp_parsers):
+            report.warnings.append(f"{path.name}: {DATE_ORDER_HINT}")
     responses = pd.DataFrame(out, index=index, copy=False)
     keep = ~(blank | invalid | bad_dates)
     for mask, reason in (

@@ -32,7 +32,12 @@ _AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%
 _MONTH_FIRST = frozenset({"%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"})
 _DAY_FIRST = frozenset({"%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"})
 _STARTS_WITH_DAY = r"^(1[3-9]|2[0-9]|3[01])/"  # a first number over 12 can only be a day
+_DAY_SECOND = r"^\d{1,2}/(1[3-9]|2[0-9]|3[01])/"  # a second number over 12 can only be a day
 _SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/")
+DATE_ORDER_HINT = (
+    'dates like 03/11/2026 fit both orders and were read month-first; set date_order = "day-first" under '
+    "[sources.NAME] if they are day-first"
+)
 
 
 def normalise_header(name: str) -> str:
@@ -84,6 +89,22 @@ def _naive_formats(text: pa.Array, order: str | None) -> tuple[str, ...]:
         order = "day-first" if pc.any(pc.match_substring_regex(text, _STARTS_WITH_DAY)).as_py() else "month-first"
     other = _MONTH_FIRST if order == "day-first" else _DAY_FIRST
     return tuple(fmt for fmt in _NAIVE_FORMATS if fmt not in other)
+
+
+def unsettled_date_order(values: Column, parsers: tuple[str, ...]) -> bool:
+    """Whether a date column's slash dates read as well day-first as month-first (no number over 12 in either
+    place): only the source's `date_order` setting can tell. `values` is the column as read: text, or naive
+    times when the typed read used `parsers`."""
+    array = _arrow(values)
+    if pa.types.is_timestamp(array.type):
+        month_first = any(isinstance(parser, str) and parser in _MONTH_FIRST for parser in parsers)
+        return month_first and (pc.max(pc.day(array)).as_py() or 0) <= 12
+    text = trimmed(array)
+    found = [
+        pc.any(pc.match_substring_regex(text, pattern)).as_py()
+        for pattern in (_SLASH_DATE.pattern, _STARTS_WITH_DAY, _DAY_SECOND)
+    ]
+    return found == [True, False, False]
 
 
 def timestamp_parsers(values: Column, order: str | None = None) -> tuple[str, ...]:

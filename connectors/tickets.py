@@ -14,6 +14,7 @@ from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
 from connectors.frames import SCHEMAS, conform
 from connectors.parsing import (
+    DATE_ORDER_HINT,
     map_unique,
     normalise_header,
     parse_hms_minutes,
@@ -21,6 +22,7 @@ from connectors.parsing import (
     parse_times,
     string_series,
     timestamp_parsers,
+    unsettled_date_order,
 )
 
 # canonical field → header aliases (compared after normalise_header), most specific first
@@ -189,11 +191,14 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
             reasons.append(reason)
             bad[hits] = len(reasons)
 
+    order = options.get("date_order")
+    unsettled = False
     for field, header in mapping.items():
         column = raw[header]
         if field in _TIMES:
-            out[field], wrong = parse_times(column, timezone, options.get("date_order"))
+            out[field], wrong = parse_times(column, timezone, order)
             flag(wrong, f"unreadable {header!r} date")
+            unsettled |= order is None and unsettled_date_order(column, table.plan.timestamp_parsers)
         elif field in _MINUTES:
             out[field], wrong = parse_numbers(column)
             flag(wrong, f"{header!r} is not a number")
@@ -213,6 +218,8 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
             out[field] = map_unique(column, lambda v: v.strip().lower() or None, "string")
         else:
             out[field] = string_series(pc.utf8_trim_whitespace(column))
+    if unsettled:
+        report.warnings.append(f"{path.name}: {DATE_ORDER_HINT}")
     _fill_durations(out)
     flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
     for field in (

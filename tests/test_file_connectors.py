@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
+from connectors.parsing import DATE_ORDER_HINT
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import _stable_order, compute_funnel, funnel_from_steps, with_report_traffic
 from kpitui.metrics.nps import compute_nps
@@ -237,13 +238,20 @@ def test_slash_dates_are_read_in_one_order(tmp_path):
     short = tmp_path / "short.csv"
     short.write_text(header + "03/11/2026 10:00:00,9\n05/11/2026 10:00:00,3\n")
     days = lambda result: [str(t.date()) for t in result.frames["responses"]["responded_at"]]  # noqa: E731
-    assert days(nps.load({"path": str(short)})) == ["2026-03-11", "2026-05-11"]
-    assert days(nps.load({"path": str(short), "date_order": "day-first"})) == ["2026-11-03", "2026-11-05"]
+    guessed = nps.load({"path": str(short)})
+    assert days(guessed) == ["2026-03-11", "2026-05-11"]
+    assert guessed.report.warnings == [f"short.csv: {DATE_ORDER_HINT}"]  # the user is told it was a guess
+    told = nps.load({"path": str(short), "date_order": "day-first"})
+    assert days(told) == ["2026-11-03", "2026-11-05"] and told.report.warnings == []
+    tickets_file = tmp_path / "tickets.csv"
+    tickets_file.write_text("Id,Created at,Solved at\n1,03/11/2026 10:00,03/12/2026 10:00\n")
+    assert f"tickets.csv: {DATE_ORDER_HINT}" in tickets.load({"path": str(tickets_file)}).report.warnings
     long = tmp_path / "long.csv"
     long.write_text(header + "03/11/2026 10:00:00,9\n" * 4000 + "25/11/2026 10:00:00,7\n")
     assert long.stat().st_size > 65536  # the later date is past the sample the read plans from
     result = nps.load({"path": str(long)})
     assert result.report.skipped == [] and set(days(result)) == {"2026-11-03", "2026-11-25"}
+    assert result.report.warnings == []  # 25/11 settled it
     assert days(nps.load({"path": str(long), "date_order": "month-first"})).count("2026-03-11") == 4000
     assert [s.line for s in nps.load({"path": str(long), "date_order": "month-first"}).report.skipped] == [4002]
 
