@@ -99,6 +99,8 @@ def unsettled_date_order(values: Column, parsers: tuple[str, ...]) -> bool:
     if pa.types.is_timestamp(array.type):
         month_first = any(isinstance(parser, str) and parser in _MONTH_FIRST for parser in parsers)
         return month_first and (pc.max(pc.day(array)).as_py() or 0) <= 12
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return False  # numbers (Unix seconds): no slash dates
     text = trimmed(array)
     found = [
         pc.any(pc.match_substring_regex(text, pattern)).as_py()
