@@ -344,3 +344,17 @@ async def test_billing_outage_keeps_last_good_data_and_recovers(tmp_path):
             assert app.states["billing"].status.status == "ok" and app.snapshot.revenue.mrr == mrr
     finally:
         server.stop()
+
+
+async def test_status_line_counts_a_sources_warnings_and_lists_them():
+    """Skipped rows are not only in `kpitui check`: the board says how many warnings a source has."""
+    path = str(DATA / "bad/ragged.csv")
+    app = app_for(Config(sources={"support": SourceConfig("support", "tickets", 60.0, {"path": path})}))
+    async with app.run_test(size=(120, 30)):
+        await app.ready.wait()
+        bar = app.query_one(SourceStatusBar)
+        assert "support just now · 2 warnings" in str(bar.render())
+        assert str(bar.tooltip).splitlines() == [
+            "support: 1 row(s) skipped, expected 8 fields, found 3: ragged.csv:3",
+            "support: 1 row(s) skipped, expected 8 fields, found 10: ragged.csv:4",
+        ]

@@ -16,7 +16,8 @@ _MARKS = {"ok": ("●", "green"), "stale": ("●", "yellow"), "error": ("●", "
 
 
 class SourceStatusBar(Static):
-    """One line per refresh: `● billing 2 min ago  ● support: 503 from api, retrying in 4m`."""
+    """One line per refresh: `● billing 2 min ago · 1 warning  ● support: 503 from api, retrying in 4m`;
+    the warnings themselves (skipped rows, guessed date order) in its tooltip."""
 
     def show(
         self,
@@ -28,6 +29,7 @@ class SourceStatusBar(Static):
     ) -> None:
         """Redraw from the current statuses."""
         line = Text(no_wrap=True, overflow="ellipsis")
+        warnings: list[str] = []
         if paused:
             line.append("⏸ paused  ", style="bold yellow")
         for name, status in statuses.items():
@@ -38,8 +40,13 @@ class SourceStatusBar(Static):
                 line.append(" refreshing…", style="dim")
             elif status.status == "ok":
                 line.append(f" {age(status.last_success, now)}", style="dim")
+                if status.warnings:
+                    count = len(status.warnings)
+                    line.append(f" · {count} warning{'s' if count > 1 else ''}", style="yellow")
+                    warnings.extend(f"{name}: {warning}" for warning in status.warnings)
             elif status.error:
                 when = format_seconds(intervals.get(name, 0))
                 line.append(f": {clean(status.error, limit=120)}, retrying in {when}", style=colour)
             line.append("   ")
         self.update(line)
+        self.tooltip = Text("\n".join(clean(w, limit=300) for w in warnings)) if warnings else None
