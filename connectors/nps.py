@@ -210,7 +210,7 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     out["score"], blank, invalid = _scores(raw[score_col])
     for field in ("comment", "segment", "response_id"):
         if field in columns:
-            out[field] = string_series(raw[columns[field]].combine_chunks())  # one chunk: later takes are direct
+            out[field] = string_series(raw[columns[field]])
     if "response_id" not in columns:
         out["response_id"] = string_series(pa.array(index + table.first_data_line))
     out["responded_at"], bad_dates = pd.NaT, np.zeros(len(raw), dtype=bool)
