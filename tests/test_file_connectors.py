@@ -440,9 +440,12 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
     assert (daily["2026-11-10"], daily["2026-11-09"], len(daily)) == (6, 0, 30)
     week = compute_funnel(frame, config, date(2026, 11, 20), period_days=7)
     assert (week.users, week.monthly_visitors, len(week.daily_visitors)) == (0, 6, 7)  # 10 Nov: this month, not week
-    # the same events again 35 days earlier (the previous period), a year earlier and after as_of
+    # the same events again 35 days earlier (the previous period), a year earlier, after as_of and with no time
     shifted, far, later = (frame.assign(event_time=frame["event_time"] + pd.Timedelta(days=d)) for d in (-35, -365, 20))
-    longer = compute_funnel(pd.concat([far, shifted, frame, later], ignore_index=True), config, date(2026, 11, 20))
+    timeless = frame.assign(event_time=pd.Series(pd.NaT, index=frame.index, dtype=frame["event_time"].dtype))
+    longer = compute_funnel(
+        pd.concat([far, shifted, timeless, frame, later], ignore_index=True), config, date(2026, 11, 20)
+    )
     assert longer.previous_overall_conversion == m.overall_conversion
     assert (longer.steps, longer.users, longer.sessions, longer.monthly_visitors) == (
         m.steps,

@@ -45,6 +45,7 @@ class _Traffic:
 
     time: np.ndarray
     user: np.ndarray  # user code (-1 when missing)
+    session: np.ndarray  # session id code (-1 when missing)
     signup: np.ndarray
 
     def within(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
@@ -74,38 +75,54 @@ def _step_mask(events: pd.DataFrame, step: FunnelStep, named: np.ndarray) -> np.
     return mask
 
 
-def _code(events: pd.DataFrame, config: FunnelConfig) -> tuple[_Ordered, _Traffic]:
-    """Factorize ids once; sort once only the events the funnel can use (any event when `direct`).
+def _code(
+    events: pd.DataFrame, config: FunnelConfig, since: pd.Timestamp, end: pd.Timestamp
+) -> tuple[_Ordered, _Traffic]:
+    """Factorize ids once; sort once only the events in (since, end] the funnel can use (any event when `direct`).
 
-    Hashing the user ids takes longest, so it runs on a second thread (pyarrow releases the GIL) while the
-    events are matched to steps and sorted by time.
+    Hashing the user and session ids takes longest, so it runs on a second thread (pyarrow releases the GIL)
+    while the events are matched to steps and sorted by time.
     """
     with ThreadPoolExecutor(1) as pool:
         users_job = pool.submit(pd.factorize, events["user_id"])
+        sessions_job = pool.submit(pd.factorize, events["session_id"])
         time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
         names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
         name = _name_codes(events, names)
         masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
-        rank = np.full(len(events), len(masks), dtype=np.int64)
-        for i in range(len(masks) - 1, -1, -1):
-            rank[masks[i]] = i
-        countable = events["user_id"].notna().to_numpy()
+        rank = _first_step(name, names, config.steps, masks)
+        countable = events["user_id"].notna().to_numpy() & (time > _micros(since)) & (time <= _micros(end))
         if config.per_session:
-            countable = countable & events["session_id"].notna().to_numpy()
+            countable &= events["session_id"].notna().to_numpy()
         used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
-        used = used[_stable_order((time[used] - time.min(initial=0)) * (len(masks) + 1) + rank[used])]
+        used = used[_stable_order((time[used] - time[used].min(initial=0)) * (len(masks) + 1) + rank[used])]
         user, _ = users_job.result()
-    traffic = _Traffic(time, user, name == names.index(_SIGN_UP))
+        session, _ = sessions_job.result()
+    traffic = _Traffic(time, user, session, name == names.index(_SIGN_UP))
     if config.per_session:
-        dense, _ = pd.factorize(_session_keys(user[used], events["session_id"].iloc[used]))
+        dense, _ = pd.factorize(_session_keys(user[used], session[used]))
     else:
         dense = user[used]  # user codes are dense already
     return _Ordered(time[used], used, dense, int(dense.max(initial=-1)) + 1, [m[used] for m in masks]), traffic
 
 
-def _session_keys(user: np.ndarray, session_id: pd.Series) -> np.ndarray:
-    """One number per (user, session) pair of these events (-1 when either is missing)."""
-    session, _ = pd.factorize(session_id)
+def _first_step(
+    name: np.ndarray, names: list[str], steps: tuple[FunnelStep, ...], masks: list[np.ndarray]
+) -> np.ndarray:
+    """Each event's first matching step (len(steps) when none): a table lookup by name, then the param filters."""
+    table = np.full(len(names) + 1, len(steps), dtype=np.int64)  # the last slot is for other names (-1)
+    for i in range(len(steps) - 1, -1, -1):
+        if not steps[i].params:
+            table[names.index(steps[i].event)] = i
+    rank = table[name]
+    for i, step in enumerate(steps):
+        if step.params:
+            rank = np.where(masks[i] & (rank > i), i, rank)
+    return rank
+
+
+def _session_keys(user: np.ndarray, session: np.ndarray) -> np.ndarray:
+    """One number per (user, session) pair of these codes (-1 when either is missing)."""
     return np.where((user >= 0) & (session >= 0), user * (int(session.max(initial=0)) + 1) + session, -1)
 
 
@@ -194,8 +211,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     start = end - pd.Timedelta(days=period_days)
     month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
     since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
-    events = _between(events, since - pd.Timedelta(microseconds=1), end)
-    ordered, traffic = _code(events, config)
+    ordered, traffic = _code(events, config, since - pd.Timedelta(microseconds=1), end)
     period = ordered.span(start, end)
     reached = _chain(ordered, period, config)
     counts = [len(keys) for keys, _ in reached]
@@ -211,16 +227,9 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         daily_visitors=daily_visitors,
         daily_signups=_daily_signups(traffic, in_period, start, end),
         users=users,
-        sessions=_distinct(_session_keys(traffic.user[in_period], events["session_id"][in_period])),
+        sessions=_distinct(_session_keys(traffic.user[in_period], traffic.session[in_period])),
         monthly_visitors=monthly_visitors,
     )
-
-
-def _between(events: pd.DataFrame, since: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """The events in (since, end]: no figure looks further back, so a long export is worked on in part."""
-    time = events["event_time"]
-    keep = ((time > since) & (time <= end)).to_numpy(dtype=bool, na_value=False)
-    return events if keep.all() else events[keep]
 
 
 def _distinct(codes: np.ndarray) -> int:
