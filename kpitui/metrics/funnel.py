@@ -45,7 +45,6 @@ class _Traffic:
 
     time: np.ndarray
     user: np.ndarray  # user code (-1 when missing)
-    session: np.ndarray  # session id code (-1 when missing)
     signup: np.ndarray
 
     def within(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
@@ -75,35 +74,33 @@ def _step_mask(events: pd.DataFrame, step: FunnelStep, named: np.ndarray) -> np.
     return mask
 
 
-def _code(
-    events: pd.DataFrame, config: FunnelConfig, since: pd.Timestamp, end: pd.Timestamp
-) -> tuple[_Ordered, _Traffic]:
-    """Factorize ids once; sort once only the events in (since, end] the funnel can use (any event when `direct`).
-
-    Hashing the user and session ids takes longest, so it runs on a second thread (pyarrow releases the GIL)
-    while the events are matched to steps and sorted by time.
-    """
-    with ThreadPoolExecutor(1) as pool:
-        users_job = pool.submit(pd.factorize, events["user_id"])
-        sessions_job = pool.submit(pd.factorize, events["session_id"])
-        time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-        names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
-        name = _name_codes(events, names)
-        masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
-        rank = _first_step(name, names, config.steps, masks)
-        countable = events["user_id"].notna().to_numpy() & (time > _micros(since)) & (time <= _micros(end))
-        if config.per_session:
-            countable &= events["session_id"].notna().to_numpy()
-        used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
-        used = used[_stable_order((time[used] - time[used].min(initial=0)) * (len(masks) + 1) + rank[used])]
-        user, _ = users_job.result()
-        session, _ = sessions_job.result()
-    traffic = _Traffic(time, user, session, name == names.index(_SIGN_UP))
+def _funnel_events(
+    events: pd.DataFrame,
+    config: FunnelConfig,
+    time: np.ndarray,
+    name: np.ndarray,
+    names: list[str],
+    since: pd.Timestamp,
+    end: pd.Timestamp,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The rows in (since, end] the funnel can use (any event when `direct`), sorted by time, ties by step, then
+    file order; and per step, which of them match it."""
+    masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
+    rank = _first_step(name, names, config.steps, masks)
+    countable = events["user_id"].notna().to_numpy() & (time > _micros(since)) & (time <= _micros(end))
     if config.per_session:
-        dense, _ = pd.factorize(_session_keys(user[used], session[used]))
-    else:
-        dense = user[used]  # user codes are dense already
-    return _Ordered(time[used], used, dense, int(dense.max(initial=-1)) + 1, [m[used] for m in masks]), traffic
+        countable &= events["session_id"].notna().to_numpy()
+    used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
+    used = used[_stable_order((time[used] - time[used].min(initial=0)) * (len(masks) + 1) + rank[used])]
+    return used, [m[used] for m in masks]
+
+
+def _keys(user: np.ndarray, session: np.ndarray | None) -> np.ndarray:
+    """Dense codes of what is counted: the users' own, or with sessions, one per (user, session) pair."""
+    if session is None:
+        return user  # user codes are dense already
+    dense, _ = pd.factorize(_session_keys(user, session))
+    return dense
 
 
 def _first_step(
@@ -206,30 +203,58 @@ def _overall(counts: list[int]) -> float | None:
 
 
 def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
-    """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic."""
+    """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic.
+
+    A second thread hashes the user and session ids, then counts the traffic, while this one orders the events
+    and walks the funnel (numpy and pyarrow release the GIL for both).
+    """
     end = end_of_day(as_of)
     start = end - pd.Timedelta(days=period_days)
     month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
     since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
-    ordered, traffic = _code(events, config, since - pd.Timedelta(microseconds=1), end)
-    period = ordered.span(start, end)
-    reached = _chain(ordered, period, config)
-    counts = [len(keys) for keys, _ in reached]
-    before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
+    with ThreadPoolExecutor(1) as pool:
+        users = pool.submit(lambda: pd.factorize(events["user_id"])[0])
+        sessions = pool.submit(lambda: pd.factorize(events["session_id"])[0])
+        time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+        names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
+        name = _name_codes(events, names)
+        signup = name == names.index(_SIGN_UP)
+        figures = pool.submit(
+            lambda: _traffic_figures(_Traffic(time, users.result(), signup), sessions.result(), start, end, month_start)
+        )
+        used, matches = _funnel_events(events, config, time, name, names, since - pd.Timedelta(microseconds=1), end)
+        traffic = _Traffic(time, users.result(), signup)
+        key = _keys(traffic.user[used], sessions.result()[used] if config.per_session else None)
+        ordered = _Ordered(time[used], used, key, int(key.max(initial=-1)) + 1, matches)
+        period = ordered.span(start, end)
+        reached = _chain(ordered, period, config)
+        counts = [len(keys) for keys, _ in reached]
+        before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
+        weekly = _weekly(ordered, config, end)
+        breakdown = _breakdown(events, ordered, period, reached, traffic, traffic.within(start, end))
+        return FunnelMetrics(
+            steps=_steps(counts, [s.name for s in config.steps]),
+            overall_conversion=_overall(counts),
+            previous_overall_conversion=_overall([len(keys) for keys, _ in before]),
+            weekly=weekly,
+            breakdown=breakdown,
+            **figures.result(),
+        )
+
+
+def _traffic_figures(
+    traffic: _Traffic, session: np.ndarray, start: pd.Timestamp, end: pd.Timestamp, month_start: pd.Timestamp
+) -> dict[str, object]:
+    """Visitors per day, users and sessions of the period (start, end], month-to-date visitors, sign-ups per day."""
     in_period = traffic.within(start, end)
     daily_visitors, users, monthly_visitors = _visitors(traffic, start, end, month_start)
-    return FunnelMetrics(
-        steps=_steps(counts, [s.name for s in config.steps]),
-        overall_conversion=_overall(counts),
-        previous_overall_conversion=_overall([len(keys) for keys, _ in before]),
-        weekly=_weekly(ordered, config, end),
-        breakdown=_breakdown(events, ordered, period, reached, traffic, in_period),
-        daily_visitors=daily_visitors,
-        daily_signups=_daily_signups(traffic, in_period, start, end),
-        users=users,
-        sessions=_distinct(_session_keys(traffic.user[in_period], traffic.session[in_period])),
-        monthly_visitors=monthly_visitors,
-    )
+    return {
+        "daily_visitors": daily_visitors,
+        "daily_signups": _daily_signups(traffic, in_period, start, end),
+        "users": users,
+        "sessions": _distinct(_session_keys(traffic.user[in_period], session[in_period])),
+        "monthly_visitors": monthly_visitors,
+    }
 
 
 def _distinct(codes: np.ndarray) -> int:
