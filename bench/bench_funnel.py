@@ -5,6 +5,7 @@ Run from the repo root: python -m bench.bench_funnel
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -25,41 +26,45 @@ CONFIG = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in ("session_start", "s
 
 
 def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
-    """BigQuery-shaped events over 60 days, written as NDJSON and Parquet."""
+    """BigQuery-shaped events over 60 days, written as NDJSON and Parquet (typed as BigQuery exports them)."""
     rng = np.random.default_rng(seed)
     names = rng.choice(
         ["session_start", "page_view", "sign_up", "begin_checkout", "purchase", "scroll"],
         events,
         p=[0.2, 0.45, 0.12, 0.08, 0.05, 0.1],
     )
-    users = rng.integers(0, events // 8, events)
+    pseudo_ids = np.char.add(  # GA4's client ids: a random number, a dot, the first visit in Unix seconds
+        rng.integers(10**9, 2 * 10**9, events // 8).astype(str),
+        np.char.add(".", rng.integers(1_700_000_000, 1_789_000_000, events // 8).astype(str)),
+    )
+    users = pseudo_ids[rng.integers(0, events // 8, events)]
     stamps = 1_789_000_000_000_000 + rng.integers(0, 60 * 86400 * 10**6, events)
-    sessions = (stamps // (1800 * 10**6)).astype(str)
+    sessions = stamps // (1800 * 10**6) * 1800  # a session id is its start in Unix seconds
     table = pa.table(
         {
             "event_date": pa.array(["20261101"] * events),
-            "event_timestamp": pa.array(stamps.astype(str)),
+            "event_timestamp": pa.array(stamps),
             "event_name": pa.array(names),
-            "user_pseudo_id": pa.array(users.astype(str)),
-            "event_params": pa.array([[{"key": "ga_session_id", "value": {"int_value": s}}] for s in sessions]),
+            "user_pseudo_id": pa.array(users),
+            "event_params": pa.array([[{"key": "ga_session_id", "value": {"int_value": int(s)}}] for s in sessions]),
         }
     )
     pq.write_table(table, stem.with_suffix(".parquet"))
-    import json
-
     with stem.with_suffix(".ndjson").open("w") as handle:
-        for row in table.to_pylist():
+        for row in table.to_pylist():  # BigQuery's JSON export writes INT64 values as strings
+            row["event_timestamp"] = str(row["event_timestamp"])
+            row["event_params"][0]["value"]["int_value"] = str(row["event_params"][0]["value"]["int_value"])
             handle.write(json.dumps(row) + "\n")
 
 
 def main() -> int:
-    stem = dataset("ga4-2m.parquet", lambda path: generate(path.with_suffix(""))).with_suffix("")
+    stem = dataset("ga4-2m-bq.parquet", lambda path: generate(path.with_suffix(""))).with_suffix("")
     ok = True
     readers = {".ndjson": lambda p: pajson.read_json(p), ".parquet": lambda p: pq.read_table(p)}
     for suffix, read in readers.items():
         path = stem.with_suffix(suffix)
         floor, seconds, metrics = against_floor(
-            3,
+            5,
             lambda read=read, path=path: read(path).group_by("event_name").aggregate([("user_pseudo_id", "count")]),
             lambda path=path: compute_funnel(load({"path": str(path)}).frames["events"], CONFIG, AS_OF, 30),
         )
