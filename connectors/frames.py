@@ -1,9 +1,11 @@
-"""The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids."""
+"""The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids; text is `string`, or
+categorical `string` for columns of few values read from dictionaries (event names)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+from pandas.api.types import union_categoricals
 
 from connectors.parsing import TEXT
 
@@ -111,7 +113,7 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
             return series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
         return pd.to_datetime(series, utc=True, errors="coerce")
     if kind == STR:
-        return series.astype("string")
+        return series if _is_categorical_text(series) else series.astype("string")
     if kind == FLOAT:
         return series if series.dtype == "float64" else pd.to_numeric(series, errors="coerce").astype(float)
     if kind == INT:
@@ -122,6 +124,22 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     if kind == BOOL:
         return series.astype("boolean")
     return series
+
+
+def _is_categorical_text(series: pd.Series) -> bool:
+    return isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(series.cat.categories)
+
+
+def stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of one kind one after another; categorical text stays categorical over the union of the values."""
+    if len(parts) == 1:
+        return parts[0]
+    columns = list(dict.fromkeys(column for part in parts for column in part.columns))
+    categorical = [c for c in columns if all(c in part and _is_categorical_text(part[c]) for part in parts)]
+    out = pd.concat([part.drop(columns=categorical) for part in parts], ignore_index=True)
+    for column in categorical:
+        out[column] = union_categoricals([part[column] for part in parts])
+    return out[columns]
 
 
 _DTYPES = {

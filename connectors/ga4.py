@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import expand_path, read_bytes, read_text, to_utf8
-from connectors.frames import PARAM_PREFIX, conform
-from connectors.parsing import TEXT, parse_numbers, string_series
+from connectors.frames import PARAM_PREFIX, conform, stack
+from connectors.parsing import TEXT, category_series, parse_numbers, string_series
 
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
 _STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
@@ -43,7 +43,7 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
         out = pd.DataFrame(
             {
                 "event_time": stamp.cast(pa.timestamp("us", tz="UTC")).to_pandas(),
-                "event_name": string_series(table.column("event_name")),
+                "event_name": category_series(table.column("event_name")),
             }
         )
         user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
@@ -72,7 +72,7 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     flat = pc.list_flatten(column)
     parents = pc.list_parent_indices(column).to_numpy()
     keys = flat.field("key")
-    which = pc.index_in(keys, value_set=pa.array(wanted, type=keys.type)).fill_null(-1).to_numpy()
+    which = _key_positions(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys, wanted)
     value = flat.field("value")
     parts = [
         pc.cast(value.field(f.name), TEXT)
@@ -96,14 +96,31 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(out, index=range(table.num_rows))
 
 
+def _key_positions(keys: pa.Array, wanted: tuple[str, ...]) -> np.ndarray:
+    """Each param key's position in `wanted` (-1 for others); a dictionary-encoded key's values looked up once."""
+    if pa.types.is_dictionary(keys.type):
+        found = _key_positions(keys.dictionary, wanted)
+        return np.append(found, -1)[keys.indices.fill_null(-1).to_numpy()]
+    return pc.index_in(keys, value_set=pa.array(wanted, type=keys.type)).fill_null(-1).to_numpy()
+
+
 _EVENT_COLUMNS = ("event_timestamp", "event_name", "user_pseudo_id", "user_id", "event_params", "traffic_source")
 
 
 def _read_parquet(path: Path, wanted: tuple[str, ...]) -> pa.Table:
-    """The columns the events frame is built from (exports hold many more: device, geo, items, …)."""
+    """The columns the events frame is built from (exports hold many more: device, geo, items, …); event names
+    and param keys, a few values repeated on every row, read as dictionaries (faster, and hashed never)."""
     try:
-        present = pq.read_schema(path).names
-        return pq.read_table(path, columns=[name for name in present if name in (*_EVENT_COLUMNS, *wanted)])
+        schema = pq.ParquetFile(path).schema
+        present = schema.to_arrow_schema().names
+        repeated = [
+            column.path
+            for column in map(schema.column, range(len(schema)))
+            if column.path == "event_name" or (column.path.startswith("event_params.") and column.name == "key")
+        ]
+        return pq.read_table(
+            path, columns=[name for name in present if name in (*_EVENT_COLUMNS, *wanted)], read_dictionary=repeated
+        )
     except (pa.ArrowException, OSError) as exc:
         raise ConnectorError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
 
@@ -319,6 +336,6 @@ def load(options: Mapping[str, Any]) -> SourceResult:
             raise ConnectorError(message if message.startswith(str(path)) else f"{path}: {message}") from None
         for name, frame in frames.items():
             collected.setdefault(name, []).append(frame)
-    result = {name: conform(name, pd.concat(parts, ignore_index=True)) for name, parts in collected.items()}
+    result = {name: conform(name, stack(parts)) for name, parts in collected.items()}
     report.rows = sum(len(f) for f in result.values())
     return SourceResult(result, report)

@@ -123,7 +123,7 @@ def _frames(
     states: dict[str, SourceState], kind: str, sources: dict[str, SourceConfig], name: str
 ) -> pd.DataFrame | None:
     """The named frame stacked over every source of a type that has data."""
-    import pandas as pd
+    from connectors.frames import stack
 
     parts = [
         s.result.frames[name]
@@ -132,7 +132,7 @@ def _frames(
     ]
     if not parts:
         return None
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return stack(parts)
 
 
 def compute_snapshot(config: Config, states: dict[str, SourceState], as_of: date, now: datetime) -> Snapshot:

@@ -17,12 +17,16 @@ from hypothesis.extra import numpy as hnp
 
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
+from connectors.frames import stack
 from connectors.parsing import DATE_ORDER_HINT
-from kpitui.config import FunnelConfig, FunnelStep
+from kpitui.config import FunnelConfig, FunnelStep, SourceConfig
 from kpitui.metrics.funnel import _stable_order, compute_funnel, funnel_from_steps, with_report_traffic
 from kpitui.metrics.nps import compute_nps
 from kpitui.metrics.support import SupportSettings, compute_support
 from kpitui.model import SupportPoint
+from kpitui.pipeline import succeeded
+from kpitui.store import Store
+from tests.conftest import FROZEN
 
 DATA = Path(__file__).parent / "data"
 SLA = (("urgent", 60.0), ("high", 240.0), ("normal", 1440.0), ("low", 2880.0))
@@ -398,18 +402,9 @@ WORKED_ROWS = [  # (user, event, minutes after T, session, page)
 ]
 
 
-@pytest.mark.parametrize(
-    ("settings", "counts"),
-    [
-        ({}, [5, 3, 2]),
-        ({"direct": True}, [5, 2, 2]),  # u2's a is followed by c, not b
-        ({"open": True}, [5, 6, 3]),  # u3, u5, u6 enter at b; u2 at c
-        ({"per_session": True}, [5, 3, 1]),  # u1's c is in another session
-        ({"pricing": True}, [5, 1, 1]),  # b only on /pricing: u1's
-    ],
-)
-def test_funnel_rules_worked_example(tmp_path, settings, counts):
-    events = [
+def _worked_events() -> list[dict]:
+    """WORKED_ROWS as BigQuery export rows."""
+    return [
         {
             "event_timestamp": T + minutes * 60_000_000,
             "event_name": name,
@@ -421,8 +416,21 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
         }
         for user, name, minutes, session, page in WORKED_ROWS
     ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "counts"),
+    [
+        ({}, [5, 3, 2]),
+        ({"direct": True}, [5, 2, 2]),  # u2's a is followed by c, not b
+        ({"open": True}, [5, 6, 3]),  # u3, u5, u6 enter at b; u2 at c
+        ({"per_session": True}, [5, 3, 1]),  # u1's c is in another session
+        ({"pricing": True}, [5, 1, 1]),  # b only on /pricing: u1's
+    ],
+)
+def test_funnel_rules_worked_example(tmp_path, settings, counts):
     path = tmp_path / "events.parquet"
-    pq.write_table(pa.Table.from_pylist(events), path)
+    pq.write_table(pa.Table.from_pylist(_worked_events()), path)
     pricing = settings.pop("pricing", False)
     steps = tuple(FunnelStep(n, n, {"page_location": "/pricing"} if pricing and n == "b" else {}) for n in "abc")
     config = FunnelConfig(steps=steps, window=3600, **settings)
@@ -454,6 +462,34 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
         m.monthly_visitors,
     )
     assert (longer.breakdown, longer.daily_visitors) == (m.breakdown, m.daily_visitors)
+
+
+def test_event_names_stay_categories_across_files_sources_and_the_store(tmp_path):
+    """Event names are read as dictionaries (Parquet) or encoded once (NDJSON); stacked files, stacked sources and
+    a trip through the store keep them right, and the funnel counts the same."""
+    events = _worked_events()
+    # pyarrow's older list naming (`event_params.list.item.key`): the param keys are still found
+    pq.write_table(pa.Table.from_pylist(events[:7]), tmp_path / "events_1.parquet", use_compliant_nested_type=False)
+    (tmp_path / "events_2.ndjson").write_text("".join(json.dumps(event) + "\n" for event in events[7:]))
+    frame = ga4.load({"path": str(tmp_path / "events_*")}).frames["events"]
+    assert isinstance(frame["event_name"].dtype, pd.CategoricalDtype)
+    assert frame["event_name"].tolist() == [name for _, name, *_ in WORKED_ROWS]
+    assert frame["session_id"].tolist() == [session for *_, session, _ in WORKED_ROWS]
+    config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600, per_session=True)
+    expected = compute_funnel(frame, config, date(2026, 11, 20))
+    assert [s.users for s in expected.steps] == [5, 3, 1]
+    two_sources = stack(
+        [frame.iloc[:4].assign(event_name=frame["event_name"].iloc[:4].cat.remove_unused_categories()), frame.iloc[4:]]
+    )
+    assert isinstance(two_sources["event_name"].dtype, pd.CategoricalDtype)
+    assert two_sources["event_name"].tolist() == frame["event_name"].tolist()
+    store = Store(tmp_path / "s.sqlite3")
+    source = SourceConfig("web", "ga4", 60.0, {"path": str(tmp_path / "events_*")})
+    store.save_source("web", succeeded(source, ga4.load(source.options), FROZEN).status, {"events": frame})
+    restored = store.load_sources({"web"})["web"][1].frames["events"]
+    store.close()
+    for stacked in (two_sources, restored):
+        assert compute_funnel(stacked, config, date(2026, 11, 20)) == expected
 
 
 def test_unknown_file_is_one_clear_error(tmp_path):

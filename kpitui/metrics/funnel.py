@@ -57,10 +57,17 @@ def _micros(moment: pd.Timestamp) -> int:
 
 
 def _name_codes(events: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Each event's name as its position in `names` (-1 for any other name): one pass over the names."""
-    column = pa.array(events["event_name"].array)
-    found = pc.index_in(column, value_set=pa.array(names, type=column.type))
-    return found.fill_null(-1).to_numpy()
+    """Each event's name as its position in `names` (-1 for any other name)."""
+    column = events["event_name"]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # each distinct name looked up once
+        return np.append(_positions(column.cat.categories, names), -1)[column.cat.codes.to_numpy()]
+    return _positions(column, names)
+
+
+def _positions(values: pd.Index | pd.Series, names: list[str]) -> np.ndarray:
+    """Each value's position in `names` (-1 when not there), in one pass in arrow."""
+    column = pa.array(values.array)
+    return pc.index_in(column, value_set=pa.array(names, type=column.type)).fill_null(-1).to_numpy()
 
 
 def _step_mask(events: pd.DataFrame, step: FunnelStep, named: np.ndarray) -> np.ndarray:
