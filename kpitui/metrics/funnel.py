@@ -212,8 +212,8 @@ def _overall(counts: list[int]) -> float | None:
 def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
     """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic.
 
-    A second thread hashes the user and session ids, then counts the traffic, while this one orders the events
-    and walks the funnel (numpy and pyarrow release the GIL for both).
+    A second thread hashes the user ids, the longest step, then counts the traffic, while this one orders the
+    events, hashes the session ids and walks the funnel (numpy and pyarrow release the GIL for both).
     """
     end = end_of_day(as_of)
     start = end - pd.Timedelta(days=period_days)
@@ -221,17 +221,17 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
     with ThreadPoolExecutor(1) as pool:
         users = pool.submit(lambda: pd.factorize(events["user_id"])[0])
-        sessions = pool.submit(lambda: pd.factorize(events["session_id"])[0])
         time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
         names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
         name = _name_codes(events, names)
         signup = name == names.index(_SIGN_UP)
-        figures = pool.submit(
-            lambda: _traffic_figures(_Traffic(time, users.result(), signup), sessions.result(), start, end, month_start)
-        )
         used, matches = _funnel_events(events, config, time, name, names, since - pd.Timedelta(microseconds=1), end)
+        session, _ = pd.factorize(events["session_id"])
+        figures = pool.submit(
+            lambda: _traffic_figures(_Traffic(time, users.result(), signup), session, start, end, month_start)
+        )
         traffic = _Traffic(time, users.result(), signup)
-        key = _keys(traffic.user[used], sessions.result()[used] if config.per_session else None)
+        key = _keys(traffic.user[used], session[used] if config.per_session else None)
         ordered = _Ordered(time[used], used, key, int(key.max(initial=-1)) + 1, matches)
         period = ordered.span(start, end)
         reached = _chain(ordered, period, config)
