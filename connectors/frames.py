@@ -127,6 +127,7 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
 
 
 def _is_categorical_text(series: pd.Series) -> bool:
+    """Whether the column is a categorical of text values (kept as is: a `string` column would cost more)."""
     return isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(series.cat.categories)
 
 
