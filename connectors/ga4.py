@@ -29,13 +29,16 @@ _RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
 _DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
 
 
+_USER_COLUMNS = {"user_pseudo_id", "user_id"}
+
+
 def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     """A BigQuery-export table → the events frame with `param.*` columns, vectorised."""
     names = set(table.column_names)
-    missing = {"event_timestamp", "event_name"} - names
+    missing = sorted({"event_timestamp", "event_name"} - names) + ([] if names & _USER_COLUMNS else ["user_pseudo_id"])
     if missing:
         raise ConnectorError(
-            f"not a GA4 event export: no {', '.join(sorted(missing))} column; found {', '.join(sorted(names))[:300]}"
+            f"not a GA4 event export: no {', '.join(missing)} column; found {', '.join(sorted(names))[:300]}"
         )
     with ThreadPoolExecutor(1) as pool:  # the params pivot (arrow, GIL released) beside the other columns
         params_job = pool.submit(_params, table, wanted) if "event_params" in names else None

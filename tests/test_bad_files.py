@@ -7,6 +7,8 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from connectors import ga4, nps, tickets
@@ -138,4 +140,11 @@ def test_broken_parquet_is_one_clear_error(tmp_path):
     path = tmp_path / "events.parquet"
     path.write_bytes(b"PAR1 this was cut off while copying")
     with pytest.raises(ConnectorError, match=r"events\.parquet: not a readable Parquet file \(.*magic bytes"):
+        ga4.load({"path": str(path)})
+
+
+def test_an_event_export_without_user_ids_is_one_clear_error(tmp_path):
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table({"event_timestamp": [1], "event_name": ["page_view"], "page": ["/"]}), path)
+    with pytest.raises(ConnectorError, match=r"events\.parquet: .*no user_pseudo_id column; found event_name, event_t"):
         ga4.load({"path": str(path)})
