@@ -30,6 +30,7 @@ _DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
 
 
 _USER_COLUMNS = {"user_pseudo_id", "user_id"}
+_FLAT_VALUES = ("string_value", "int_value", "double_value", "float_value")  # a param value's kinds
 
 
 def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
@@ -77,12 +78,7 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     keys = flat.field("key")
     which = _key_positions(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys, wanted)
     value = flat.field("value")
-    parts = [
-        pc.cast(value.field(f.name), TEXT)
-        for f in value.type
-        if f.name in ("string_value", "int_value", "double_value", "float_value")
-    ]
-    text = pc.coalesce(*parts) if parts else pa.nulls(len(flat), TEXT)
+    kinds = [value.field(f.name) for f in value.type if f.name in _FLAT_VALUES]
     out = {}
     for number, key in enumerate(wanted):
         hits = np.flatnonzero(which == number)
@@ -90,7 +86,9 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
             continue
         rows = parents[hits]
         first = np.concatenate(([True], rows[1:] != rows[:-1]))  # values follow their rows: a row's first one
-        values = pc.take(text, hits[first])
+        chosen = pa.array(hits[first])  # only these become text: an export holds many params that are not wanted
+        parts = [pc.cast(pc.take(kind, chosen), TEXT) for kind in kinds]
+        values = pc.coalesce(*parts) if parts else pa.nulls(len(chosen), TEXT)
         if len(values) < table.num_rows:  # some rows lack the key: spread the values to their rows
             position = np.full(table.num_rows, -1, dtype=np.int64)
             position[rows[first]] = np.arange(len(values))
@@ -154,7 +152,6 @@ def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
 
 
 _FLAT_PARAM_KEY = re.compile(r"^event_params\.(\d+)\.key$")
-_FLAT_VALUES = ("string_value", "int_value", "double_value", "float_value")
 
 
 def _unflatten_params(frame: pd.DataFrame, wanted: tuple[str, ...]) -> pd.DataFrame:
