@@ -220,7 +220,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
     since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
     with ThreadPoolExecutor(1) as pool:
-        users = pool.submit(lambda: pd.factorize(events["user_id"])[0])
+        users = pool.submit(pd.factorize, events["user_id"])  # the column taken here: frames are not shared
         time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
         names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
         name = _name_codes(events, names)
@@ -228,9 +228,9 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         used, matches = _funnel_events(events, config, time, name, names, since - pd.Timedelta(microseconds=1), end)
         session, _ = pd.factorize(events["session_id"])
         figures = pool.submit(
-            lambda: _traffic_figures(_Traffic(time, users.result(), signup), session, start, end, month_start)
+            lambda: _traffic_figures(_Traffic(time, users.result()[0], signup), session, start, end, month_start)
         )
-        traffic = _Traffic(time, users.result(), signup)
+        traffic = _Traffic(time, users.result()[0], signup)
         key = _keys(traffic.user[used], session[used] if config.per_session else None)
         ordered = _Ordered(time[used], used, key, int(key.max(initial=-1)) + 1, matches)
         period = ordered.span(start, end)
