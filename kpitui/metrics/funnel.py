@@ -220,7 +220,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
     since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
     with ThreadPoolExecutor(1) as pool:
-        users = pool.submit(pd.factorize, events["user_id"])  # the column taken here: frames are not shared
+        users = pool.submit(pd.factorize, events["user_id"])  # taken here: only this thread uses the frame
         time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
         names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
         name = _name_codes(events, names)
