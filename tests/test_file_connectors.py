@@ -451,9 +451,13 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
     # the same events again 35 days earlier (the previous period), a year earlier, after as_of and with no time
     shifted, far, later = (frame.assign(event_time=frame["event_time"] + pd.Timedelta(days=d)) for d in (-35, -365, 20))
     timeless = frame.assign(event_time=pd.Series(pd.NaT, index=frame.index, dtype=frame["event_time"].dtype))
-    longer = compute_funnel(
-        pd.concat([far, shifted, timeless, frame, later], ignore_index=True), config, date(2026, 11, 20)
+    # and once more with no user id, and once more with no session id: neither adds a user or a session (a
+    # directly-followed funnel sees the session-less copies as the users' next events: they are left out there)
+    anonymous, sessionless = (
+        frame.assign(**{c: pd.Series(pd.NA, frame.index, "string")}) for c in ("user_id", "session_id")
     )
+    parts = [far, shifted, timeless, anonymous, frame, later] + ([] if config.direct else [sessionless])
+    longer = compute_funnel(pd.concat(parts, ignore_index=True), config, date(2026, 11, 20))
     assert longer.previous_overall_conversion == m.overall_conversion
     assert (longer.steps, longer.users, longer.sessions, longer.monthly_visitors) == (
         m.steps,
