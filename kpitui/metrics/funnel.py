@@ -273,14 +273,20 @@ def _traffic_figures(
         "daily_visitors": daily_visitors,
         "daily_signups": _daily_signups(traffic, in_period, start, end),
         "users": users,
-        "sessions": _distinct(_session_keys(traffic.user[in_period], session[in_period])),
+        "sessions": _distinct_pairs(traffic.user, session, in_period),
         "monthly_visitors": monthly_visitors,
     }
 
 
-def _distinct(codes: np.ndarray) -> int:
-    """How many different non-negative codes (by sorting: faster than hashing for integers)."""
-    return _runs(np.sort(codes[codes >= 0]))
+def _distinct_pairs(first: np.ndarray, second: np.ndarray, among: np.ndarray) -> int:
+    """How many different (first, second) pairs of codes among these events, neither missing (-1): by sorting,
+    faster than hashing for integers, and built in place (these arrays are as long as the export)."""
+    known = among & (first >= 0) & (second >= 0)
+    pairs = first[known]
+    pairs *= int(second.max(initial=0)) + 1
+    pairs += second[known]
+    pairs.sort()
+    return _runs(pairs)
 
 
 def _runs(ordered: np.ndarray) -> int:
@@ -297,7 +303,10 @@ def _visitors(
     rows = np.flatnonzero(traffic.within(since, end) & (traffic.user >= 0))
     labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), since, end)
     span = len(labels)
-    pairs = np.sort(traffic.user[rows] * span + day)
+    pairs = traffic.user[rows]  # a copy, made into the (user, day) pairs in place
+    pairs *= span
+    pairs += day
+    pairs.sort()
     pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
     user, day = np.divmod(pairs, span)  # by user, then day
     period_first = span - (end - start).days
