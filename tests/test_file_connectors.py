@@ -447,6 +447,9 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
     daily = dict(m.daily_visitors)
     assert (daily["2026-11-10"], daily["2026-11-09"], len(daily)) == (6, 0, 30)
     week = compute_funnel(frame, config, date(2026, 11, 20), period_days=7)
+    empty = compute_funnel(frame, config, date(2027, 6, 1))  # nothing in any window
+    assert ([s.users for s in empty.steps], empty.users, empty.sessions, empty.monthly_visitors) == ([0, 0, 0], 0, 0, 0)
+    assert sum(n for _, n in empty.daily_visitors) == 0 and empty.overall_conversion is None
     assert (week.users, week.monthly_visitors, len(week.daily_visitors)) == (0, 6, 7)  # 10 Nov: this month, not week
     # the same events again 35 days earlier (the previous period), a year earlier, after as_of and with no time
     shifted, far, later = (frame.assign(event_time=frame["event_time"] + pd.Timedelta(days=d)) for d in (-35, -365, 20))
