@@ -75,8 +75,7 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
         column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
     flat = pc.list_flatten(column)
     parents = pc.list_parent_indices(column).to_numpy()
-    keys = flat.field("key")
-    which = _key_positions(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys, wanted)
+    which = _key_positions(flat.field("key"), wanted)
     value = flat.field("value")
     kinds = [value.field(f.name) for f in value.type if f.name in _FLAT_VALUES]
     out = {}
