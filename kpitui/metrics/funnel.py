@@ -120,7 +120,7 @@ def _keys(user: np.ndarray, session: np.ndarray | None) -> np.ndarray:
     """Dense codes of what is counted: the users' own, or with sessions, one per (user, session) pair."""
     if session is None:
         return user  # user codes are dense already
-    dense, _ = pd.factorize(_session_keys(user, session))
+    dense, _ = pd.factorize(_pair_codes(user, session))  # the funnel's events all have both ids
     return dense
 
 
@@ -139,9 +139,12 @@ def _first_step(
     return rank
 
 
-def _session_keys(user: np.ndarray, session: np.ndarray) -> np.ndarray:
-    """One number per (user, session) pair of these codes (-1 when either is missing)."""
-    return np.where((user >= 0) & (session >= 0), user * (int(session.max(initial=0)) + 1) + session, -1)
+def _pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One number per (first, second) pair of codes, neither missing; made in place of `first`, which callers pass
+    as a copy (these arrays can be as long as the export)."""
+    first *= int(second.max(initial=0)) + 1
+    first += second
+    return first
 
 
 def _stable_order(values: np.ndarray) -> np.ndarray:
@@ -280,11 +283,9 @@ def _traffic_figures(
 
 def _distinct_pairs(first: np.ndarray, second: np.ndarray, among: np.ndarray) -> int:
     """How many different (first, second) pairs of codes among these events, neither missing (-1): by sorting,
-    faster than hashing for integers, and built in place (these arrays are as long as the export)."""
+    faster than hashing for integers."""
     known = among & (first >= 0) & (second >= 0)
-    pairs = first[known]
-    pairs *= int(second.max(initial=0)) + 1
-    pairs += second[known]
+    pairs = _pair_codes(first[known], second[known])
     pairs.sort()
     return _runs(pairs)
 
