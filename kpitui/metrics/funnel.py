@@ -46,14 +46,16 @@ class _Traffic:
     time: np.ndarray
     user: np.ndarray  # user code (-1 when missing)
     signup: np.ndarray
-
-    def within(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-        """Which events are in (start, end]."""
-        return (self.time > _micros(start)) & (self.time <= _micros(end))
+    in_period: np.ndarray  # is the event in the period
 
 
 def _micros(moment: pd.Timestamp) -> int:
     return int(np.datetime64(moment.tz_convert(None), "us").astype(np.int64))
+
+
+def _within(time: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Which times are in (start, end]."""
+    return (time > _micros(start)) & (time <= _micros(end))
 
 
 def _codes(column: pd.Series) -> np.ndarray:
@@ -108,7 +110,7 @@ def _funnel_events(
     file order; and per step, which of them match it."""
     masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
     rank = _first_step(name, names, config.steps, masks)
-    countable = events["user_id"].notna().to_numpy() & (time > _micros(since)) & (time <= _micros(end))
+    countable = events["user_id"].notna().to_numpy() & _within(time, since, end)
     if config.per_session:
         countable &= events["session_id"].notna().to_numpy()
     used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
@@ -244,10 +246,13 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         signup = name == names.index(_SIGN_UP)
         used, matches = _funnel_events(events, config, time, name, names, since - pd.Timedelta(microseconds=1), end)
         session = _codes(events["session_id"])
+        in_period = _within(time, start, end)
         figures = pool.submit(
-            lambda: _traffic_figures(_Traffic(time, users.result(), signup), session, start, end, month_start)
+            lambda: _traffic_figures(
+                _Traffic(time, users.result(), signup, in_period), session, start, end, month_start
+            )
         )
-        traffic = _Traffic(time, users.result(), signup)
+        traffic = _Traffic(time, users.result(), signup, in_period)
         key = _keys(traffic.user[used], session[used] if config.per_session else None)
         ordered = _Ordered(time[used], used, key, int(key.max(initial=-1)) + 1, matches)
         period = ordered.span(start, end)
@@ -255,7 +260,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         counts = [len(keys) for keys, _ in reached]
         before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
         weekly = _weekly(ordered, config, end)
-        breakdown = _breakdown(events, ordered, period, reached, traffic, traffic.within(start, end))
+        breakdown = _breakdown(events, ordered, period, reached, traffic)
         return FunnelMetrics(
             steps=_steps(counts, [s.name for s in config.steps]),
             overall_conversion=_overall(counts),
@@ -270,13 +275,12 @@ def _traffic_figures(
     traffic: _Traffic, session: np.ndarray, start: pd.Timestamp, end: pd.Timestamp, month_start: pd.Timestamp
 ) -> dict[str, object]:
     """Visitors per day, users and sessions of the period (start, end], month-to-date visitors, sign-ups per day."""
-    in_period = traffic.within(start, end)
     daily_visitors, users, monthly_visitors = _visitors(traffic, start, end, month_start)
     return {
         "daily_visitors": daily_visitors,
-        "daily_signups": _daily_signups(traffic, in_period, start, end),
+        "daily_signups": _daily_signups(traffic, start, end),
         "users": users,
-        "sessions": _distinct_pairs(traffic.user, session, in_period),
+        "sessions": _distinct_pairs(traffic.user, session, traffic.in_period),
         "monthly_visitors": monthly_visitors,
     }
 
@@ -301,7 +305,7 @@ def _visitors(
     """Distinct users per UTC day of the period (start, end], in the whole period, and since `month_start`:
     all three from one sort of the (user, day) pairs."""
     since = min(start, month_start - pd.Timedelta(microseconds=1))
-    rows = np.flatnonzero(traffic.within(since, end) & (traffic.user >= 0))
+    rows = np.flatnonzero(_within(traffic.time, since, end) & (traffic.user >= 0))
     labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), since, end)
     span = len(labels)
     pairs = traffic.user[rows]  # a copy, made into the (user, day) pairs in place
@@ -317,11 +321,9 @@ def _visitors(
     return daily, _runs(user[day >= period_first]), _runs(user[day >= month_first])
 
 
-def _daily_signups(
-    traffic: _Traffic, in_period: np.ndarray, start: pd.Timestamp, end: pd.Timestamp
-) -> tuple[tuple[str, int], ...]:
+def _daily_signups(traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
     """Sign-up events per UTC day of the period (start, end]."""
-    rows = np.flatnonzero(in_period & traffic.signup)
+    rows = np.flatnonzero(traffic.in_period & traffic.signup)
     labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), start, end)
     return tuple(zip(labels, map(int, np.bincount(day, minlength=len(labels))), strict=True))
 
@@ -347,7 +349,7 @@ def _weekly(
     )
 
 
-def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffic, in_period, limit: int = 10):
+def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffic, limit: int = 10):
     """Entries and completions by the source / medium of the entry event, else of the key's first event with one."""
     keys, at = reached[0]
     if not len(keys):
@@ -357,7 +359,7 @@ def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffi
     chosen = ordered.row[span][at]
     lacking = ~has_source[chosen]
     if lacking.any():
-        chosen[lacking] = _first_touch(traffic, has_source & in_period, chosen[lacking])
+        chosen[lacking] = _first_touch(traffic, has_source & traffic.in_period, chosen[lacking])
     table = pa.table(
         {
             "source": pc.fill_null(pc.take(pa.array(source.array), chosen), "(direct)"),
