@@ -174,7 +174,7 @@ def conform(name: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
             columns[column] = _nulls(kind, frame.index)
     for column in frame.columns:
         if str(column).startswith(PARAM_PREFIX):
-            columns[column] = frame[column].astype("string")
+            columns[column] = _coerce(frame[column], STR)
     return pd.DataFrame(columns, index=frame.index, copy=False).reset_index(drop=True)
 
 

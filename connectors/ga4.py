@@ -61,7 +61,7 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
     out["session_id"] = params["ga_session_id"].values if "ga_session_id" in params else None
     first_touch = table.column("traffic_source").combine_chunks() if "traffic_source" in names else None
     for field, fallback in (("source", "source"), ("medium", "medium"), ("campaign", "name")):
-        value = params[field] if field in params else string_series(pa.nulls(len(out), pa.string()))
+        value = params[field].astype("string") if field in params else string_series(pa.nulls(len(out), TEXT))
         if first_touch is not None and fallback in [f.name for f in first_touch.type]:
             value = value.fillna(string_series(first_touch.field(fallback)))
         out[field] = value.values
@@ -86,14 +86,24 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
         rows = parents[hits]
         first = np.concatenate(([True], rows[1:] != rows[:-1]))  # values follow their rows: a row's first one
         chosen = pa.array(hits[first])  # only these become text: an export holds many params that are not wanted
-        parts = [pc.cast(pc.take(kind, chosen), TEXT) for kind in kinds]
-        values = pc.coalesce(*parts) if parts else pa.nulls(len(chosen), TEXT)
+        values = _param_values([pc.take(kind, chosen) for kind in kinds], len(chosen))
         if len(values) < table.num_rows:  # some rows lack the key: spread the values to their rows
             position = np.full(table.num_rows, -1, dtype=np.int64)
             position[rows[first]] = np.arange(len(values))
             values = pc.take(values, pa.array(position, mask=position < 0))
-        out[key] = string_series(values)
+        out[key] = category_series(values) if pa.types.is_dictionary(values.type) else string_series(values)
     return pd.DataFrame(out, index=range(table.num_rows))
+
+
+def _param_values(kinds: list[pa.Array], count: int) -> pa.Array:
+    """A param's values as text, the first kind holding one winning; whole numbers alone (session ids) become a
+    dictionary, each distinct number written as text once (writing 2M numbers as text is the pivot's longest
+    step)."""
+    present = [kind for kind in kinds if kind.null_count < len(kind)]
+    if len(present) == 1 and pa.types.is_integer(present[0].type):
+        encoded = pc.dictionary_encode(present[0])
+        return pa.DictionaryArray.from_arrays(encoded.indices, pc.cast(encoded.dictionary, TEXT))
+    return pc.coalesce(*[pc.cast(kind, TEXT) for kind in present]) if present else pa.nulls(count, TEXT)
 
 
 def _key_positions(keys: pa.Array, wanted: tuple[str, ...]) -> np.ndarray:

@@ -13,7 +13,10 @@ _MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))  #
 
 
 def text_codes(column: pd.Series) -> np.ndarray:
-    """Each value's code: 0, 1, 2, … in order of first appearance (equal values, equal codes), -1 when missing."""
+    """Each value's code, -1 when missing: 0, 1, 2, … (equal values, equal codes), in order of first appearance
+    for text, a categorical's own codes for categorical text."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64)
     text = _string_array(column)
     codes = _word_codes(text) if pa.types.is_string(text.type) else None
     if codes is None:
