@@ -1,5 +1,6 @@
 """The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids; text is `string`, or
-categorical `string` for columns of few values read from dictionaries (event names)."""
+categorical `string` where the connector made each distinct value once (event names read from dictionaries,
+session ids written as text once per distinct number)."""
 
 from __future__ import annotations
 

@@ -218,8 +218,9 @@ def _overall(counts: list[int]) -> float | None:
 def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
     """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic.
 
-    A second thread hashes the user ids, the longest step, then counts the traffic, while this one orders the
-    events, hashes the session ids and walks the funnel (numpy and pyarrow release the GIL for both).
+    A second thread codes the user ids, the longest step, then counts the traffic, while this one orders the
+    events, codes the session ids (read as categories, they are coded already) and walks the funnel (numpy and
+    pyarrow release the GIL for both).
     """
     end = end_of_day(as_of)
     start = end - pd.Timedelta(days=period_days)
