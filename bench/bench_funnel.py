@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
@@ -25,9 +26,8 @@ AS_OF = date(2026, 11, 8)  # the events' last day: all but the first day's event
 CONFIG = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in ("session_start", "sign_up", "begin_checkout", "purchase")))
 
 
-def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
-    """BigQuery-shaped events over 60 days, written as NDJSON and Parquet (typed as BigQuery exports them)."""
-    rng = np.random.default_rng(seed)
+def _events(rng: np.random.Generator, events: int) -> tuple[np.ndarray, ...]:
+    """Event names, GA4 client ids, timestamps (µs) and session ids of `events` events over 60 days."""
     names = rng.choice(
         ["session_start", "page_view", "sign_up", "begin_checkout", "purchase", "scroll"],
         events,
@@ -40,6 +40,13 @@ def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
     users = pseudo_ids[rng.integers(0, events // 8, events)]
     stamps = 1_789_000_000_000_000 + rng.integers(0, 60 * 86400 * 10**6, events)
     sessions = stamps // (1800 * 10**6) * 1800  # a session id is its start in Unix seconds
+    return names, users, stamps, sessions
+
+
+def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
+    """BigQuery-shaped events over 60 days, one param each, written as NDJSON and Parquet (typed as BigQuery
+    exports them)."""
+    names, users, stamps, sessions = _events(np.random.default_rng(seed), events)
     table = pa.table(
         {
             "event_date": pa.array(["20261101"] * events),
@@ -57,19 +64,76 @@ def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
             handle.write(json.dumps(row) + "\n")
 
 
+WIDE_PARAMS = {  # a web export's usual params: (key, kind, values to pick from; None: the session id)
+    "ga_session_id": ("int_value", None),
+    "ga_session_number": ("int_value", range(1, 40)),
+    "page_location": (
+        "string_value",
+        [f"https://example.com/{p}" for p in ("", "pricing", "blog/a", "docs", "signup")],
+    ),
+    "page_title": ("string_value", ["Example", "Pricing · Example", "A post · Example", "Docs · Example"]),
+    "page_referrer": ("string_value", ["https://www.google.com/", "https://example.com/", "https://t.co/"]),
+    "engagement_time_msec": ("int_value", range(0, 60_000, 7)),
+    "session_engaged": ("string_value", ["0", "1"]),
+    "source": ("string_value", ["google", "newsletter", "linkedin", "github.com"]),
+    "medium": ("string_value", ["organic", "email", "cpc", "referral"]),
+    "batch_ordering_id": ("int_value", range(1, 60)),
+}
+
+
+def _array(values: np.ndarray) -> pa.Array:
+    """A numpy array as one arrow array (arrow gives long text arrays in chunks)."""
+    array = pa.array(values)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def generate_wide(path: Path, events: int = EVENTS, seed: int = 3) -> None:
+    """The same events with the ten params a web export gives each (as Parquet): the params pivot's real load."""
+    rng = np.random.default_rng(seed)
+    names, users, stamps, sessions = _events(rng, events)
+    strings, ints = [], []
+    for kind, choices in WIDE_PARAMS.values():
+        picked = sessions if choices is None else np.asarray(list(choices))[rng.integers(0, len(choices), events)]
+        values = _array(picked)
+        strings.append(values if kind == "string_value" else pa.nulls(events, pa.string()))
+        ints.append(values if kind == "int_value" else pa.nulls(events, pa.int64()))
+    width = len(WIDE_PARAMS)
+    event_major = pa.array(np.arange(events * width).reshape(width, events).T.ravel())  # event e's param j: e*width+j
+    value = pa.StructArray.from_arrays(
+        [pc.take(pa.concat_arrays(strings), event_major), pc.take(pa.concat_arrays(ints), event_major)],
+        ["string_value", "int_value"],
+    )
+    params = pa.StructArray.from_arrays([_array(np.tile(np.array(list(WIDE_PARAMS)), events)), value], ["key", "value"])
+    offsets = pa.array(np.arange(0, events * width + 1, width, dtype=np.int32))
+    table = pa.table(
+        {
+            "event_date": pa.array(["20261101"] * events),
+            "event_timestamp": pa.array(stamps),
+            "event_name": pa.array(names),
+            "user_pseudo_id": pa.array(users),
+            "event_params": pa.ListArray.from_arrays(offsets, params),
+        }
+    )
+    pq.write_table(table, path)
+
+
 def main() -> int:
     stem = dataset("ga4-2m-bq.parquet", lambda path: generate(path.with_suffix(""))).with_suffix("")
+    wide = dataset("ga4-2m-10-params.parquet", generate_wide)
     ok = True
-    readers = {".ndjson": lambda p: pajson.read_json(p), ".parquet": lambda p: pq.read_table(p)}
-    for suffix, read in readers.items():
-        path = stem.with_suffix(suffix)
+    cases = {  # what is measured: the file, how the floor reads it
+        "ndjson": (stem.with_suffix(".ndjson"), pajson.read_json),
+        "parquet": (stem.with_suffix(".parquet"), pq.read_table),
+        "parquet, 10 params per event": (wide, pq.read_table),
+    }
+    for name, (path, read) in cases.items():
         floor, seconds, metrics = against_floor(
             5,
             lambda read=read, path=path: read(path).group_by("event_name").aggregate([("user_pseudo_id", "count")]),
             lambda path=path: compute_funnel(load({"path": str(path)}).frames["events"], CONFIG, AS_OF, 30),
         )
         print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB; steps {[s.users for s in metrics.steps]}")
-        ok &= report(f"read + funnel ({suffix[1:]})", seconds, floor, 3.0)
+        ok &= report(f"read + funnel ({name})", seconds, floor, 3.0)
     print(f"peak memory {peak_rss_mb():.0f} MB")
     return 0 if ok else 1
 
