@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,8 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
         raise ConnectorError(
             f"not a GA4 event export: no {', '.join(missing)} column; found {', '.join(sorted(names))[:300]}"
         )
-    with ThreadPoolExecutor(1) as pool:  # the params pivot (arrow, GIL released) beside the other columns
-        params_job = pool.submit(_params, table, wanted) if "event_params" in names else None
+    with ThreadPoolExecutor(2) as pool:  # the params pivot, key by key (arrow and numpy release the GIL)
+        jobs = _pivot_params(table, wanted, pool) if "event_params" in names else {}
         stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
         out = pd.DataFrame(
             {
@@ -52,7 +52,7 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
         )
         user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
         out["user_id"] = string_series(user)
-        params = params_job.result() if params_job else pd.DataFrame(index=out.index)
+        params = {key: column for key, job in jobs.items() if (column := job.result()) is not None}
     for key in wanted:
         if key in names and key not in params:
             params[key] = string_series(table.column(key))
@@ -68,8 +68,10 @@ def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame
     return out
 
 
-def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
-    """Pivot `event_params` (list of {key, value{…}}) into one string column per wanted key, in arrow."""
+def _pivot_params(
+    table: pa.Table, wanted: tuple[str, ...], pool: ThreadPoolExecutor
+) -> dict[str, Future[pd.Series | None]]:
+    """Start pivoting `event_params` (list of {key, value{…}}) into one text column per wanted key: a job per key."""
     column = table.column("event_params").combine_chunks()
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
@@ -78,21 +80,29 @@ def _params(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
     which = _key_positions(flat.field("key"), wanted)
     value = flat.field("value")
     kinds = [value.field(f.name) for f in value.type if f.name in _FLAT_VALUES]
-    out = {}
-    for number, key in enumerate(wanted):
-        hits = np.flatnonzero(which == number)
-        if not len(hits):
-            continue
-        rows = parents[hits]
-        first = np.concatenate(([True], rows[1:] != rows[:-1]))  # values follow their rows: a row's first one
-        chosen = pa.array(hits[first])  # only these become text: an export holds many params that are not wanted
-        values = _param_values([pc.take(kind, chosen) for kind in kinds], len(chosen))
-        if len(values) < table.num_rows:  # some rows lack the key: spread the values to their rows
-            position = np.full(table.num_rows, -1, dtype=np.int64)
-            position[rows[first]] = np.arange(len(values))
-            values = pc.take(values, pa.array(position, mask=position < 0))
-        out[key] = category_series(values) if pa.types.is_dictionary(values.type) else string_series(values)
-    return pd.DataFrame(out, index=range(table.num_rows))
+    return {
+        key: pool.submit(_param_column, which, number, parents, kinds, table.num_rows)
+        for number, key in enumerate(wanted)
+    }
+
+
+def _param_column(
+    which: np.ndarray, number: int, parents: np.ndarray, kinds: list[pa.Array], rows: int
+) -> pd.Series | None:
+    """The values by event of the key at `number` in `which` (each flattened param's key), None when no event has
+    it."""
+    hits = np.flatnonzero(which == number)
+    if not len(hits):
+        return None
+    owners = parents[hits]
+    first = np.concatenate(([True], owners[1:] != owners[:-1]))  # values follow their rows: a row's first one
+    chosen = pa.array(hits[first])  # only these become text: an export holds many params that are not wanted
+    values = _param_values([pc.take(kind, chosen) for kind in kinds], len(chosen))
+    if len(values) < rows:  # some rows lack the key: spread the values to their rows
+        position = np.full(rows, -1, dtype=np.int64)
+        position[owners[first]] = np.arange(len(values))
+        values = pc.take(values, pa.array(position, mask=position < 0))
+    return category_series(values) if pa.types.is_dictionary(values.type) else string_series(values)
 
 
 def _param_values(kinds: list[pa.Array], count: int) -> pa.Array:
@@ -110,7 +120,7 @@ def _key_positions(keys: pa.Array, wanted: tuple[str, ...]) -> np.ndarray:
     """Each param key's position in `wanted` (-1 for others); a dictionary-encoded key's values looked up once."""
     if pa.types.is_dictionary(keys.type):
         found = _key_positions(keys.dictionary, wanted)
-        return np.append(found, -1)[keys.indices.fill_null(-1).to_numpy()]
+        return np.append(found, np.int32(-1))[keys.indices.fill_null(-1).to_numpy()]
     return pc.index_in(keys, value_set=pa.array(wanted, type=keys.type)).fill_null(-1).to_numpy()
 
 
