@@ -89,3 +89,9 @@ def test_codes_group_values_exactly(values):
     codes = text_codes(pd.Series(values, dtype="string"))
     assert _same_partition(codes, values)
     assert codes.tolist() == _expected(values)
+
+
+def test_categorical_ids_keep_their_own_codes():
+    """Ids read as categories (session ids from whole numbers) are not hashed again: their codes are used."""
+    column = pd.Series(["1794300000", "17", None, "1794300000"], dtype="category")
+    assert text_codes(column).tolist() == [1, 0, -1, 1]  # categories sorted: "17", "1794300000"
