@@ -174,7 +174,7 @@ def cmd_check(config: Config) -> int:
             continue
         report = result.report
         columns = ", ".join(f"{k}={v!r}" for k, v in report.columns_used.items())
-        line = f"✓ {name} ({source.type}): {report.rows} rows"
+        line = f"✓ {name} ({source.type}): {report.rows:,} rows"
         if source.type == "stripe":
             line += f", {report.requests} requests, key {_key_label(source)}"
         if report.layout:

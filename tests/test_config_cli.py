@@ -249,3 +249,13 @@ def test_screenshot_uses_demo_data_unless_config_is_given(tmp_path, monkeypatch)
         demo.stop()
     resolved, demo = _resolve_config(_parser().parse_args(["screenshot", "--config", str(config)]))
     assert demo is None and resolved.currency == "eur"
+
+
+def test_check_counts_rows_with_thousands_separators(tmp_path, capsys):
+    """`kpitui check` writes row counts as the board does: 1,200, not 1200."""
+    header, first = (DATA / "tickets" / "zendesk.csv").read_text().splitlines()[:2]
+    body = [first.replace(",101,", f",{1000 + n},", 1) for n in range(1200)]
+    (tmp_path / "tickets.csv").write_text("\n".join([header, *body]) + "\n")
+    path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{tmp_path}/tickets.csv"\n')
+    assert run(["check", "--config", str(path)]) == 0
+    assert "✓ support (tickets): 1,200 rows" in capsys.readouterr().out
