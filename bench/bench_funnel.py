@@ -64,7 +64,7 @@ def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
             handle.write(json.dumps(row) + "\n")
 
 
-WIDE_PARAMS = {  # a web export's usual params: (key, kind, values to pick from; None: the session id)
+WIDE_PARAMS = {  # a web export's usual params: key → (value kind, values to pick from; None: the session ids)
     "ga_session_id": ("int_value", None),
     "ga_session_number": ("int_value", range(1, 40)),
     "page_location": (
