@@ -18,16 +18,21 @@ BOOL = "bool"
 ANY = "any"
 
 SCHEMAS: dict[str, dict[str, str]] = {
-    "customers": {"customer_id": STR, "name": STR, "email": STR, "created": TIME},
+    "customers": {"customer_id": STR, "name": STR, "email": STR, "created": TIME, "metadata": STR},
     "subscriptions": {
         "subscription_id": STR,
         "customer_id": STR,
         "status": STR,
+        "status_since": TIME,
         "currency": STR,
         "created": TIME,
         "start": TIME,
+        "trial_start": TIME,
         "trial_end": TIME,
+        "current_period_start": TIME,
+        "current_period_end": TIME,
         "cancel_at_period_end": BOOL,
+        "cancel_at": TIME,
         "canceled_at": TIME,
         "ended_at": TIME,
     },
@@ -36,6 +41,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "item_id": STR,
         "price_id": STR,
         "product_id": STR,
+        "product_name": STR,
+        "price_nickname": STR,
         "unit_amount": FLOAT,
         "quantity": FLOAT,
         "interval": STR,
@@ -43,6 +50,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "usage_type": STR,
         "tiers_mode": STR,
         "tiers": STR,
+        "current_period_start": TIME,
+        "current_period_end": TIME,
     },
     "discounts": {
         "subscription_id": STR,

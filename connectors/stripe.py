@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -82,6 +82,7 @@ class StripeSource:
         self.objects: dict[str, dict[str, dict]] = {}
         self.discounts: dict[str, dict] = {}
         self.lines: dict[str, list[dict]] = {}
+        self.status_changes: dict[str, tuple[str, int]] = {}  # subscription → (status it changed to, when)
 
     def _describe(self, response: httpx.Response) -> str:
         """One line for an HTTP error, never containing the key."""
@@ -158,6 +159,7 @@ class StripeSource:
             [dict(s, discounts=self._expanded(s)) for s in subscriptions],
             list(self.objects["invoice"].values()),
             lambda invoice: self.lines[invoice["id"]],
+            self.status_changes,
         )
         self.report.rows = len(subscriptions)
         return SourceResult(frames, self.report)
@@ -177,11 +179,22 @@ class StripeSource:
         }
         self.discounts = {d["id"]: d for s in subscriptions for d in s.get("discounts") or [] if isinstance(d, dict)}
         self.lines = {o["id"]: self._invoice_lines(o) for o in invoices}
+        self.status_changes = {}
+        self._note_status_changes(self._list("/v1/events", [("type", "customer.subscription.updated")]))
         self.synced_at = started - CLOCK_SKEW
+
+    def _note_status_changes(self, events: Iterable[dict]) -> None:
+        """Remember, per subscription, the latest status change an event records (`previous_attributes.status`)."""
+        for event in sorted(events, key=lambda e: e.get("created") or 0):
+            obj = _dig(event, "data", "object") or {}
+            previous = _dig(event, "data", "previous_attributes") or {}
+            if obj.get("object") == "subscription" and "status" in previous and obj.get("id"):
+                self.status_changes[obj["id"]] = (obj.get("status"), int(event.get("created") or 0))
 
     def _apply_events(self) -> None:
         """Upsert every object changed since the last sync, oldest event first."""
         events = list(self._list("/v1/events", [("created[gt]", str(self.synced_at))]))
+        self._note_status_changes(events)
         for event in sorted(events, key=lambda e: e.get("created", 0)):
             obj = _dig(event, "data", "object") or {}
             kind = obj.get("object")
@@ -209,20 +222,34 @@ class _FullLoadNeededError(Exception):
     """Incremental refresh cannot be trusted; reload everything."""
 
 
-def _subscription_rows(sub: dict) -> tuple[dict, list[dict], list[dict]]:
-    """One subscription → its row, its item rows and its discount rows."""
+def _period(obj: dict, sub: dict, edge: str) -> int | None:
+    """An item's current period start or end: on the item (current API), else on the subscription (older ones)."""
+    return obj.get(f"current_period_{edge}") or sub.get(f"current_period_{edge}")
+
+
+def _subscription_rows(sub: dict, status_change: tuple[str, int] | None = None) -> tuple[dict, list[dict], list[dict]]:
+    """One subscription → its row, its item rows and its discount rows; `status_change` is the latest status
+    change the Events API recorded for it."""
     items = _dig(sub, "items", "data") or []
     prices = [item.get("price") or item.get("plan") or {} for item in items]
     currency = sub.get("currency") or next((p.get("currency") for p in prices if p.get("currency")), None)
+    starts = [p for p in (_period(item, sub, "start") for item in items) if p] or [sub.get("current_period_start")]
+    ends = [p for p in (_period(item, sub, "end") for item in items) if p] or [sub.get("current_period_end")]
+    changed_to, changed_at = status_change or (None, None)
     row = {
         "subscription_id": sub["id"],
         "customer_id": _id(sub.get("customer")),
         "status": sub.get("status"),
+        "status_since": _ts(changed_at) if changed_to == sub.get("status") else None,
         "currency": (currency or "").lower() or None,
         "created": _ts(sub.get("created")),
         "start": _ts(sub.get("start_date") or sub.get("created")),
+        "trial_start": _ts(sub.get("trial_start")),
         "trial_end": _ts(sub.get("trial_end")),
+        "current_period_start": _ts(min(starts, key=lambda p: p or 0)),
+        "current_period_end": _ts(max(ends, key=lambda p: p or 0)),
         "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+        "cancel_at": _ts(sub.get("cancel_at")),
         "canceled_at": _ts(sub.get("canceled_at")),
         "ended_at": _ts(sub.get("ended_at")),
     }
@@ -230,12 +257,15 @@ def _subscription_rows(sub: dict) -> tuple[dict, list[dict], list[dict]]:
     for item, price in zip(items, prices):
         recurring = price.get("recurring") or price
         tiers = price.get("tiers")
+        product = price.get("product")
         item_rows.append(
             {
                 "subscription_id": sub["id"],
                 "item_id": item.get("id"),
                 "price_id": price.get("id"),
-                "product_id": _id(price.get("product")),
+                "product_id": _id(product),
+                "product_name": product.get("name") if isinstance(product, dict) else None,
+                "price_nickname": price.get("nickname"),
                 "unit_amount": price.get("unit_amount", price.get("amount")),
                 "quantity": item.get("quantity", 1),
                 "interval": recurring.get("interval"),
@@ -243,6 +273,8 @@ def _subscription_rows(sub: dict) -> tuple[dict, list[dict], list[dict]]:
                 "usage_type": recurring.get("usage_type", "licensed"),
                 "tiers_mode": price.get("tiers_mode"),
                 "tiers": json.dumps(tiers) if tiers else None,
+                "current_period_start": _ts(_period(item, sub, "start")),
+                "current_period_end": _ts(_period(item, sub, "end")),
             }
         )
     discounts = {}
@@ -293,11 +325,12 @@ def book_frames(
     subscriptions: list[dict],
     invoices: list[dict],
     lines_of: Callable[[dict], list[dict]] = lambda inv: _dig(inv, "lines", "data") or [],
+    status_changes: Mapping[str, tuple[str, int]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Raw API objects → the canonical billing frames."""
+    """Raw API objects → the canonical billing frames (`status_changes`: subscription → its latest status change)."""
     sub_rows, item_rows, discount_rows = [], [], []
     for sub in subscriptions:
-        row, items, discounts = _subscription_rows(sub)
+        row, items, discounts = _subscription_rows(sub, (status_changes or {}).get(sub["id"]))
         sub_rows.append(row)
         item_rows.extend(items)
         discount_rows.extend(discounts)
@@ -306,7 +339,13 @@ def book_frames(
             discount_rows.append(_discount_row(customer["discount"], None, customer.get("id")))
     line_rows = [_line_row(inv, line) for inv in invoices for line in lines_of(inv)]
     customer_rows = [
-        {"customer_id": c.get("id"), "name": c.get("name"), "email": c.get("email"), "created": _ts(c.get("created"))}
+        {
+            "customer_id": c.get("id"),
+            "name": c.get("name"),
+            "email": c.get("email"),
+            "created": _ts(c.get("created")),
+            "metadata": json.dumps(c["metadata"]) if c.get("metadata") else None,
+        }
         for c in customers
     ]
     return {

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from connectors.base import SourceResult
     from connectors.stripe import StripeSource
+    from kpitui.metrics.revenue import Book, ClosedMonths, RevenueSettings
     from kpitui.store import Store
 
 TREND_DAYS = 120
@@ -135,15 +136,22 @@ def _frames(
     return stack(parts)
 
 
-def compute_snapshot(config: Config, states: dict[str, SourceState], as_of: date, now: datetime) -> Snapshot:
-    """Every metric from the sources' last good frames; a metrics error marks its sources as errors."""
+def compute_snapshot(
+    config: Config,
+    states: dict[str, SourceState],
+    as_of: date,
+    now: datetime,
+    closed: ClosedMonths | None = None,
+) -> Snapshot:
+    """Every metric from the sources' last good frames (and the stored closing MRR rows, `closed`); a metrics
+    error marks its sources as errors."""
     from kpitui.metrics.alerts import evaluate_alerts
 
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
     for kind, section in SECTIONS.items():
         try:
-            sections[section] = _section_once(kind, config, states, as_of)
+            sections[section] = _section_once(kind, config, states, as_of, closed or {})
         except MetricsError as exc:
             sections[section] = None
             for name, source in config.sources.items():
@@ -164,38 +172,64 @@ def compute_snapshot(config: Config, states: dict[str, SourceState], as_of: date
 _SECTIONS: dict[str, tuple] = {}  # source type → (its inputs by identity, its metrics, those inputs)
 
 
-def _section_once(kind: str, config: Config, states: dict[str, SourceState], as_of: date):
+def _section_once(kind: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
     """`_section`, reused while the config and the sources' results are the same objects: a refresh of a
     billing source leaves a two-million-event funnel as it was."""
     results = [(name, state.result) for name, state in states.items() if config.sources[name].type == kind]
     key = (id(config), as_of, tuple((name, id(result)) for name, result in results))
+    if kind == "stripe":
+        key += (tuple(closed), _book_read_at(config, states))
     last = _SECTIONS.get(kind)
     if last is None or last[0] != key:
-        last = (key, _section(kind, config, states, as_of), (config, results))  # held: their ids stay theirs
+        value = _section(kind, config, states, as_of, closed)
+        last = (key, value, (config, results))  # held: their ids stay theirs
         _SECTIONS[kind] = last
     return last[1]
 
 
-def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: date):
+def _book_read_at(config: Config, states: dict[str, SourceState]) -> datetime | None:
+    """When the billing book in use was read: the latest good refresh of a billing source."""
+    times = [
+        s.status.last_success
+        for n, s in states.items()
+        if config.sources[n].type == "stripe" and s.result is not None and s.status.last_success is not None
+    ]
+    return max(times, default=None)
+
+
+def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book, RevenueSettings, str] | None:
+    """The billing book of every billing source, the revenue settings and their closing-rows fingerprint."""
+    frame = lambda name: _frames(states, "stripe", config.sources, name)  # noqa: E731
+    subscriptions = frame("subscriptions")
+    if subscriptions is None:
+        return None
+    from kpitui.metrics.revenue import Book, RevenueSettings
+
+    book = Book(
+        subscriptions, frame("subscription_items"), frame("discounts"), frame("invoice_lines"), frame("customers")
+    )
+    settings = RevenueSettings(
+        currency=config.currency,
+        fx=tuple(config.fx.items()),
+        counted_statuses=config.metrics.counted_statuses,
+        apply_discounts=config.metrics.apply_discounts,
+        cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
+    )
+    sources = sorted(name for name, source in config.sources.items() if source.type == "stripe")
+    return book, settings, f"{settings.fingerprint()} {sources}"
+
+
+def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
     """Compute one section from the frames of its source type, or None without data."""
     frame = lambda name: _frames(states, kind, config.sources, name)  # noqa: E731
     if kind == "stripe":
-        subscriptions = frame("subscriptions")
-        if subscriptions is None:
+        inputs = revenue_inputs(config, states)
+        if inputs is None:
             return None
-        from kpitui.metrics.revenue import Book, RevenueSettings, compute_revenue
+        from kpitui.metrics.revenue import compute_revenue
 
-        book = Book(
-            subscriptions, frame("subscription_items"), frame("discounts"), frame("invoice_lines"), frame("customers")
-        )
-        settings = RevenueSettings(
-            currency=config.currency,
-            fx=tuple(config.fx.items()),
-            counted_statuses=config.metrics.counted_statuses,
-            apply_discounts=config.metrics.apply_discounts,
-            cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
-        )
-        return compute_revenue(book, settings, as_of)
+        book, settings, _ = inputs
+        return compute_revenue(book, settings, as_of, observed=_book_read_at(config, states), closed=closed)
     if kind == "tickets":
         tickets = frame("tickets")
         if tickets is None:
@@ -246,15 +280,31 @@ def compute_and_record(
     config: Config, states: dict[str, SourceState], as_of: date, now: datetime, store: Store | None
 ) -> Snapshot:
     """Compute the snapshot; with a store, record today's KPIs and attach the stored daily trends."""
-    snapshot = compute_snapshot(config, states, as_of, now)
     if store is None:
-        return snapshot
+        return compute_snapshot(config, states, as_of, now)
+    inputs = revenue_inputs(config, states)
+    closed = store.load_closings(inputs[2]) if inputs is not None else {}
+    snapshot = compute_snapshot(config, states, as_of, now, closed)
+    if inputs is not None and as_of == now.date() and snapshot.revenue is not None:
+        close_months(store, inputs, as_of, set(closed), _book_read_at(config, states))
     from kpitui.store import scalar_kpis
 
     store.record_kpis(as_of, scalar_kpis(to_plain(snapshot)))
     snapshot = replace(snapshot, trends=store.kpi_history(as_of - timedelta(days=TREND_DAYS)))
     store.save_snapshot(snapshot)
     return snapshot
+
+
+def close_months(
+    store: Store, inputs: tuple[Book, RevenueSettings, str], as_of: date, stored: set[str], read_at: datetime | None
+) -> None:
+    """On a refresh whose as_of is today: store the closing MRR of each month that ended since the last one."""
+    from kpitui.metrics.revenue import month_closings, months_to_close
+
+    months = months_to_close(as_of, stored)
+    if months:
+        book, settings, fingerprint = inputs
+        store.save_closings(fingerprint, month_closings(book, settings, as_of, months, read_at))
 
 
 def refresh_all(config: Config, as_of: date, now: datetime, store: Store | None = None) -> Snapshot:

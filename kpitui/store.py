@@ -1,4 +1,4 @@
-"""SQLite (WAL) store: each source's last good frames and status, and one KPI row per day."""
+"""SQLite (WAL) store: each source's last good frames and status, one KPI row per day, months' closing MRR."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PR
 CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kpi_daily (day TEXT, kpi TEXT, value REAL, PRIMARY KEY (day, kpi));
 CREATE TABLE IF NOT EXISTS last_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS month_closing (
+    fingerprint TEXT, month TEXT, customer_id TEXT, currency TEXT, mrr REAL,
+    PRIMARY KEY (fingerprint, month, customer_id, currency)
+);
 """
 
 
@@ -136,6 +140,35 @@ class Store:
         for kpi, day, value in rows:
             out.setdefault(kpi, []).append((day, value))
         return {k: tuple(v) for k, v in out.items()}
+
+
+    def save_closings(self, fingerprint: str, rows: pd.DataFrame) -> None:
+        """Keep months' closing MRR rows (month, customer_id, currency, minor units); stored rows stay."""
+        values = [
+            (fingerprint, str(r.month), str(r.customer_id), str(r.currency), float(r.mrr))
+            for r in rows.itertuples(index=False)
+        ]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR IGNORE INTO month_closing VALUES (?, ?, ?, ?, ?)", values)
+            self._db.execute("COMMIT")
+
+    def load_closings(self, fingerprint: str) -> dict[str, pd.DataFrame]:
+        """The stored closing rows of each month under this settings fingerprint."""
+        import pandas as pd
+
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT month, customer_id, currency, mrr FROM month_closing WHERE fingerprint = ? ORDER BY month",
+                (fingerprint,),
+            ).fetchall()
+        frame = pd.DataFrame(rows, columns=["month", "customer_id", "currency", "mrr"])
+        return {str(month): part.reset_index(drop=True) for month, part in frame.groupby("month")}
+
+    def closed_months(self) -> set[str]:
+        """Every month with stored closing rows, under any fingerprint."""
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT DISTINCT month FROM month_closing")}
 
 
 def scalar_kpis(plain: dict[str, Any]) -> dict[str, float]:

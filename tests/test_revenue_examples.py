@@ -259,35 +259,159 @@ def test_nrr_and_ltv():
     assert r.ltv == pytest.approx(150 / ((1 / 2) / 6))
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 600),
-            st.integers(0, 700),
-            st.integers(1, 9),
-            st.integers(0, 50000),
-            st.sampled_from(["month", "year"]),
-            st.sampled_from(["active", "canceled", "past_due"]),
-        ),
-        min_size=1,
-        max_size=25,
-    )
+STATUSES = ["active", "past_due", "canceled", "unpaid", "paused", "trialing", "incomplete", "incomplete_expired"]
+DAY = pd.Timedelta(days=1)
+BASE = pd.Timestamp("2025-06-01", tz="UTC")
+OBSERVED = pd.Timestamp("2026-11-22 12:00", tz="UTC")
+
+
+def _maybe_day(offset: int | None) -> pd.Timestamp | None:
+    return None if offset is None else BASE + offset * DAY
+
+
+_subscription = st.fixed_dictionaries(
+    {
+        "start": st.integers(0, 600),
+        "customer": st.integers(1, 9),
+        "amount": st.integers(0, 50000),
+        "interval": st.sampled_from(["month", "year"]),
+        "status": st.sampled_from(STATUSES),
+        "trial": st.none() | st.integers(0, 60),
+        "ended": st.none() | st.integers(0, 700),
+        "canceled": st.none() | st.integers(0, 700),
+        "cancel_at": st.none() | st.integers(0, 700),
+        "since": st.none() | st.integers(0, 700),
+        "period": st.none() | st.integers(0, 700),
+    }
 )
-def test_net_new_equals_change_in_mrr(rows):
-    subs, items = [], []
-    for i, (start_days, length, customer, amount, interval, status) in enumerate(rows):
-        start = pd.Timestamp("2025-06-01", tz="UTC") + pd.Timedelta(days=start_days)
-        end = start + pd.Timedelta(days=length) if status == "canceled" else None
-        subs.append(
-            {
-                "subscription_id": f"sub_{i}",
-                "customer_id": f"cus_{customer}",
-                "start": start,
-                "ended_at": end,
-                "status": status,
-            }
-        )
-        items.append({"subscription_id": f"sub_{i}", "unit_amount": amount, "interval": interval})
-    r = compute_revenue(book(subs, items), RevenueSettings(), AS_OF)
+
+
+def _random_book(rows: list[dict]) -> tuple[Book, list[dict]]:
+    """Random subscriptions (every status, dated or not) as a Book, and the same as plain dicts."""
+    subs, items, plain = [], [], []
+    for i, r in enumerate(rows):
+        start = BASE + r["start"] * DAY
+        sub = {
+            "subscription_id": f"sub_{i}",
+            "customer_id": f"cus_{r['customer']}",
+            "status": r["status"],
+            "start": start,
+            "trial_end": None if r["trial"] is None else start + r["trial"] * DAY,
+            "ended_at": _maybe_day(r["ended"]),
+            "canceled_at": _maybe_day(r["canceled"]),
+            "cancel_at": _maybe_day(r["cancel_at"]),
+            "status_since": _maybe_day(r["since"]),
+            "current_period_start": _maybe_day(r["period"]),
+        }
+        subs.append(sub)
+        items.append({"subscription_id": f"sub_{i}", "unit_amount": r["amount"], "interval": r["interval"]})
+        plain.append({**sub, "monthly": r["amount"] / 100 / (12 if r["interval"] == "year" else 1)})
+    return book(subs, items), plain
+
+
+def _reference_mrr(subs: list[dict], t: pd.Timestamp, counted: tuple[str, ...] = ("active", "past_due")) -> float:
+    """DESIGN.md section 4's status rules, one subscription at a time, written as they read."""
+    total = 0.0
+    for s in subs:
+        if s["status"] in ("trialing", "incomplete", "incomplete_expired"):
+            continue
+        if t < s["start"] or (s["trial_end"] is not None and t < s["trial_end"]):
+            continue
+        stops = [s["ended_at"], s["cancel_at"]]
+        if s["status"] not in counted:
+            estimate = s["status_since"] or s["current_period_start"] or OBSERVED
+            if s["status"] == "canceled":
+                estimate = s["ended_at"] or s["canceled_at"] or estimate
+            stops.append(estimate)
+        if all(stop is None or t < stop for stop in stops):
+            total += s["monthly"]
+    return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_subscription, min_size=1, max_size=25))
+def test_every_status_against_a_brute_force_reference(rows):
+    """MRR at every month end and at as_of equals the rules applied by hand; net new equals the change in MRR."""
+    b, plain = _random_book(rows)
+    r = compute_revenue(b, RevenueSettings(), AS_OF, observed=OBSERVED)
+    ends = [pd.Timestamp(f"{p.month}-01", tz="UTC") + pd.offsets.MonthEnd(0) for p in r.history[:-1]]
+    expected = [_reference_mrr(plain, t + DAY - pd.Timedelta(microseconds=1)) for t in ends]
+    assert [p.mrr for p in r.history[:-1]] == pytest.approx(expected, abs=1e-6)
+    assert r.mrr == pytest.approx(_reference_mrr(plain, pd.Timestamp("2026-11-23", tz="UTC") - pd.Timedelta(1, "us")))
     assert r.movements.net_new == pytest.approx(r.mrr - r.history[-2].mrr, abs=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_subscription, min_size=1, max_size=20), st.integers(0, 400))
+def test_a_closed_month_is_the_same_at_every_later_date(rows, days_later):
+    """A month's history figure does not depend on the as_of date it is seen from."""
+    b, _ = _random_book(rows)
+    first = compute_revenue(b, RevenueSettings(), date(2026, 5, 31), observed=OBSERVED)
+    later = compute_revenue(b, RevenueSettings(), date(2026, 6, 1) + pd.Timedelta(days=days_later), observed=OBSERVED)
+    seen = {p.month: p.mrr for p in first.history[:-1]}
+    for point in later.history[:-1]:
+        if point.month in seen:
+            assert point.mrr == pytest.approx(seen[point.month], abs=1e-6), point.month
+
+
+def test_only_paid_invoice_lines_are_history():
+    """An open invoice for October ($10) does not replace the subscription's $50 in October's history."""
+    line = {
+        "invoice_id": "in_1",
+        "customer_id": "cus_1",
+        "subscription_id": "sub_1",
+        "currency": "usd",
+        "amount": 1000,
+        "period_start": "2026-10-15",
+        "period_end": "2026-11-15",
+        "type": "subscription",
+    }
+    for status, october in (("open", 50.0), ("uncollectible", 50.0), ("paid", 10.0)):
+        b = book(
+            [{"subscription_id": "sub_1"}],
+            [{"subscription_id": "sub_1", "unit_amount": 5000}],
+            lines=[{**line, "status": status}],
+        )
+        assert compute_revenue(b, RevenueSettings(), AS_OF).history[-2].mrr == october, status
+
+
+def test_excluded_past_due_stops_counting_when_it_began():
+    """past_due since 2026-10-10 (from the Events API), not counted by setting: September counts, October not."""
+    b = book(
+        [{"subscription_id": "sub_1", "status": "past_due", "status_since": "2026-10-10"}],
+        [{"subscription_id": "sub_1", "unit_amount": 5000}],
+    )
+    r = compute_revenue(b, RevenueSettings(counted_statuses=("active",)), AS_OF)
+    assert [p.mrr for p in r.history[-3:]] == [50.0, 0.0, 0.0]
+    assert r.movements.churn == 0.0  # it churned in October, not again in November
+
+
+def test_cancel_immediately_ends_a_scheduled_cancellation_when_it_was_made():
+    """Canceled at period end, scheduled on 2026-10-20: with `immediately` it left MRR on 10-20 (October's close)."""
+    b = book(
+        [{"subscription_id": "sub_1", "cancel_at_period_end": True, "canceled_at": "2026-10-20"}],
+        [{"subscription_id": "sub_1", "unit_amount": 5000}],
+    )
+    r = compute_revenue(b, RevenueSettings(cancel_immediately=True), AS_OF)
+    assert [p.mrr for p in r.history[-3:]] == [50.0, 0.0, 0.0]
+    assert compute_revenue(b, RevenueSettings(), AS_OF).mrr == 50.0
+
+
+def test_a_customer_whose_trial_was_canceled_is_new_not_reactivated():
+    """Trial 2026-05-01 → canceled at its end (never paid); a paid plan from 2026-11-05 is new MRR."""
+    b = book(
+        [
+            {
+                "subscription_id": "sub_1",
+                "customer_id": "cus_x",
+                "status": "canceled",
+                "start": "2026-05-01",
+                "trial_end": "2026-05-15",
+                "ended_at": "2026-05-15",
+            },
+            {"subscription_id": "sub_2", "customer_id": "cus_x", "start": "2026-11-05"},
+        ],
+        [{"subscription_id": "sub_1", "unit_amount": 5000}, {"subscription_id": "sub_2", "unit_amount": 5000}],
+    )
+    m = compute_revenue(b, RevenueSettings(), AS_OF).movements
+    assert (m.new, m.reactivation) == (50.0, 0.0)

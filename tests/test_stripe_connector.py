@@ -35,8 +35,11 @@ def _source(server: BillingServer, **options) -> StripeSource:
 def test_full_load_pages_once_per_hundred_objects(server):
     result = _source(server).load()
     book = server.book
-    expected = sum(math.ceil(len(objs) / 100) for objs in (book.customers, book.subscriptions, book.invoices))
+    updates = [e for e in book.events if e["type"] == "customer.subscription.updated"]
+    lists = (book.customers, book.subscriptions, book.invoices)
+    expected = sum(math.ceil(len(objs) / 100) for objs in lists) + max(1, math.ceil(len(updates) / 100))
     assert result.report.requests == expected
+    assert ("/v1/events", [("type", "customer.subscription.updated"), ("limit", "100")]) in server.log
     assert len(result.frames["subscriptions"]) == len(book.subscriptions)
     assert len(result.frames["invoice_lines"]) == len(book.invoices)
     assert all(("expand[]", "data.discounts") in params for path, params in server.log if path == "/v1/subscriptions")

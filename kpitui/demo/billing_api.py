@@ -108,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
         status = query.get("status")
         if path == "/v1/subscriptions" and status != "all":
             objects = [o for o in objects if o["status"] == (status or o["status"]) and o["status"] != "canceled"]
+        if "type" in query:
+            objects = [o for o in objects if o.get("type") == query["type"]]
         if "created[gt]" in query:
             objects = [o for o in objects if o["created"] > int(query["created[gt]"])]
         limit = min(max(int(query.get("limit", 10)), 1), MAX_LIMIT)

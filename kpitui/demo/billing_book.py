@@ -32,8 +32,9 @@ class Book:
     discounts: dict[str, dict] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
 
-    def change(self, obj: dict, created: int, kind: str = "updated") -> None:
-        """Record a change to a customer, subscription or invoice as Stripe would: an event, newest first."""
+    def change(self, obj: dict, created: int, kind: str = "updated", previous: dict | None = None) -> None:
+        """Record a change to a customer, subscription or invoice as Stripe would: an event, newest first, with the
+        changed fields' former values (`previous_attributes`) when given."""
         lists = {"customer": self.customers, "subscription": self.subscriptions, "invoice": self.invoices}
         objects = lists[obj["object"]]
         if kind == "created":
@@ -46,7 +47,7 @@ class Book:
                 "object": "event",
                 "type": f"{prefix}.{kind}",
                 "created": created,
-                "data": {"object": obj},
+                "data": {"object": obj, **({"previous_attributes": previous} if previous else {})},
             },
         )
 

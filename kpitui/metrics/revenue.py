@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -13,8 +15,9 @@ from kpitui.metrics.money import conversion_factors
 from kpitui.model import CustomerMovement, Movements, RevenueMetrics, RevenuePoint
 
 _MONTHS_PER_INTERVAL = {"month": 1.0, "year": 12.0, "week": 12 / 52, "day": 12 / 365}
-_NEVER_PAID = ("incomplete", "incomplete_expired")
+_NEVER_COUNTED = ("trialing", "incomplete", "incomplete_expired")
 _AVG_MONTH_DAYS = 365.25 / 12
+CLOSING_COLUMNS = ["month", "customer_id", "currency", "mrr"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,10 @@ class RevenueSettings:
     counted_statuses: tuple[str, ...] = ("active", "past_due")
     apply_discounts: bool = True
     cancel_immediately: bool = False
+
+    def fingerprint(self) -> str:
+        """What a stored month-closing row depends on (not currency or FX: rows keep their own currency)."""
+        return json.dumps([sorted(self.counted_statuses), self.apply_discounts, self.cancel_immediately])
 
 
 @dataclass
@@ -109,9 +116,12 @@ def _flags(values: pd.Series, allowed: tuple[str, ...] | str) -> np.ndarray:
 class RevenueEngine:
     """Precomputes numpy arrays once, then answers MRR per subscription or customer at any date."""
 
-    def __init__(self, book: Book, settings: RevenueSettings, as_of: date) -> None:
+    def __init__(
+        self, book: Book, settings: RevenueSettings, as_of: date, observed: datetime | None = None
+    ) -> None:
         self.settings = settings
         self.as_of_end = end_of_day(as_of)
+        observed = self.as_of_end if observed is None else pd.Timestamp(observed)
         subs = book.subscriptions.drop_duplicates("subscription_id", keep="last").reset_index(drop=True)
         position = pd.Index(subs["subscription_id"].astype(str))
         self.size = len(subs)
@@ -126,30 +136,21 @@ class RevenueEngine:
         self.period_months = np.ones(self.size)
         first_item = ~pd.Series(item_pos).duplicated().to_numpy() & known
         self.period_months[item_pos[first_item]] = np.nan_to_num(months[first_item], nan=1.0)
-        self.start = _ns(subs["start"].fillna(subs["created"]), _NO_TIME_MAX)
-        self.ended = _ns(subs["ended_at"], _NO_TIME_MAX)
-        self.trial_end = _ns(subs["trial_end"], _NO_TIME_MIN)
-        status = subs["status"]
-        self.never_paid = _flags(status, _NEVER_PAID)
-        self.counted_now = _flags(status, settings.counted_statuses) | _flags(status, "canceled")
-        self.ending = subs["cancel_at_period_end"].fillna(False).astype(bool).to_numpy()
+        lines = _paid_subscription_lines(book.invoice_lines)
+        start = _ns(subs["start"].fillna(subs["created"]), _NO_TIME_MAX)
+        self.counted_from = np.maximum(start, _ns(subs["trial_end"], _NO_TIME_MIN))
+        self.counted_until = _ns(counting_ends(subs, lines, settings, observed), _NO_TIME_MAX)
+        self.never_counted = _flags(subs["status"], _NEVER_COUNTED)
         customers = subs["customer_id"].astype(str)
+        self.currency = subs["currency"].fillna(settings.currency).astype(str).str.lower().to_numpy()
         self.customer_code, self.customers = pd.factorize(customers)
         self.first_of_customer = ~customers.duplicated().to_numpy()
         self.factor = conversion_factors(subs["currency"], settings.currency, dict(settings.fx))
-        self._prepare_lines(book.invoice_lines, position)
+        self._prepare_lines(lines, position)
         self._prepare_discounts(book.discounts if settings.apply_discounts else book.discounts.iloc[0:0], position)
 
     def _prepare_lines(self, lines: pd.DataFrame, position: pd.Index) -> None:
-        """Subscription lines of real invoices: their subscription, period and monthly amount."""
-        keep = (
-            (lines["type"].fillna("subscription") == "subscription")
-            & ~lines["proration"].fillna(False).astype(bool)
-            & lines["status"].astype(object).isin(["paid", "open", "uncollectible"])
-            & lines["subscription_id"].notna()
-            & lines["period_end"].gt(lines["period_start"])
-        )
-        lines = lines[keep]
+        """Paid subscription lines: their subscription, period and monthly amount."""
         days = (lines["period_end"] - lines["period_start"]).dt.total_seconds() / 86400
         months = days / _AVG_MONTH_DAYS
         months = months.where(months < 0.9, months.round())
@@ -171,14 +172,16 @@ class RevenueEngine:
         self.disc_customer = self.customers.get_indexer(d["customer_id"].fillna("").astype(str))
         self.disc_on_customer = d["subscription_id"].isna().to_numpy()
 
-    def _active(self, t: int, current: bool) -> np.ndarray:
-        """Whether each subscription is billing (counted) at t (ns)."""
-        active = (self.start <= t) & (self.ended > t) & (self.trial_end <= t) & ~self.never_paid
-        if current:
-            active &= self.counted_now
-            if self.settings.cancel_immediately:
-                active &= ~self.ending
-        return active
+    def _active(self, t: int) -> np.ndarray:
+        """Whether each subscription counts at t (ns): inside its counting interval, trial over."""
+        return (self.counted_from <= t) & (t < self.counted_until) & ~self.never_counted
+
+    def counted_before(self, t: pd.Timestamp) -> pd.Series:
+        """Per customer: whether one of its subscriptions counted at some time and stopped by t."""
+        stopped = (self.counted_from < self.counted_until) & (self.counted_until <= t.value) & ~self.never_counted
+        return pd.Series(
+            np.bincount(self.customer_code, weights=stopped, minlength=len(self.customers)) > 0, index=self.customers
+        )
 
     def _discounted(self, t: int, amounts: np.ndarray) -> np.ndarray:
         """Apply the forever and still-running repeating discounts at t."""
@@ -201,12 +204,11 @@ class RevenueEngine:
         return np.clip(amounts * factor - off / self.period_months, 0.0, None)
 
     def subscription_mrr(self, t: pd.Timestamp) -> np.ndarray:
-        """MRR of each subscription at t in its own currency's minor units."""
+        """MRR of each subscription at t in its own currency's minor units (paid invoice lines win before as_of)."""
         now = t.value
-        current = t >= self.as_of_end
-        active = self._active(now, current)
+        active = self._active(now)
         amounts = self._discounted(now, np.where(active, self.base, 0.0))
-        if not current and len(self.line_pos):
+        if t < self.as_of_end and len(self.line_pos):
             covering = (self.line_start <= now) & (self.line_end > now)
             pos = self.line_pos[covering]
             invoiced = np.bincount(pos, weights=self.line_monthly[covering], minlength=self.size)
@@ -220,6 +222,62 @@ class RevenueEngine:
         return pd.Series(
             np.bincount(self.customer_code, weights=converted, minlength=len(self.customers)), index=self.customers
         )
+
+    def closing_rows(self, t: pd.Timestamp) -> pd.DataFrame:
+        """Per customer and currency: MRR at t in that currency's minor units (a month's closing rows)."""
+        frame = pd.DataFrame(
+            {
+                "customer_id": self.customers[self.customer_code],
+                "currency": self.currency,
+                "mrr": self.subscription_mrr(t),
+            }
+        )
+        rows = frame.groupby(["customer_id", "currency"], as_index=False)["mrr"].sum()
+        return rows[rows["mrr"] > 0].reset_index(drop=True)
+
+
+def _paid_subscription_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """The invoice lines that are revenue history: paid, recurring, not prorations, with a period."""
+    keep = (
+        (lines["type"].fillna("subscription") == "subscription")
+        & ~lines["proration"].fillna(False).astype(bool)
+        & lines["status"].astype(object).eq("paid")
+        & lines["subscription_id"].notna()
+        & lines["period_end"].gt(lines["period_start"])
+    )
+    return lines[keep]
+
+
+def counting_ends(
+    subs: pd.DataFrame, paid_lines: pd.DataFrame, settings: RevenueSettings, observed: pd.Timestamp
+) -> pd.Series:
+    """When each subscription stops counting (NaT: it has not), by DESIGN.md section 4's dated statuses.
+
+    A status that is not counted began at `status_since` (the Events API), else at the end of the last paid line
+    (never after `observed`, when the book was read), else at the current period's start; a canceled one ends at
+    `ended_at`, else `canceled_at`; a `cancel_at` ends it too; with `cancel_immediately` a scheduled cancellation
+    ends it when it was made."""
+    times = {
+        c: subs[c].astype("datetime64[us, UTC]")
+        for c in ("status_since", "current_period_start", "ended_at", "canceled_at", "cancel_at")
+    }
+    last_paid = paid_lines.groupby(paid_lines["subscription_id"].astype(str))["period_end"].max().clip(upper=observed)
+    paid_until = pd.to_datetime(last_paid.reindex(subs["subscription_id"].astype(str)).to_numpy(), utc=True)
+    since = (
+        times["status_since"]
+        .fillna(pd.Series(paid_until, index=subs.index).astype("datetime64[us, UTC]"))
+        .fillna(times["current_period_start"])
+        .fillna(observed)
+    )
+    status = subs["status"].astype(object)
+    since = since.mask(status.eq("canceled"), times["ended_at"].fillna(times["canceled_at"]).fillna(since))
+    stops = [times["ended_at"], times["cancel_at"]]
+    uncounted = ~status.isin(settings.counted_statuses) & ~status.isin(_NEVER_COUNTED)
+    stops.append(since.where(uncounted))
+    if settings.cancel_immediately:
+        scheduled = subs["cancel_at_period_end"].fillna(False).astype(bool)
+        stops.append(times["canceled_at"].fillna(observed).where(scheduled))
+    return pd.concat(stops, axis=1).min(axis=1)
 
 
 def classify_movements(before: pd.Series, after: pd.Series, paid_before: pd.Series) -> pd.DataFrame:
@@ -249,44 +307,89 @@ def _rate(numerator: float, denominator: float) -> float | None:
     return None if denominator == 0 else numerator / denominator
 
 
-def compute_revenue(book: Book, settings: RevenueSettings, as_of: date, top: int = 50) -> RevenueMetrics:
-    """Every revenue KPI at `as_of`, with 12 months of history."""
-    engine = RevenueEngine(book, settings, as_of)
+ClosedMonths = Mapping[str, pd.DataFrame]  # "YYYY-MM" → that month's stored closing rows (CLOSING_COLUMNS)
+
+
+def _closing_key(t: pd.Timestamp) -> str | None:
+    """The month `t` closes (`YYYY-MM`) when it is a month's last instant, else None."""
+    return t.strftime("%Y-%m") if t == month_end(t) else None
+
+
+def _stored_mrr(rows: pd.DataFrame, settings: RevenueSettings) -> pd.Series:
+    """Stored closing rows → MRR per customer in major units of the reporting currency, at today's rates."""
+    factor = conversion_factors(rows["currency"], settings.currency, dict(settings.fx))
+    return (rows["mrr"].astype(float) * factor).groupby(rows["customer_id"].astype(str)).sum()
+
+
+def previous_month_ends(as_of: date, count: int = 12) -> list[pd.Timestamp]:
+    """The last instants of the `count` months before `as_of`'s month, oldest first."""
+    this_month_end = month_end(end_of_day(as_of))
+    return [month_end(this_month_end - pd.DateOffset(months=k)) for k in range(count, 0, -1)]
+
+
+def months_to_close(as_of: date, stored: set[str]) -> list[str]:
+    """The months a refresh on `as_of` (today) closes: the month just ended, and any ended since the last stored."""
+    months = [t.strftime("%Y-%m") for t in previous_month_ends(as_of)]
+    return [m for m in months if m > max(stored)] if stored else months[-1:]
+
+
+def month_closings(
+    book: Book, settings: RevenueSettings, as_of: date, months: list[str], observed: datetime | None = None
+) -> pd.DataFrame:
+    """The closing rows of `months` (`YYYY-MM`, each ended by `as_of`): per customer and currency, minor units."""
+    engine = RevenueEngine(book, settings, as_of, observed)
+    parts = [
+        engine.closing_rows(month_end(pd.Timestamp(f"{month}-01", tz="UTC"))).assign(month=month) for month in months
+    ]
+    return pd.concat(parts, ignore_index=True)[CLOSING_COLUMNS] if parts else pd.DataFrame(columns=CLOSING_COLUMNS)
+
+
+def compute_revenue(
+    book: Book,
+    settings: RevenueSettings,
+    as_of: date,
+    top: int = 50,
+    observed: datetime | None = None,
+    closed: ClosedMonths | None = None,
+) -> RevenueMetrics:
+    """Every revenue KPI at `as_of`, with 12 months of history; `observed` is when the book was read (default
+    the end of `as_of`) and `closed` the stored closing rows, which win for their months."""
+    engine = RevenueEngine(book, settings, as_of, observed)
+    closed = closed or {}
+
+    def mrr_at(t: pd.Timestamp) -> pd.Series:
+        key = _closing_key(t)
+        return _stored_mrr(closed[key], settings) if key in closed else engine.customer_mrr(t)
+
     now = engine.as_of_end
-    this_month_end = month_end(now)
-    month_ends = [month_end(this_month_end - pd.DateOffset(months=k)) for k in range(12, 0, -1)]
-    per_date = {t: engine.customer_mrr(t) for t in month_ends}
-    current = engine.customer_mrr(now)
-    table = pd.DataFrame({**per_date, now: current}).fillna(0.0)
+    month_ends = previous_month_ends(as_of)
+    table = pd.DataFrame({t: mrr_at(t) for t in [*month_ends, now]}).fillna(0.0)
+    current = table[now]
     start_col = month_ends[-1]
 
     earlier = table[month_ends[:-1]].gt(0).any(axis=1)
-    ended_before = book.subscriptions[
-        book.subscriptions["ended_at"].notna()
-        & (book.subscriptions["ended_at"] <= start_col)
-        & ~book.subscriptions["status"].isin(_NEVER_PAID)
-    ]["customer_id"].astype(str)
-    paid_before = earlier | table.index.isin(pd.unique(ended_before.to_numpy()))
-    moves = classify_movements(table[start_col], table[now], paid_before)
+    paid_before = earlier | engine.counted_before(start_col).reindex(table.index, fill_value=False)
+    moves = classify_movements(table[start_col], current, paid_before)
     movements = summarise_movements(moves)
 
-    mrr = float(table[now].sum())
-    paying = int((table[now] > 0).sum())
+    mrr = float(current.sum())
+    paying = int((current > 0).sum())
     start_mrr = float(table[start_col].sum())
     start_paying = int((table[start_col] > 0).sum())
     churned = int((moves["kind"] == "churn").sum())
 
-    ago = now - pd.DateOffset(years=1)
-    then = engine.customer_mrr(ago)
+    then = mrr_at(now - pd.DateOffset(years=1))
     cohort = then[then > 0]
     nrr = _rate(float(current.reindex(cohort.index).fillna(0.0).sum()), float(cohort.sum()))
 
-    rates = []
-    for prev, cur in zip(month_ends[-7:-1], month_ends[-6:]):
-        base = table[prev] > 0
-        if base.sum():
-            rates.append(float(((table[cur] == 0) & base).sum() / base.sum()))
-    mean_churn = float(np.mean(rates)) if rates else 0.0
+    # the six monthly periods ending at as_of (the last one is this month to date, as the movements are)
+    points = [*month_ends[-6:], now]
+    rates = [
+        _rate(float(((table[cur] == 0) & (table[prev] > 0)).sum()), float((table[prev] > 0).sum()))
+        for prev, cur in itertools.pairwise(points)
+    ]
+    known = [r for r in rates if r is not None]
+    mean_churn = float(np.mean(known)) if known else 0.0
     arpa = _rate(mrr, paying)
     changed = moves[moves["kind"] != ""].copy()
     changed["size"] = (changed["new"] - changed["old"]).abs()
