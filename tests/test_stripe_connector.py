@@ -9,6 +9,7 @@ import threading
 from datetime import date
 
 import httpx
+import pandas as pd
 import pytest
 
 from connectors.base import ConnectorError
@@ -261,3 +262,31 @@ def test_timeouts_and_resets_mid_body_are_retried(server):
     result = source.load()
     assert len(result.frames["customers"]) == len(server.book.customers)
     assert len(waits) == 2 and all(w > 0 for w in waits)  # two failures, each retried after a pause
+
+
+def test_status_changes_are_dated_from_the_events_api(server):
+    """The latest `customer.subscription.updated` whose previous_attributes name a status dates the current status;
+    a change to a status the subscription has since left dates nothing."""
+    unpaid, paused = [s for s in server.book.subscriptions if s["status"] == "active"][:2]
+    unpaid["status"] = "unpaid"
+    server.book.change(unpaid, created=1_790_000_000, previous={"status": "past_due"})
+    server.book.change(paused, created=1_790_000_100, previous={"status": "active"})  # it said paused then
+    paused_then = dict(paused, status="paused")
+    server.book.events[0]["data"]["object"] = paused_then
+    subs = _source(server).load().frames["subscriptions"].set_index("subscription_id")
+    assert subs.loc[unpaid["id"], "status_since"] == pd.Timestamp(1_790_000_000, unit="s", tz="UTC")
+    assert pd.isna(subs.loc[paused["id"], "status_since"])
+
+
+def test_periods_come_from_items_or_from_older_subscriptions(server):
+    """The current API puts current_period_start/end on items; older objects carry them on the subscription."""
+    current, older = server.book.subscriptions[:2]
+    older["current_period_start"], older["current_period_end"] = 1_780_000_000, 1_782_592_000
+    for item in older["items"]["data"]:
+        item.pop("current_period_start"), item.pop("current_period_end")
+    subs = _source(server).load().frames["subscriptions"].set_index("subscription_id")
+    item = current["items"]["data"][0]
+    assert subs.loc[current["id"], "current_period_start"] == pd.Timestamp(
+        item["current_period_start"], unit="s", tz="UTC"
+    )
+    assert subs.loc[older["id"], "current_period_end"] == pd.Timestamp(1_782_592_000, unit="s", tz="UTC")
