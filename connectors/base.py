@@ -10,7 +10,11 @@ if TYPE_CHECKING:
 
 
 class ConnectorError(Exception):
-    """A source could not be read; the message tells the user what to do."""
+    """A source could not be read; the message tells the user what to do (`status`: the HTTP status behind it)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)

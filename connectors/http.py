@@ -76,7 +76,7 @@ def get_json(
                 last_problem = describe(response)
                 retry_after = _retry_after(response)
             else:
-                raise ConnectorError(describe(response))
+                raise ConnectorError(describe(response), status=response.status_code)
         if attempt < policy.max_retries:
             policy.sleep(policy.delay(attempt, retry_after))
     raise ConnectorError(f"{last_problem}; gave up after {policy.max_retries + 1} attempts")

@@ -83,6 +83,8 @@ class StripeSource:
         self.discounts: dict[str, dict] = {}
         self.lines: dict[str, list[dict]] = {}
         self.status_changes: dict[str, tuple[str, int]] = {}  # subscription → (status it changed to, when)
+        self.products: dict[str, dict] = {}
+        self.schedules: list[dict] | None = None  # None: the API has no subscription schedules
 
     def _describe(self, response: httpx.Response) -> str:
         """One line for an HTTP error, never containing the key."""
@@ -160,6 +162,8 @@ class StripeSource:
             list(self.objects["invoice"].values()),
             lambda invoice: self.lines[invoice["id"]],
             self.status_changes,
+            self.products,
+            self.schedules,
         )
         self.report.rows = len(subscriptions)
         return SourceResult(frames, self.report)
@@ -181,7 +185,21 @@ class StripeSource:
         self.lines = {o["id"]: self._invoice_lines(o) for o in invoices}
         self.status_changes = {}
         self._note_status_changes(self._list("/v1/events", [("type", "customer.subscription.updated")]))
+        self.products = {o["id"]: o for o in self._optional_list("/v1/products", [], "plan names") or []}
+        self.schedules = self._optional_list(
+            "/v1/subscription_schedules", [("expand[]", "data.phases.items.price")], "committed MRR (CMRR)"
+        )
         self.synced_at = started - CLOCK_SKEW
+
+    def _optional_list(self, path: str, params: list[tuple[str, str]], needed_for: str) -> list[dict] | None:
+        """A list some Stripe-compatible services lack: a 404 leaves it out with a warning, never fails the source."""
+        try:
+            return list(self._list(path, params))
+        except ConnectorError as exc:
+            if exc.status != 404:
+                raise
+            self.report.warnings.append(f"the API has no {path}; {needed_for} left out")
+            return None
 
     def _note_status_changes(self, events: Iterable[dict]) -> None:
         """Remember, per subscription, the latest status change an event records (`previous_attributes.status`)."""
@@ -195,6 +213,11 @@ class StripeSource:
         """Upsert every object changed since the last sync, oldest event first."""
         events = list(self._list("/v1/events", [("created[gt]", str(self.synced_at))]))
         self._note_status_changes(events)
+        types = {str(e.get("type", "")).split(".")[0] for e in events}
+        if "product" in types:
+            self.products = {o["id"]: o for o in self._optional_list("/v1/products", [], "plan names") or []}
+        if "subscription_schedule" in types and self.schedules is not None:
+            self.schedules = list(self._list("/v1/subscription_schedules", [("expand[]", "data.phases.items.price")]))
         for event in sorted(events, key=lambda e: e.get("created", 0)):
             obj = _dig(event, "data", "object") or {}
             kind = obj.get("object")
@@ -227,7 +250,9 @@ def _period(obj: dict, sub: dict, edge: str) -> int | None:
     return obj.get(f"current_period_{edge}") or sub.get(f"current_period_{edge}")
 
 
-def _subscription_rows(sub: dict, status_change: tuple[str, int] | None = None) -> tuple[dict, list[dict], list[dict]]:
+def _subscription_rows(
+    sub: dict, status_change: tuple[str, int] | None = None, products: Mapping[str, dict] | None = None
+) -> tuple[dict, list[dict], list[dict]]:
     """One subscription → its row, its item rows and its discount rows; `status_change` is the latest status
     change the Events API recorded for it."""
     items = _dig(sub, "items", "data") or []
@@ -258,6 +283,7 @@ def _subscription_rows(sub: dict, status_change: tuple[str, int] | None = None) 
         recurring = price.get("recurring") or price
         tiers = price.get("tiers")
         product = price.get("product")
+        product = product if isinstance(product, dict) else (products or {}).get(product, product)
         item_rows.append(
             {
                 "subscription_id": sub["id"],
@@ -326,11 +352,14 @@ def book_frames(
     invoices: list[dict],
     lines_of: Callable[[dict], list[dict]] = lambda inv: _dig(inv, "lines", "data") or [],
     status_changes: Mapping[str, tuple[str, int]] | None = None,
+    products: Mapping[str, dict] | None = None,
+    schedules: list[dict] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Raw API objects → the canonical billing frames (`status_changes`: subscription → its latest status change)."""
+    """Raw API objects → the canonical billing frames (`status_changes`: subscription → its latest status change;
+    `products` by id, for plan names; `schedules`: subscription schedules, None where the API has none)."""
     sub_rows, item_rows, discount_rows = [], [], []
     for sub in subscriptions:
-        row, items, discounts = _subscription_rows(sub, (status_changes or {}).get(sub["id"]))
+        row, items, discounts = _subscription_rows(sub, (status_changes or {}).get(sub["id"]), products)
         sub_rows.append(row)
         item_rows.extend(items)
         discount_rows.extend(discounts)
@@ -348,10 +377,43 @@ def book_frames(
         }
         for c in customers
     ]
-    return {
+    frames = {
         "customers": conform("customers", pd.DataFrame(customer_rows)),
         "subscriptions": conform("subscriptions", pd.DataFrame(sub_rows)),
         "subscription_items": conform("subscription_items", pd.DataFrame(item_rows)),
         "discounts": conform("discounts", pd.DataFrame(discount_rows)),
         "invoice_lines": conform("invoice_lines", pd.DataFrame(line_rows)),
     }
+    if schedules is not None:
+        frames["schedule_phases"] = conform("schedule_phases", pd.DataFrame(_phase_rows(schedules)))
+    return frames
+
+
+def _phase_rows(schedules: list[dict]) -> list[dict]:
+    """One row per item of each phase of the schedules still running or not yet started."""
+    rows = []
+    for schedule in schedules:
+        if schedule.get("status") not in ("active", "not_started"):
+            continue
+        for phase in schedule.get("phases") or []:
+            for item in phase.get("items") or []:
+                price = item.get("price") or item.get("plan") or {}
+                if not isinstance(price, dict):
+                    continue  # not expanded: no amount to value the phase with
+                recurring = price.get("recurring") or price
+                rows.append(
+                    {
+                        "schedule_id": schedule.get("id"),
+                        "subscription_id": _id(schedule.get("subscription")),
+                        "phase_start": _ts(phase.get("start_date")),
+                        "phase_end": _ts(phase.get("end_date")),
+                        "price_id": price.get("id"),
+                        "unit_amount": price.get("unit_amount", price.get("amount")),
+                        "quantity": item.get("quantity", 1),
+                        "interval": recurring.get("interval"),
+                        "interval_count": recurring.get("interval_count", 1),
+                        "usage_type": recurring.get("usage_type", "licensed"),
+                        "currency": (price.get("currency") or phase.get("currency") or "").lower() or None,
+                    }
+                )
+    return rows

@@ -22,6 +22,11 @@ def money(value: float | None, currency: str = "usd", compact: bool = False) -> 
     return f"{sign}{symbol}{value:,.0f}"
 
 
+def interval(name: str) -> str:
+    """A billing interval as people say it: `month` → `monthly`, `3 months` stays."""
+    return {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}.get(name, f"every {name}")
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     """0.052 → `5.2%`."""
     return DASH if value is None else f"{value * 100:.{digits}f}%"

@@ -62,6 +62,35 @@ class CustomerMovement:
 
 
 @dataclass(frozen=True)
+class PlanMrr:
+    """MRR and paying customers of one plan (product)."""
+
+    plan: str
+    mrr: float
+    customers: int
+
+
+@dataclass(frozen=True)
+class IntervalMrr:
+    """MRR and paying customers of one billing interval."""
+
+    interval: str
+    mrr: float
+    customers: int
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Customers who first paid in one month, and the share still paying (logo) and of their first MRR (revenue)
+    in each month since (index 0 = that month; None where the month is after as_of)."""
+
+    month: str
+    customers: int
+    logo: tuple[float | None, ...]
+    revenue: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
 class RevenueMetrics:
     """Revenue KPIs at `as_of` (DESIGN.md section 4)."""
 
@@ -77,6 +106,13 @@ class RevenueMetrics:
     ltv: float | None
     quick_ratio: float | None
     history: tuple[RevenuePoint, ...]
+    trial_conversion: float | None = None
+    cmrr: float | None = None
+    mrr_at_risk: float | None = None
+    acv: float | None = None
+    by_plan: tuple[PlanMrr, ...] = ()
+    by_interval: tuple[IntervalMrr, ...] = ()
+    cohorts: tuple[Cohort, ...] = ()
     top_movements: tuple[CustomerMovement, ...] = detail(())
 
 

@@ -206,7 +206,12 @@ def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book
     from kpitui.metrics.revenue import Book, RevenueSettings
 
     book = Book(
-        subscriptions, frame("subscription_items"), frame("discounts"), frame("invoice_lines"), frame("customers")
+        subscriptions,
+        frame("subscription_items"),
+        frame("discounts"),
+        frame("invoice_lines"),
+        frame("customers"),
+        frame("schedule_phases"),
     )
     settings = RevenueSettings(
         currency=config.currency,
@@ -214,6 +219,7 @@ def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book
         counted_statuses=config.metrics.counted_statuses,
         apply_discounts=config.metrics.apply_discounts,
         cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
+        period_days=config.period_days,
     )
     sources = sorted(name for name, source in config.sources.items() if source.type == "stripe")
     return book, settings, f"{settings.fingerprint()} {sources}"

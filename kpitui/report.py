@@ -47,6 +47,20 @@ def _table_rows(snapshot: Snapshot) -> list[tuple[str, str]]:
             ("NRR (12 months)", fmt.percent(r.nrr)),
             ("LTV", fmt.money(r.ltv, cur)),
             ("Quick ratio", fmt.number(r.quick_ratio, 2)),
+            ("CMRR / MRR at risk", f"{fmt.money(r.cmrr, cur)} / {fmt.money(r.mrr_at_risk, cur)}"),
+            ("ACV", fmt.money(r.acv, cur)),
+            (f"Trial conversion ({snapshot.period_days}d)", fmt.percent(r.trial_conversion)),
+            *(
+                (f"MRR plan {clean(p.plan)}", f"{fmt.money(p.mrr, cur)} ({fmt.number(p.customers)} customers)")
+                for p in r.by_plan
+            ),
+            *(
+                (
+                    f"MRR billed {fmt.interval(clean(i.interval))}",
+                    f"{fmt.money(i.mrr, cur)} ({fmt.number(i.customers)} customers)",
+                )
+                for i in r.by_interval
+            ),
         ]
     if (n := snapshot.nps) is not None:
         margin = f" ±{n.margin_of_error:.0f}" if n.margin_of_error is not None else ""

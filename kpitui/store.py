@@ -141,7 +141,6 @@ class Store:
             out.setdefault(kpi, []).append((day, value))
         return {k: tuple(v) for k, v in out.items()}
 
-
     def save_closings(self, fingerprint: str, rows: pd.DataFrame) -> None:
         """Keep months' closing MRR rows (month, customer_id, currency, minor units); stored rows stay."""
         values = [

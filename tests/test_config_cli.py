@@ -118,7 +118,21 @@ def test_snapshot_json_contract_on_demo(capsys):
         "ltv",
         "quick_ratio",
         "history",
+        "trial_conversion",
+        "cmrr",
+        "mrr_at_risk",
+        "acv",
+        "by_plan",
+        "by_interval",
+        "cohorts",
     }
+    revenue = data["revenue"]
+    assert sum(p["mrr"] for p in revenue["by_plan"]) == pytest.approx(revenue["mrr"], abs=1e-3)
+    assert sum(i["mrr"] for i in revenue["by_interval"]) == pytest.approx(revenue["mrr"], abs=1e-3)
+    assert [set(p) for p in revenue["by_plan"][:1]] == [{"plan", "mrr", "customers"}]
+    assert len(revenue["cohorts"]) == 12 and set(revenue["cohorts"][0]) == {"month", "customers", "logo", "revenue"}
+    assert revenue["cohorts"][-1]["logo"][1:] == [None] * 11  # this month's cohort: later months have not happened
+    assert 0 < revenue["trial_conversion"] <= 1 and revenue["acv"] > 0
     assert data["revenue"]["arr"] == pytest.approx(12 * data["revenue"]["mrr"])
     moves = data["revenue"]["movements"]
     assert moves["net_new"] == pytest.approx(data["revenue"]["mrr"] - data["revenue"]["history"][-2]["mrr"], abs=1e-3)

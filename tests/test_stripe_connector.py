@@ -37,8 +37,8 @@ def test_full_load_pages_once_per_hundred_objects(server):
     result = _source(server).load()
     book = server.book
     updates = [e for e in book.events if e["type"] == "customer.subscription.updated"]
-    lists = (book.customers, book.subscriptions, book.invoices)
-    expected = sum(math.ceil(len(objs) / 100) for objs in lists) + max(1, math.ceil(len(updates) / 100))
+    lists = (book.customers, book.subscriptions, book.invoices, updates, book.products, book.schedules)
+    expected = sum(max(1, math.ceil(len(objs) / 100)) for objs in lists)
     assert result.report.requests == expected
     assert ("/v1/events", [("type", "customer.subscription.updated"), ("limit", "100")]) in server.log
     assert len(result.frames["subscriptions"]) == len(book.subscriptions)
@@ -205,6 +205,11 @@ def test_localstripe_legacy_plans(localstripe_url):
     revenue = compute_revenue(b, RevenueSettings(), date.today())
     assert revenue.mrr == pytest.approx(3 * 20 + 1200 / 12)
     assert revenue.paying_customers == 2
+    # localstripe has products but no subscription schedules: CMRR is left without increases, with a warning
+    assert "the API has no /v1/subscription_schedules; committed MRR (CMRR) left out" in result.report.warnings
+    assert "schedule_phases" not in f
+    assert sorted((p.plan, p.mrr) for p in revenue.by_plan) == [("Basic", 60.0), ("Pro", 100.0)]
+    assert revenue.cmrr == pytest.approx(revenue.mrr)
 
 
 def test_incremental_refresh_reads_only_the_changes(server):
@@ -290,3 +295,33 @@ def test_periods_come_from_items_or_from_older_subscriptions(server):
         item["current_period_start"], unit="s", tz="UTC"
     )
     assert subs.loc[older["id"], "current_period_end"] == pd.Timestamp(1_782_592_000, unit="s", tz="UTC")
+
+
+def test_plan_names_and_schedules_are_read_once_per_full_load(server):
+    """Products are listed once for plan names; schedules with their phases' prices expanded (four levels)."""
+    frames = _source(server).load().frames
+    assert set(frames["subscription_items"]["product_name"].dropna()) == {"Starter", "Pro", "Business"}
+    phases = frames["schedule_phases"]
+    assert len(server.book.schedules) > 0
+    assert set(phases["schedule_id"]) == {s["id"] for s in server.book.schedules}
+    assert phases["unit_amount"].notna().all() and set(phases["interval"]) == {"month"}
+    assert [p for path, p in server.log if path == "/v1/subscription_schedules"] == [
+        [("expand[]", "data.phases.items.price"), ("limit", "100")]
+    ]
+
+
+def test_a_schedule_change_relists_schedules_on_an_incremental_refresh(server):
+    now = [1_795_000_000.0]
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY}, clock=lambda: now[0])
+    first = source.load().frames["schedule_phases"]
+    schedule = server.book.schedules[0]
+    schedule["status"] = "canceled"
+    server.book.events.insert(
+        0, {"id": "evt_s", "type": "subscription_schedule.canceled", "created": int(now[0]) + 1, "data": {"object": {}}}
+    )
+    now[0] += 60
+    second = source.load()
+    assert second.report.requests == 2  # the events page and the schedules page
+    assert schedule["id"] in set(first["schedule_id"]) and schedule["id"] not in set(
+        second.frames["schedule_phases"]["schedule_id"]
+    )

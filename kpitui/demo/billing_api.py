@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _page(self, path: str, objects: list[dict], params: list[tuple[str, str]]) -> dict:
         query = dict(params)
         expand = [v for k, v in params if k in ("expand[]", "expand")]
-        if any(e not in ("data.discounts", "data.customer") for e in expand):
+        if any(e not in ("data.discounts", "data.customer", "data.phases.items.price") for e in expand):
             raise ValueError(f"This property cannot be expanded ({expand[0]})")
         status = query.get("status")
         if path == "/v1/subscriptions" and status != "all":
@@ -123,7 +123,15 @@ class _Handler(BaseHTTPRequestHandler):
         if "data.discounts" in expand:
             discounts = self.server.book.discounts
             chunk = [dict(o, discounts=[discounts[d] for d in o.get("discounts", [])]) for o in chunk]
+        if path == "/v1/subscription_schedules" and "data.phases.items.price" not in expand:
+            chunk = [_prices_as_ids(o) for o in chunk]
         return {"object": "list", "url": path, "has_more": start + limit < len(objects), "data": chunk}
+
+
+def _prices_as_ids(schedule: dict) -> dict:
+    """A schedule as Stripe sends it unexpanded: each phase item names its price by id."""
+    phases = [dict(p, items=[dict(i, price=i["price"]["id"]) for i in p.get("items", [])]) for p in schedule["phases"]]
+    return dict(schedule, phases=phases)
 
 
 class BillingServer(ThreadingHTTPServer):
@@ -153,6 +161,8 @@ class BillingServer(ThreadingHTTPServer):
             "/v1/subscriptions": self.book.subscriptions,
             "/v1/invoices": self.book.invoices,
             "/v1/events": self.book.events,
+            "/v1/products": self.book.products,
+            "/v1/subscription_schedules": self.book.schedules,
         }
 
     def handle_error(self, request: object, client_address: object) -> None:

@@ -15,6 +15,7 @@ _PLANS = [
     ("pro_yearly", "prod_pro", 79000, 72000, "year", True),
     ("business_yearly", "prod_business", 199000, 185000, "year", False),
 ]
+_PRODUCTS = {"prod_starter": "Starter", "prod_pro": "Pro", "prod_business": "Business"}
 _COUPONS = [
     {"id": "LAUNCH20", "percent_off": 20.0, "amount_off": None, "duration": "forever", "duration_in_months": None},
     {"id": "WELCOME25", "percent_off": 25.0, "amount_off": None, "duration": "repeating", "duration_in_months": 3},
@@ -31,6 +32,8 @@ class Book:
     invoices: list[dict] = field(default_factory=list)
     discounts: dict[str, dict] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
+    products: list[dict] = field(default_factory=list)
+    schedules: list[dict] = field(default_factory=list)  # phases' items hold whole prices
 
     def change(self, obj: dict, created: int, kind: str = "updated", previous: dict | None = None) -> None:
         """Record a change to a customer, subscription or invoice as Stripe would: an event, newest first, with the
@@ -103,7 +106,41 @@ class _Builder:
             self._customer(joined)
         for key in ("customers", "subscriptions", "invoices"):
             getattr(self.book, key).sort(key=lambda o: (o["created"], o["id"]), reverse=True)
+        self.book.products = [
+            {"id": product, "object": "product", "name": name, "active": True} for product, name in _PRODUCTS.items()
+        ]
+        self._schedule_upgrades(random.Random(self.rng.random()))
         return self.book
+
+    def _schedule_upgrades(self, rng: random.Random) -> None:
+        """Schedule a move to Pro in the coming months for some monthly Starter customers (committed MRR)."""
+        pro = next(plan for plan in _PLANS if plan[0] == "pro_monthly")
+        for sub in self.book.subscriptions:
+            item = sub["items"]["data"][0]
+            if sub["status"] != "active" or item["price"]["id"] != f"starter_monthly_{sub['currency']}":
+                continue
+            if rng.random() < 0.08:
+                switch = _epoch(_add_months(self.now, rng.randint(1, 3)).replace(day=1, hour=0))
+                current = {"price": item["price"], "quantity": item["quantity"]}
+                upgrade = {"price": _price(pro, sub["currency"]), "quantity": item["quantity"]}
+                self.book.schedules.append(
+                    {
+                        "id": self._id("sub_sched"),
+                        "object": "subscription_schedule",
+                        "subscription": sub["id"],
+                        "customer": sub["customer"],
+                        "status": "active",
+                        "created": _epoch(self.now - timedelta(days=rng.randint(1, 20))),
+                        "phases": [
+                            {
+                                "start_date": item["current_period_start"],
+                                "end_date": switch,
+                                "items": [current],
+                            },
+                            {"start_date": switch, "end_date": None, "items": [upgrade]},
+                        ],
+                    }
+                )
 
     def _customer(self, joined: datetime) -> None:
         rng = self.rng

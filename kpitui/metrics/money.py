@@ -9,6 +9,7 @@ from kpitui.metrics import MetricsError
 
 ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
+MONTHS_PER_INTERVAL = {"month": 1.0, "year": 12.0, "week": 12 / 52, "day": 12 / 365}  # months in one billing interval
 
 
 def minor_per_major(currency: str) -> int:

@@ -11,10 +11,10 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from kpitui.metrics.money import conversion_factors
+from kpitui.metrics import revenue_kpis
+from kpitui.metrics.money import MONTHS_PER_INTERVAL, conversion_factors
 from kpitui.model import CustomerMovement, Movements, RevenueMetrics, RevenuePoint
 
-_MONTHS_PER_INTERVAL = {"month": 1.0, "year": 12.0, "week": 12 / 52, "day": 12 / 365}
 _NEVER_COUNTED = ("trialing", "incomplete", "incomplete_expired")
 _AVG_MONTH_DAYS = 365.25 / 12
 CLOSING_COLUMNS = ["month", "customer_id", "currency", "mrr"]
@@ -29,6 +29,7 @@ class RevenueSettings:
     counted_statuses: tuple[str, ...] = ("active", "past_due")
     apply_discounts: bool = True
     cancel_immediately: bool = False
+    period_days: int = 30
 
     def fingerprint(self) -> str:
         """What a stored month-closing row depends on (not currency or FX: rows keep their own currency)."""
@@ -44,6 +45,7 @@ class Book:
     discounts: pd.DataFrame
     invoice_lines: pd.DataFrame
     customers: pd.DataFrame
+    schedules: pd.DataFrame | None = None  # schedule_phases, where the API has subscription schedules
 
 
 def end_of_day(day: date) -> pd.Timestamp:
@@ -90,7 +92,7 @@ def item_mrr(items: pd.DataFrame) -> pd.Series:
                 items.loc[tiered, "tiers"], items.loc[tiered, "tiers_mode"], items.loc[tiered, "quantity"]
             )
         ]
-    months = items["interval"].map(_MONTHS_PER_INTERVAL).astype(float) * items["interval_count"].astype(float).fillna(
+    months = items["interval"].map(MONTHS_PER_INTERVAL).astype(float) * items["interval_count"].astype(float).fillna(
         1.0
     )
     monthly = amount / months
@@ -116,9 +118,7 @@ def _flags(values: pd.Series, allowed: tuple[str, ...] | str) -> np.ndarray:
 class RevenueEngine:
     """Precomputes numpy arrays once, then answers MRR per subscription or customer at any date."""
 
-    def __init__(
-        self, book: Book, settings: RevenueSettings, as_of: date, observed: datetime | None = None
-    ) -> None:
+    def __init__(self, book: Book, settings: RevenueSettings, as_of: date, observed: datetime | None = None) -> None:
         self.settings = settings
         self.as_of_end = end_of_day(as_of)
         observed = self.as_of_end if observed is None else pd.Timestamp(observed)
@@ -130,12 +130,14 @@ class RevenueEngine:
         known = item_pos >= 0
         self.base = np.bincount(item_pos[known], weights=item_mrr(items).to_numpy()[known], minlength=self.size)
         months = (
-            items["interval"].map(_MONTHS_PER_INTERVAL).astype(float)
-            * items["interval_count"].astype(float).fillna(1.0)
+            items["interval"].map(MONTHS_PER_INTERVAL).astype(float) * items["interval_count"].astype(float).fillna(1.0)
         ).to_numpy()
         self.period_months = np.ones(self.size)
         first_item = ~pd.Series(item_pos).duplicated().to_numpy() & known
         self.period_months[item_pos[first_item]] = np.nan_to_num(months[first_item], nan=1.0)
+        self.plan, self.interval = _plan_and_interval(items, item_pos, self.size)
+        self.subs = subs
+        self.observed = observed
         lines = _paid_subscription_lines(book.invoice_lines)
         start = _ns(subs["start"].fillna(subs["created"]), _NO_TIME_MAX)
         self.counted_from = np.maximum(start, _ns(subs["trial_end"], _NO_TIME_MIN))
@@ -234,6 +236,27 @@ class RevenueEngine:
         )
         rows = frame.groupby(["customer_id", "currency"], as_index=False)["mrr"].sum()
         return rows[rows["mrr"] > 0].reset_index(drop=True)
+
+
+def _plan_and_interval(items: pd.DataFrame, item_pos: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per subscription: the plan (product name, else id) and billing interval of its largest item."""
+    count = items["interval_count"].astype(float).fillna(1.0)
+    interval = items["interval"].astype(object).fillna("?")
+    labels = interval.where(count == 1, count.map("{:g}".format) + " " + interval + "s")
+    ranked = pd.DataFrame(
+        {
+            "pos": item_pos,
+            "value": item_mrr(items).to_numpy(),
+            "plan": items["product_name"].fillna(items["product_id"]).fillna(items["price_nickname"]).astype(object),
+            "interval": labels.to_numpy(),
+        }
+    )
+    ranked = ranked[ranked["pos"] >= 0].sort_values("value", ascending=False, kind="stable").drop_duplicates("pos")
+    plan = np.full(size, "(no plan)", dtype=object)
+    plan[ranked["pos"]] = ranked["plan"].fillna("(no plan)")
+    intervals = np.full(size, "?", dtype=object)
+    intervals[ranked["pos"]] = ranked["interval"]
+    return plan, intervals
 
 
 def _paid_subscription_lines(lines: pd.DataFrame) -> pd.DataFrame:
@@ -395,6 +418,9 @@ def compute_revenue(
     changed["size"] = (changed["new"] - changed["old"]).abs()
     changed = changed.sort_values(["size", "new"], ascending=False).head(top)
     names = _customer_names(book.customers, list(changed.index))
+    sub_mrr_now = engine.subscription_mrr(now) * engine.factor
+    at_risk = revenue_kpis.mrr_at_risk(engine, sub_mrr_now)
+    increases = revenue_kpis.scheduled_increases(engine, book.schedules, sub_mrr_now)
     history = (
         *(RevenuePoint(t.strftime("%Y-%m"), float(table[t].sum())) for t in month_ends[1:]),
         RevenuePoint(now.strftime("%Y-%m"), mrr),
@@ -416,6 +442,13 @@ def compute_revenue(
             movements.new + movements.reactivation + movements.expansion, movements.churn + movements.contraction
         ),
         history=history,
+        trial_conversion=revenue_kpis.trial_conversion(engine),
+        cmrr=mrr + increases - at_risk,
+        mrr_at_risk=at_risk,
+        acv=revenue_kpis.acv(sub_mrr_now),
+        by_plan=revenue_kpis.by_plan(engine, sub_mrr_now),
+        by_interval=revenue_kpis.by_interval(engine, sub_mrr_now),
+        cohorts=revenue_kpis.cohorts(engine, table, [*month_ends[1:], now]),
         top_movements=tuple(
             CustomerMovement(str(cid), names.get(str(cid), str(cid)), row.kind, float(row.old), float(row.new))
             for cid, row in changed.iterrows()

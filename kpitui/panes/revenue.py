@@ -1,4 +1,4 @@
-"""Revenue: MRR, ARR, history, this month's movements, churn and the largest movers."""
+"""Revenue: MRR, ARR, history, this month's movements, churn, the largest movers, commitments, plans, cohorts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from kpitui.model import Snapshot
 from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.bars import Bar, BarChart
+from kpitui.widgets.cohort_grid import CohortGrid
 from kpitui.widgets.tile import KpiTile
 
 _MOVES = (
@@ -42,6 +43,16 @@ class RevenuePane(Pane):
         yield Static("", id="rev-ratios")
         yield Label("Largest movements by customer (click a header to sort)", classes="section-title")
         yield DataTable(id="rev-movers", cursor_type="row", zebra_stripes=True)
+        yield Label("Committed MRR", classes="section-title")
+        yield Static("", id="rev-commitments")
+        yield Label("MRR by plan", classes="section-title")
+        yield BarChart(id="rev-plans")
+        yield Label("MRR by billing interval", classes="section-title")
+        yield BarChart(id="rev-intervals")
+        yield Label("Cohorts: customers still paying, by month since their first payment", classes="section-title")
+        yield CohortGrid("logo", id="rev-cohort-logo")
+        yield Label("Cohorts: MRR as a share of the first month's", classes="section-title")
+        yield CohortGrid("revenue", id="rev-cohort-revenue")
 
     def on_mount(self) -> None:
         """Set up the movers table's columns."""
@@ -86,8 +97,7 @@ class RevenuePane(Pane):
         ]
         bars.append(Bar("net new", m.net_new, fmt.money(m.net_new, cur), "$primary"))
         self.query_one("#rev-moves", BarChart).set_bars(bars)
-        ratios = Text()
-        for label, value in (
+        ratios = _pairs(
             ("Customer churn", fmt.percent(r.customer_churn_rate)),
             ("Gross MRR churn", fmt.percent(r.gross_mrr_churn_rate)),
             ("Net MRR churn", fmt.percent(r.net_mrr_churn_rate)),
@@ -95,10 +105,27 @@ class RevenuePane(Pane):
             ("LTV", fmt.money(r.ltv, cur)),
             ("Quick ratio", fmt.number(r.quick_ratio, 2)),
             ("Paying customers", fmt.number(r.paying_customers)),
-        ):
-            ratios.append(f"{label} ", style="dim")
-            ratios.append(f"{value}   ", style="bold")
+        )
         self.query_one("#rev-ratios", Static).update(ratios)
+        self.query_one("#rev-commitments", Static).update(
+            _pairs(
+                ("CMRR", fmt.money(r.cmrr, cur)),
+                ("MRR at risk", fmt.money(r.mrr_at_risk, cur)),
+                ("ACV", fmt.money(r.acv, cur)),
+                (f"Trial conversion ({snapshot.period_days}d)", fmt.percent(r.trial_conversion)),
+            )
+        )
+        self.query_one("#rev-plans", BarChart).set_bars(
+            [Bar(p.plan, p.mrr, f"{fmt.money(p.mrr, cur)} · {fmt.number(p.customers)} cust.") for p in r.by_plan]
+        )
+        self.query_one("#rev-intervals", BarChart).set_bars(
+            [
+                Bar(fmt.interval(i.interval), i.mrr, f"{fmt.money(i.mrr, cur)} · {fmt.number(i.customers)} cust.")
+                for i in r.by_interval
+            ]
+        )
+        for grid in self.query(CohortGrid).results(CohortGrid):
+            grid.show(r.cohorts)
         table = self.query_one("#rev-movers", DataTable)
         table.clear()
         for move in r.top_movements:
@@ -114,3 +141,12 @@ class RevenuePane(Pane):
                     style="green" if delta >= 0 else "red",
                 ),
             )
+
+
+def _pairs(*pairs: tuple[str, str]) -> Text:
+    """`Label value   Label value …`, labels dim, values bold."""
+    out = Text()
+    for label, value in pairs:
+        out.append(f"{label} ", style="dim")
+        out.append(f"{value}   ", style="bold")
+    return out

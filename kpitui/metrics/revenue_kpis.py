@@ -1,0 +1,117 @@
+"""Revenue KPIs beyond MRR (DESIGN.md section 4): trial conversion, CMRR, ACV, MRR by plan and interval, cohorts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from kpitui.metrics.money import MONTHS_PER_INTERVAL, conversion_factors
+from kpitui.model import Cohort, IntervalMrr, PlanMrr
+
+if TYPE_CHECKING:
+    from kpitui.metrics.revenue import RevenueEngine
+
+
+def _rate(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def trial_conversion(engine: RevenueEngine) -> float | None:
+    """Trials that ended in the period (and by the time the book was read) and went on to count, ÷ those trials."""
+    trial_end = engine.subs["trial_end"]
+    end = min(engine.as_of_end, engine.observed)
+    start = engine.as_of_end + pd.Timedelta(microseconds=1) - pd.Timedelta(days=engine.settings.period_days)
+    ended = (trial_end >= start) & (trial_end <= end)
+    at_end = trial_end.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    paying = (
+        (engine.counted_from <= at_end) & (at_end < engine.counted_until) & ~engine.never_counted & (engine.base > 0)
+    )
+    ended = ended.fillna(False).to_numpy(dtype=bool)
+    return _rate(float((ended & paying).sum()), float(ended.sum()))
+
+
+def mrr_at_risk(engine: RevenueEngine, mrr_now: np.ndarray) -> float:
+    """MRR of subscriptions counted now whose cancellation is scheduled (at period end, or a future cancel_at)."""
+    subs = engine.subs
+    scheduled = subs["cancel_at_period_end"].fillna(False).astype(bool) | subs["cancel_at"].gt(engine.as_of_end)
+    return float(mrr_now[scheduled.fillna(False).to_numpy(dtype=bool)].sum())
+
+
+def scheduled_increases(engine: RevenueEngine, phases: pd.DataFrame | None, mrr_now: np.ndarray) -> float:
+    """Per counted subscription with a schedule: the rise from its MRR now to the MRR of its last phase starting in
+    the next 12 months (only rises: DESIGN.md counts scheduled increases)."""
+    if phases is None or phases.empty:
+        return 0.0
+    horizon = engine.as_of_end + pd.DateOffset(years=1)
+    upcoming = phases[(phases["phase_start"] > engine.as_of_end) & (phases["phase_start"] <= horizon)]
+    upcoming = upcoming[upcoming["usage_type"].fillna("licensed") != "metered"]
+    if upcoming.empty:
+        return 0.0
+    months = upcoming["interval"].map(MONTHS_PER_INTERVAL) * upcoming["interval_count"].fillna(1.0)
+    monthly = upcoming["unit_amount"].fillna(0.0) * upcoming["quantity"].fillna(1.0) / months
+    factor = conversion_factors(upcoming["currency"], engine.settings.currency, dict(engine.settings.fx))
+    per_phase = (
+        pd.DataFrame({"sub": upcoming["subscription_id"].astype(str), "start": upcoming["phase_start"]})
+        .assign(mrr=(monthly * factor).to_numpy())
+        .groupby(["sub", "start"], as_index=False)["mrr"]
+        .sum()
+        .sort_values("start")
+        .drop_duplicates("sub", keep="last")
+    )
+    now = pd.Series(mrr_now, index=engine.subs["subscription_id"].astype(str))
+    counted = now.reindex(per_phase["sub"]).to_numpy()
+    rises = per_phase["mrr"].to_numpy() - counted
+    return float(np.nansum(np.where((counted > 0) & (rises > 0), rises, 0.0)))
+
+
+def acv(mrr_now: np.ndarray) -> float | None:
+    """Mean over paying subscriptions of 12 × the subscription's MRR."""
+    paying = mrr_now[mrr_now > 0]
+    return float(12 * paying.mean()) if len(paying) else None
+
+
+def _grouped(labels: np.ndarray, engine: RevenueEngine, mrr_now: np.ndarray) -> list[tuple[str, float, int]]:
+    """(label, MRR, paying customers) per label, largest MRR first."""
+    frame = pd.DataFrame({"label": labels, "mrr": mrr_now, "customer": engine.customer_code})
+    frame = frame[frame["mrr"] > 0]
+    groups = frame.groupby("label").agg(mrr=("mrr", "sum"), customers=("customer", "nunique")).reset_index()
+    groups = groups.sort_values(["mrr", "label"], ascending=[False, True])
+    return [(str(g.label), float(g.mrr), int(g.customers)) for g in groups.itertuples(index=False)]
+
+
+def by_plan(engine: RevenueEngine, mrr_now: np.ndarray) -> tuple[PlanMrr, ...]:
+    """MRR and paying customers per plan (each subscription under its largest item's product)."""
+    return tuple(PlanMrr(*row) for row in _grouped(engine.plan, engine, mrr_now))
+
+
+def by_interval(engine: RevenueEngine, mrr_now: np.ndarray) -> tuple[IntervalMrr, ...]:
+    """MRR and paying customers per billing interval."""
+    return tuple(IntervalMrr(*row) for row in _grouped(engine.interval, engine, mrr_now))
+
+
+def _first_paid_month(engine: RevenueEngine) -> pd.Series:
+    """Per customer: the month (`YYYY-MM`) its first paid subscription began counting."""
+    paid = (engine.counted_from < engine.counted_until) & ~engine.never_counted & (engine.base > 0)
+    first = pd.Series(engine.counted_from[paid], index=engine.customers[engine.customer_code[paid]])
+    first = first.groupby(level=0).min()
+    return pd.to_datetime(first, utc=True).dt.strftime("%Y-%m")
+
+
+def cohorts(engine: RevenueEngine, table: pd.DataFrame, points: list[pd.Timestamp]) -> tuple[Cohort, ...]:
+    """Customers by the month they first paid; cell m: the share paying m months later (logo) and their MRR then
+    ÷ their MRR at the end of the first month (revenue). `points` are the cohort months' ends, the last one as_of."""
+    first = _first_paid_month(engine)
+    out = []
+    for i, point in enumerate(points):
+        month = point.strftime("%Y-%m")
+        members = table.reindex(first.index[first == month], fill_value=0.0)
+        base = float(members[point].sum())
+        logo: list[float | None] = [None] * len(points)
+        revenue: list[float | None] = [None] * len(points)
+        for m, later in enumerate(points[i:]):
+            logo[m] = _rate(float((members[later] > 0).sum()), float(len(members)))
+            revenue[m] = _rate(float(members[later].sum()), base)
+        out.append(Cohort(month, len(members), tuple(logo), tuple(revenue)))
+    return tuple(out)
