@@ -259,3 +259,35 @@ def test_a_settings_change_recomputes_instead_of_using_stored_rows(api, tmp_path
     turn_unpaid_without_a_dated_event(api, "sub_h")
     other = refresh_all(_config(api, '["active"]'), date(2026, 11, 2), datetime(2026, 11, 2, 10, tzinfo=UTC), store)
     assert _history(other)["2026-10"] == pytest.approx(100.0)  # recomputed: h's estimate applies
+
+
+def test_new_revenue_figures_are_alert_paths(api, tmp_path, monkeypatch, capsys):
+    """At 11-30: CMRR $125 (nothing at risk, no schedules), trial conversion null (g's trial ends 12-15)."""
+    monkeypatch.setenv("OVERTIME_KEY", KEY)
+    config = tmp_path / "kpitui.toml"
+    config.write_text(
+        f'[sources.billing]\ntype = "stripe"\nbase_url = "{api.base_url}"\napi_key_env = "OVERTIME_KEY"\n'
+        '[[alerts]]\nkpi = "revenue.cmrr"\nbelow = 200\n'
+        '[[alerts]]\nkpi = "revenue.trial_conversion"\nbelow = 0.2\n'
+        '[[alerts]]\nkpi = "revenue.by_plan.0.mrr"\nbelow = 100\n'
+    )
+    argv = [
+        "snapshot",
+        "--config",
+        str(config),
+        "--as-of",
+        "2026-11-30",
+        "--format",
+        "json",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    assert run(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["revenue"]["cmrr"] == pytest.approx(125.0) and data["revenue"]["mrr_at_risk"] == 0.0
+    assert data["revenue"]["by_plan"] == [{"plan": "prod_app", "mrr": 125.0, "customers": 2}]
+    assert [(a["kpi"], a["value"], a["state"]) for a in data["alerts"]] == [
+        ("revenue.cmrr", 125.0, "warning"),
+        ("revenue.trial_conversion", None, "unknown"),
+        ("revenue.by_plan.0.mrr", 125.0, "ok"),
+    ]

@@ -102,16 +102,16 @@ def _first_paid_month(engine: RevenueEngine) -> pd.Series:
 def cohorts(engine: RevenueEngine, table: pd.DataFrame, points: list[pd.Timestamp]) -> tuple[Cohort, ...]:
     """Customers by the month they first paid; cell m: the share paying m months later (logo) and their MRR then
     ÷ their MRR at the end of the first month (revenue). `points` are the cohort months' ends, the last one as_of."""
-    first = _first_paid_month(engine)
+    first = _first_paid_month(engine).reindex(table.index)
+    mrr = table[points].to_numpy()  # customers × the cohort months
     out = []
     for i, point in enumerate(points):
         month = point.strftime("%Y-%m")
-        members = table.reindex(first.index[first == month], fill_value=0.0)
-        base = float(members[point].sum())
-        logo: list[float | None] = [None] * len(points)
-        revenue: list[float | None] = [None] * len(points)
-        for m, later in enumerate(points[i:]):
-            logo[m] = _rate(float((members[later] > 0).sum()), float(len(members)))
-            revenue[m] = _rate(float(members[later].sum()), base)
-        out.append(Cohort(month, len(members), tuple(logo), tuple(revenue)))
+        members = mrr[(first == month).to_numpy()]
+        since = members[:, i:]  # the cohort's MRR in its first month and each month after, up to as_of
+        size, base = len(members), float(since[:, 0].sum()) if len(members) else 0.0
+        logo = [_rate(float((since[:, m] > 0).sum()), float(size)) for m in range(since.shape[1])]
+        revenue = [_rate(float(since[:, m].sum()), base) for m in range(since.shape[1])]
+        blank = [None] * i  # months after as_of
+        out.append(Cohort(month, size, tuple(logo + blank), tuple(revenue + blank)))
     return tuple(out)

@@ -110,7 +110,7 @@ class RevenuePane(Pane):
         self.query_one("#rev-commitments", Static).update(
             _pairs(
                 ("CMRR", fmt.money(r.cmrr, cur)),
-                ("MRR at risk", fmt.money(r.mrr_at_risk, cur)),
+                ("MRR at risk of a scheduled cancellation", fmt.money(r.mrr_at_risk, cur)),
                 ("ACV", fmt.money(r.acv, cur)),
                 (f"Trial conversion ({snapshot.period_days}d)", fmt.percent(r.trial_conversion)),
             )
