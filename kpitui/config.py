@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kpitui.durations import parse_duration, parse_period
+from kpitui.engine import EngineSettings
 
 SOURCE_TYPES = ("stripe", "ga4", "tickets", "nps")
 DEFAULT_REFRESH = 300.0
@@ -94,6 +96,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     alerts: tuple[AlertRule, ...] = ()
     goals: dict[str, float] = field(default_factory=dict)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     warnings: tuple[str, ...] = ()
 
 
@@ -169,6 +172,12 @@ def _timezone(value: Any) -> str:
     return name
 
 
+def _memory(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
+        raise TypeError('a size like "1.5GB" or "800MB"')
+    return value.strip()
+
+
 def _currency(value: Any) -> str:
     if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
         raise TypeError('a three-letter ISO currency code like "usd"')
@@ -224,7 +233,8 @@ _ALERT_KEYS = {
     "bell": _boolean,
     "command": _string,
 }
-_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals")
+_ENGINE_KEYS = {"memory_limit": _memory, "temp_directory": _string}
+_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine")
 
 
 class _Reader:
@@ -407,6 +417,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         metrics=_metrics(reader, reader.table(data.get("metrics"), "metrics")),
         alerts=_read_alerts(reader, data.get("alerts")),
         goals=_read_numbers(reader, reader.table(data.get("goals"), "goals"), "goals"),
+        engine=EngineSettings(**reader.read(reader.table(data.get("engine"), "engine"), "engine", _ENGINE_KEYS)),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

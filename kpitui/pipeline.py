@@ -145,8 +145,10 @@ def compute_snapshot(
 ) -> Snapshot:
     """Every metric from the sources' last good frames (and the stored closing MRR rows, `closed`); a metrics
     error marks its sources as errors."""
+    from kpitui import engine
     from kpitui.metrics.alerts import evaluate_alerts
 
+    engine.configure(config.engine)
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
     for kind, section in SECTIONS.items():

@@ -6,21 +6,17 @@ import json
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
 from connectors.frames import stack
 from connectors.parsing import DATE_ORDER_HINT
 from kpitui.config import FunnelConfig, FunnelStep, SourceConfig
-from kpitui.metrics.funnel import _stable_order, compute_funnel, funnel_from_steps, with_report_traffic
+from kpitui.metrics.funnel import compute_funnel, funnel_from_steps, with_report_traffic
 from kpitui.metrics.nps import compute_nps
 from kpitui.metrics.support import SupportSettings, compute_support
 from kpitui.model import SupportPoint
@@ -533,12 +529,6 @@ def test_other_helpdesk_layouts(name, layout, ids, first_median, resolution_medi
         resolution_median,
     )
     assert (m.backlog, m.csat) == (backlog, csat)
-
-
-@given(hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(-5, 5)))
-def test_funnel_event_order_keeps_ties_in_file_order(values):
-    """Events at the same time and step stay in file order, as a stable sort would leave them."""
-    assert _stable_order(values).tolist() == np.argsort(values, kind="stable").tolist()
 
 
 def test_event_params_first_value_per_row_and_gaps(tmp_path):

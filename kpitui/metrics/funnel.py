@@ -1,211 +1,183 @@
-"""Funnel conversion with GA4's rules (closed/open, indirect/direct, inclusive window), vectorised."""
+"""Funnel conversion by GA4's rules (DESIGN.md section 4) as SQL on the engine: closed or open, indirectly or
+directly followed, per user or per session, param filters, and every entry tried."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from kpitui import engine
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.months import DAY_US, day_slots
 from kpitui.metrics.revenue import end_of_day
-from kpitui.metrics.text_codes import text_codes
 from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
-
-_PARAM = "param."
-
 
 _SIGN_UP = "sign_up"
 _WEEKS = 8  # the weekly trend's length
+_NONE = -(2**62)  # "no earlier event": further back than any time
+_WEEK_US = 7 * DAY_US
 
 
-@dataclass
-class _Ordered:
-    """The events a funnel walks through, sorted by time, ties by step, then file order."""
-
-    time: np.ndarray  # µs since the epoch, UTC
-    row: np.ndarray  # position in the events frame
-    key: np.ndarray  # code of what is counted (below the events' count): the user, or the session with `per_session`
-    key_count: int  # every key code is below it
-    matches: list[np.ndarray]  # per step: does the event match it
-
-    def span(self, start: pd.Timestamp, end: pd.Timestamp) -> slice:
-        """The events in (start, end] (a slice, as they are sorted by time)."""
-        lo, hi = np.searchsorted(self.time, [_micros(start), _micros(end)], side="right")
-        return slice(int(lo), int(hi))
+def _literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
-@dataclass
-class _Traffic:
-    """Every event, in file order, for the counts that need no ordering."""
+def _column(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
-    time: np.ndarray
-    user: np.ndarray  # user code (-1 when missing)
-    signup: np.ndarray
-    in_period: np.ndarray  # is the event in the period
+
+@dataclass(frozen=True)
+class _Span:
+    """A half-open time range [lo, hi) in µs since the epoch, UTC."""
+
+    lo: int
+    hi: int
+
+    def where(self, time: str = "t") -> str:
+        return f"{time} >= {self.lo} AND {time} < {self.hi}"
 
 
 def _micros(moment: pd.Timestamp) -> int:
     return int(np.datetime64(moment.tz_convert(None), "us").astype(np.int64))
 
 
-def _within(time: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    """Which times are in (start, end]."""
-    return (time > _micros(start)) & (time <= _micros(end))
+class FunnelSql:
+    """The funnel's queries over a view `events` (the events table plus `seq`, its row order)."""
+
+    def __init__(self, config: FunnelConfig, columns: set[str]) -> None:
+        self.config = config
+        self.keys = ["user_id", "session_id"] if config.per_session else ["user_id"]
+        self.matches = [self._match(step, columns) for step in config.steps]
+
+    @staticmethod
+    def _match(step: FunnelStep, columns: set[str]) -> str:
+        """The condition an event meets for this step: its name, and each param filter."""
+        parts = [f"event_name = {_literal(step.event)}"]
+        for key, value in step.params.items():
+            column = "param." + key
+            parts.append(f"{_column(column)} = {_literal(value)}" if column in columns else "FALSE")
+        return "(" + " AND ".join(parts) + ")"
+
+    def _events(self, span: _Span) -> str:
+        """`ev`: the countable events of the span, one flag per step and the first step each matches (`rank`, for
+        ties); every event when directly followed, else only the steps' events."""
+        flags = ", ".join(f"{m} AS m{i}" for i, m in enumerate(self.matches))
+        rank = " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(self.matches))
+        known = " AND ".join(f"{k} IS NOT NULL" for k in self.keys)
+        relevant = "" if self.config.direct else " AND (" + " OR ".join(self.matches) + ")"
+        return (
+            f"ev AS (SELECT {', '.join(self.keys)}, epoch_us(event_time) AS t, seq, {flags}, "
+            f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
+            f"WHERE {known} AND {span.where('epoch_us(event_time)')}{relevant})"
+        )
+
+    def _followed(self, name: str, previous: str, step: int) -> str:
+        """`name`: the step's events that follow a `previous` event of the same key by the step's rule.
+
+        Indirectly: the latest previous event at or before it (ties count), not itself, lies within the window.
+        Directly: the key's event just before it (ties in step order, then file order) is a previous event."""
+        keys, window = ", ".join(self.keys), int(self.config.window * 1_000_000)
+        if self.config.direct:
+            by_key = ", ".join(f"e.{k}" for k in self.keys)
+            return (
+                f"{name} AS (SELECT {keys}, t, seq FROM ("
+                f"SELECT e.*, LAG(p.seq IS NOT NULL) OVER w AS after_previous, LAG(e.t) OVER w AS previous_t "
+                f"FROM ev e LEFT JOIN {previous} p ON p.seq = e.seq "
+                f"WINDOW w AS (PARTITION BY {by_key} ORDER BY e.t, e.rank, e.seq)) "
+                f"WHERE m{step} AND after_previous AND t - previous_t <= {window})"
+            )
+        return (
+            f"{name} AS (SELECT {keys}, t, seq FROM ("
+            f"SELECT {keys}, t, seq, role, LAST_VALUE(pt IGNORE NULLS) OVER w AS lt, "
+            f"LAST_VALUE(ps IGNORE NULLS) OVER w AS ls, LAST_VALUE(pb IGNORE NULLS) OVER w AS lb FROM ("
+            f"SELECT {keys}, t, seq, 0 AS role, t AS pt, seq AS ps, "
+            f"COALESCE(LAG(t) OVER (PARTITION BY {keys} ORDER BY t, seq), {_NONE}) AS pb FROM {previous} "
+            f"UNION ALL SELECT {keys}, t, seq, 1, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) "
+            f"FROM ev WHERE m{step}) "
+            f"WINDOW w AS (PARTITION BY {keys} ORDER BY t, role, seq "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) "
+            f"WHERE role = 1 AND t - CASE WHEN ls = seq THEN lb ELSE lt END <= {window})"
+        )
+
+    def chain(self, span: _Span) -> list[str]:
+        """The CTEs of the funnel over a span: `s0`…`s{n-1}`, each step's counted events, and `c1`…, the events
+        of step k that continue from a counted step k−1 event (the same as `s{k}` in a closed funnel)."""
+        keys = ", ".join(self.keys)
+        ctes = [self._events(span), f"s0 AS (SELECT {keys}, t, seq FROM ev WHERE m0)"]
+        for k in range(1, len(self.matches)):
+            ctes.append(self._followed(f"c{k}", f"s{k - 1}", k))
+            counted = f"SELECT {keys}, t, seq FROM ev WHERE m{k}" if self.config.open else f"SELECT * FROM c{k}"
+            ctes.append(f"s{k} AS ({counted})")
+        return ctes
+
+    def distinct_keys(self, cte: str) -> str:
+        return f"(SELECT count(*) FROM (SELECT DISTINCT {', '.join(self.keys)} FROM {cte}))"
+
+    def counts(self, span: _Span) -> str:
+        """Per step: keys that reached it, and keys that continued from it to the next step."""
+        n = len(self.matches)
+        rows = [
+            f"SELECT {k} AS step, {self.distinct_keys(f's{k}')} AS reached, "
+            f"{self.distinct_keys(f'c{k + 1}') if k + 1 < n else 'NULL'} AS continued"
+            for k in range(n)
+        ]
+        return "WITH " + ", ".join(self.chain(span)) + " " + " UNION ALL ".join(rows) + " ORDER BY step"
+
+    def entries(self, span: _Span) -> list[str]:
+        """CTEs `entry` (each key's first step-1 event) and `done` (the keys that reached the last step)."""
+        keys = ", ".join(self.keys)
+        return [
+            *self.chain(span),
+            f"entry AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, "
+            f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY t, seq) AS n FROM s0) WHERE n = 1)",
+            f"done AS (SELECT DISTINCT {keys}, TRUE AS completed FROM s{len(self.matches) - 1})",
+        ]
+
+    def weekly(self, span: _Span) -> str:
+        """Per week of the span: keys that entered (their first step-1 event) and of those, keys that completed."""
+        keys = ", ".join(self.keys)
+        return (
+            "WITH " + ", ".join(self.entries(span)) + " "
+            f"SELECT LEAST((t - {span.lo}) // {_WEEK_US}, {_WEEKS - 1}) AS week, count(*) AS entered, "
+            f"count(completed) AS completed FROM entry LEFT JOIN done USING ({keys}) GROUP BY week"
+        )
+
+    def breakdown(self, span: _Span, limit: int = 10) -> str:
+        """Entries and completions by the source / medium of the entry event, else of the user's first event
+        with a source in the span."""
+        keys = ", ".join(self.keys)
+        return (
+            "WITH " + ", ".join(self.entries(span)) + ", "
+            "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER "
+            f"(PARTITION BY user_id ORDER BY event_time, seq) AS n FROM events WHERE source IS NOT NULL "
+            f"AND {span.where('epoch_us(event_time)')}) WHERE n = 1), "
+            "chosen AS (SELECT CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL THEN touch.seq "
+            f"ELSE entry.seq END AS seq, completed FROM entry LEFT JOIN done USING ({keys}) "
+            "JOIN events own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = entry.user_id) "
+            "SELECT COALESCE(e.source, '(direct)') AS source, COALESCE(e.medium, '(none)') AS medium, "
+            "count(*) AS entered, count(completed) AS completed FROM chosen JOIN events e USING (seq) "
+            f"GROUP BY 1, 2 ORDER BY entered DESC, source, medium LIMIT {limit}"
+        )
 
 
-def _name_codes(events: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Each event's name as its position in `names` (-1 for any other name)."""
-    column = events["event_name"]
-    if isinstance(column.dtype, pd.CategoricalDtype):  # each distinct name looked up once
-        return np.append(_positions(column.cat.categories, names), -1)[column.cat.codes.to_numpy()]
-    return _positions(column, names)
-
-
-def _positions(values: pd.Index | pd.Series, names: list[str]) -> np.ndarray:
-    """Each value's position in `names` (-1 when not there), in one pass in arrow."""
-    column = pa.array(values.array)
-    return pc.index_in(column, value_set=pa.array(names, type=column.type)).fill_null(-1).to_numpy()
-
-
-def _step_mask(events: pd.DataFrame, step: FunnelStep, named: np.ndarray) -> np.ndarray:
-    """Which events match the step, given which have its event name."""
-    mask = named.copy()
-    for key, value in step.params.items():
-        column = _PARAM + key
-        if column not in events:
-            return np.zeros(len(events), dtype=bool)
-        mask &= (events[column] == value).to_numpy(dtype=bool, na_value=False)
-    return mask
-
-
-def _funnel_events(
-    events: pd.DataFrame,
-    config: FunnelConfig,
-    time: np.ndarray,
-    name: np.ndarray,
-    names: list[str],
-    since: pd.Timestamp,
-    end: pd.Timestamp,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The rows in (since, end] the funnel can use (any event when `direct`), sorted by time, ties by step, then
-    file order; and per step, which of them match it."""
-    masks = [_step_mask(events, step, name == names.index(step.event)) for step in config.steps]
-    rank = _first_step(name, names, config.steps, masks)
-    countable = events["user_id"].notna().to_numpy() & _within(time, since, end)
-    if config.per_session:
-        countable &= events["session_id"].notna().to_numpy()
-    used = np.flatnonzero(countable & ((rank < len(masks)) | config.direct))
-    used = used[_stable_order((time[used] - time[used].min(initial=0)) * (len(masks) + 1) + rank[used])]
-    return used, [m[used] for m in masks]
-
-
-def _keys(user: np.ndarray, session: np.ndarray | None) -> np.ndarray:
-    """Codes of what is counted: the users' own, or with sessions, one per (user, session) pair."""
-    if session is None:
-        return user  # user codes are below the events' count already
-    dense, _ = pd.factorize(_pair_codes(user, session))  # the funnel's events all have both ids
-    return dense
-
-
-def _first_step(
-    name: np.ndarray, names: list[str], steps: tuple[FunnelStep, ...], masks: list[np.ndarray]
-) -> np.ndarray:
-    """Each event's first matching step (len(steps) when none): a table lookup by name, then the param filters."""
-    table = np.full(len(names) + 1, len(steps), dtype=np.int64)  # the last slot is for other names (-1)
-    for i in range(len(steps) - 1, -1, -1):
-        if not steps[i].params:
-            table[names.index(steps[i].event)] = i
-    rank = table[name]
-    for i, step in enumerate(steps):
-        if step.params:
-            rank = np.where(masks[i] & (rank > i), i, rank)
-    return rank
-
-
-def _pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """One number per (first, second) pair of codes, neither missing; made in place of `first`, which callers pass
-    as a copy (these arrays can be as long as the export)."""
-    first *= int(second.max(initial=0)) + 1
-    first += second
-    return first
-
-
-def _stable_order(values: np.ndarray) -> np.ndarray:
-    """A stable argsort: a fast unstable sort, then only the runs of equal values put back in position order."""
-    order = np.argsort(values)
-    ordered = values[order]
-    tied = ordered[1:] == ordered[:-1]
-    if tied.any():
-        runs = np.flatnonzero(np.concatenate(([False], tied)) | np.concatenate((tied, [False])))
-        order[runs] = order[runs][np.lexsort((order[runs], ordered[runs]))]
-    return order
-
-
-def _first_per_key(keys: np.ndarray, positions: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, first position) of each key among increasing `positions`; keys are codes below `count`."""
-    none = np.iinfo(np.int64).max
-    first = np.full(count, none, dtype=np.int64)
-    np.minimum.at(first, keys[positions], positions)
-    found = np.flatnonzero(first != none)
-    return found, first[found]
-
-
-def _chain(ordered: _Ordered, span: slice, config: FunnelConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """For each step, the keys that reached it (sorted) and the position of the event that did."""
-    key, time = ordered.key[span], ordered.time[span]
-    size = len(key)
-    window = int(config.window * 1_000_000)
-    matches = [m[span] for m in ordered.matches]
-    reached = [_first_per_key(key, np.flatnonzero(matches[0]), ordered.key_count)]
-    if config.direct:
-        by_key = np.argsort(key * size + np.arange(size), kind="stable")
-        following = np.full(size, -1, dtype=np.int64)
-        same = key[by_key[1:]] == key[by_key[:-1]]
-        following[by_key[:-1][same]] = by_key[1:][same]
-    for mask in matches[1:]:
-        keys, at = reached[-1]
-        if config.direct:
-            nxt = following[at]
-            ok = nxt >= 0
-            ok[ok] = mask[nxt[ok]]
-        else:
-            candidates = np.flatnonzero(mask)
-            composite = np.sort(key[candidates] * size + candidates)
-            slot = np.searchsorted(composite, keys * size + at, side="right")
-            ok = slot < len(composite)
-            nxt = np.full(len(at), -1, dtype=np.int64)
-            nxt[ok] = composite[slot[ok]] % size
-            ok[ok] = composite[slot[ok]] // size == keys[ok]
-        ok[ok] = time[nxt[ok]] - time[at[ok]] <= window
-        step = (keys[ok], nxt[ok])
-        if config.open:
-            fresh = mask & ~np.isin(key, step[0])
-            fresh_keys, fresh_at = _first_per_key(key, np.flatnonzero(fresh), ordered.key_count)
-            merged_keys = np.concatenate([step[0], fresh_keys])
-            order = np.argsort(merged_keys, kind="stable")
-            step = (merged_keys[order], np.concatenate([step[1], fresh_at])[order])
-        reached.append(step)
-    return reached
-
-
-def _steps(counts: list[int], names: list[str]) -> tuple[FunnelStepResult, ...]:
+def _steps(counts: list[int], continued: list[int | None], names: list[str]) -> tuple[FunnelStepResult, ...]:
+    """Per step: users, completion from the previous step, conversion from the first, abandonments (users
+    none of whose counted events continue to the next step; 0 for the last)."""
     out = []
     for i, (name, users) in enumerate(zip(names, counts)):
         previous = counts[i - 1] if i else None
-        nxt = counts[i + 1] if i + 1 < len(counts) else users
         out.append(
             FunnelStepResult(
                 name=name,
                 users=int(users),
                 conversion_from_previous=None if previous is None or previous == 0 else users / previous,
                 conversion_from_start=None if counts[0] == 0 else users / counts[0],
-                abandonments=int(max(users - nxt, 0)),
+                abandonments=0 if continued[i] is None else int(users - continued[i]),
             )
         )
     return tuple(out)
@@ -216,166 +188,81 @@ def _overall(counts: list[int]) -> float | None:
 
 
 def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
-    """Funnel steps, overall conversion, weekly trend, source/medium breakdown and traffic.
-
-    A second thread codes the user ids, the longest step, then counts the traffic, while this one orders the
-    events, codes the session ids (read as categories, they are coded already) and walks the funnel (numpy and
-    pyarrow release the GIL for both).
-    """
-    end = end_of_day(as_of)
-    start = end - pd.Timedelta(days=period_days)
-    month_start = end.tz_convert(None).to_period("M").start_time.tz_localize("UTC")
-    since = min(start - pd.Timedelta(days=period_days), end - pd.Timedelta(weeks=_WEEKS), month_start)
-    with ThreadPoolExecutor(1) as pool:
-        users = pool.submit(text_codes, events["user_id"])  # taken here: only this thread uses the frame
-        time = events["event_time"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-        names = list(dict.fromkeys([*(step.event for step in config.steps), _SIGN_UP]))
-        name = _name_codes(events, names)
-        signup = name == names.index(_SIGN_UP)
-        used, matches = _funnel_events(events, config, time, name, names, since - pd.Timedelta(microseconds=1), end)
-        session = text_codes(events["session_id"])
-        in_period = _within(time, start, end)
-        figures = pool.submit(
-            lambda: _traffic_figures(
-                _Traffic(time, users.result(), signup, in_period), session, start, end, month_start
-            )
+    """Funnel steps, overall conversion, previous period, weekly trend, source/medium breakdown and traffic over
+    the period [start, end): `end` the midnight after `as_of` (UTC)."""
+    end = end_of_day(as_of) + pd.Timedelta(microseconds=1)
+    period = _Span(_micros(end - pd.Timedelta(days=period_days)), _micros(end))
+    before = _Span(period.lo - (period.hi - period.lo), period.lo)
+    weeks = _Span(period.hi - _WEEKS * _WEEK_US, period.hi)
+    month = _Span(_micros(pd.Timestamp(as_of.replace(day=1), tz="UTC")), period.hi)
+    sql = FunnelSql(config, set(events.columns))
+    names = [s.name for s in config.steps]
+    cursor = engine.cursor()
+    try:
+        cursor.register("events", events.assign(seq=np.arange(len(events), dtype=np.int64)))
+        now = cursor.execute(sql.counts(period)).fetchall()
+        earlier = cursor.execute(sql.counts(before)).fetchall()
+        counts, continued = [r[1] for r in now], [r[2] for r in now]
+        weekly = _weekly(cursor.execute(sql.weekly(weeks)).fetchall(), weeks)
+        breakdown = tuple(
+            BreakdownRow(source, medium, entered, completed, completed / entered)
+            for source, medium, entered, completed in cursor.execute(sql.breakdown(period)).fetchall()
         )
-        traffic = _Traffic(time, users.result(), signup, in_period)
-        key = _keys(traffic.user[used], session[used] if config.per_session else None)
-        ordered = _Ordered(time[used], used, key, int(key.max(initial=-1)) + 1, matches)
-        period = ordered.span(start, end)
-        reached = _chain(ordered, period, config)
-        counts = [len(keys) for keys, _ in reached]
-        before = _chain(ordered, ordered.span(start - pd.Timedelta(days=period_days), start), config)
-        weekly = _weekly(ordered, config, end)
-        breakdown = _breakdown(events, ordered, period, reached, traffic)
-        return FunnelMetrics(
-            steps=_steps(counts, [s.name for s in config.steps]),
-            overall_conversion=_overall(counts),
-            previous_overall_conversion=_overall([len(keys) for keys, _ in before]),
-            weekly=weekly,
-            breakdown=breakdown,
-            **figures.result(),
-        )
+        traffic = _traffic(cursor, period, month)
+    finally:
+        cursor.close()
+    return FunnelMetrics(
+        steps=_steps(counts, continued, names),
+        overall_conversion=_overall(counts),
+        previous_overall_conversion=_overall([r[1] for r in earlier]),
+        weekly=weekly,
+        breakdown=breakdown,
+        **traffic,
+    )
 
 
-def _traffic_figures(
-    traffic: _Traffic, session: np.ndarray, start: pd.Timestamp, end: pd.Timestamp, month_start: pd.Timestamp
-) -> dict[str, object]:
-    """Visitors per day, users and sessions of the period (start, end], month-to-date visitors, sign-ups per day."""
-    daily_visitors, users, monthly_visitors = _visitors(traffic, start, end, month_start)
+def _weekly(rows: list[tuple], span: _Span) -> tuple[tuple[str, float | None], ...]:
+    """(the week's last day, conversion of the keys that entered that week) for each week of the span."""
+    by_week = {week: (entered, completed) for week, entered, completed in rows}
+    out = []
+    for k in range(_WEEKS):
+        last_day = pd.Timestamp(span.lo + (k + 1) * _WEEK_US - 1, unit="us").strftime("%Y-%m-%d")
+        entered, completed = by_week.get(k, (0, 0))
+        out.append((last_day, None if entered == 0 else completed / entered))
+    return tuple(out)
+
+
+def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
+    """Visitors per UTC day, users and sessions of the period, month-to-date visitors, sign-ups per day."""
+    in_period, in_month = period.where("epoch_us(event_time)"), month.where("epoch_us(event_time)")
+    users, sessions, monthly = cursor.execute(
+        f"SELECT count(DISTINCT CASE WHEN {in_period} THEN user_id END), "
+        f"(SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM events WHERE user_id IS NOT NULL "
+        f"AND session_id IS NOT NULL AND {in_period})), count(DISTINCT CASE WHEN {in_month} THEN user_id END) "
+        f"FROM events WHERE user_id IS NOT NULL"
+    ).fetchone()
+    day = f"epoch_us(event_time) // {DAY_US}"
+    visitors = dict(
+        cursor.execute(
+            f"SELECT {day} AS day, count(DISTINCT user_id) FROM events WHERE user_id IS NOT NULL AND {in_period} "
+            "GROUP BY day"
+        ).fetchall()
+    )
+    signups = dict(
+        cursor.execute(
+            f"SELECT {day} AS day, count(*) FROM events WHERE event_name = {_literal(_SIGN_UP)} AND {in_period} "
+            "GROUP BY day"
+        ).fetchall()
+    )
+    days = range(period.lo // DAY_US, period.hi // DAY_US)
+    label = lambda d: pd.Timestamp(d * DAY_US, unit="us").strftime("%Y-%m-%d")  # noqa: E731
     return {
-        "daily_visitors": daily_visitors,
-        "daily_signups": _daily_signups(traffic, start, end),
-        "users": users,
-        "sessions": _distinct_pairs(traffic.user, session, traffic.in_period),
-        "monthly_visitors": monthly_visitors,
+        "daily_visitors": tuple((label(d), int(visitors.get(d, 0))) for d in days),
+        "daily_signups": tuple((label(d), int(signups.get(d, 0))) for d in days),
+        "users": int(users),
+        "sessions": int(sessions),
+        "monthly_visitors": int(monthly),
     }
-
-
-def _distinct_pairs(first: np.ndarray, second: np.ndarray, among: np.ndarray) -> int:
-    """How many different (first, second) pairs of codes among these events, neither missing (-1): by sorting,
-    faster than hashing for integers."""
-    known = among & (first >= 0) & (second >= 0)
-    pairs = _pair_codes(first[known], second[known])
-    pairs.sort()
-    return _runs(pairs)
-
-
-def _runs(ordered: np.ndarray) -> int:
-    """How many runs of equal values a sorted array holds (its distinct values)."""
-    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1 if len(ordered) else 0
-
-
-def _visitors(
-    traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp, month_start: pd.Timestamp
-) -> tuple[tuple[tuple[str, int], ...], int, int]:
-    """Distinct users per UTC day of the period (start, end], in the whole period, and since `month_start`:
-    all three from one sort of the (user, day) pairs."""
-    since = min(start, month_start - pd.Timedelta(microseconds=1))
-    rows = np.flatnonzero(_within(traffic.time, since, end) & (traffic.user >= 0))
-    labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), since, end)
-    span = len(labels)
-    pairs = traffic.user[rows]  # a copy, made into the (user, day) pairs in place
-    pairs *= span
-    pairs += day
-    pairs.sort()
-    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
-    user, day = np.divmod(pairs, span)  # by user, then day
-    period_first = span - (end - start).days
-    month_first = labels.index(month_start.strftime("%Y-%m-%d"))
-    per_day = np.bincount(day, minlength=span)[period_first:]
-    daily = tuple((label, int(n)) for label, n in zip(labels[period_first:], per_day, strict=True))
-    return daily, _runs(user[day >= period_first]), _runs(user[day >= month_first])
-
-
-def _daily_signups(traffic: _Traffic, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
-    """Sign-up events per UTC day of the period (start, end]."""
-    rows = np.flatnonzero(traffic.in_period & traffic.signup)
-    labels, day = day_slots(traffic.time[rows].view("datetime64[us]"), start, end)
-    return tuple(zip(labels, map(int, np.bincount(day, minlength=len(labels))), strict=True))
-
-
-def _weekly(
-    ordered: _Ordered, config: FunnelConfig, end: pd.Timestamp, weeks: int = _WEEKS
-) -> tuple[tuple[str, float | None], ...]:
-    """Overall conversion of the keys that entered in each of the last `weeks` weeks (one pass)."""
-    start = end - pd.Timedelta(weeks=weeks)
-    span = ordered.span(start, end)
-    reached = _chain(ordered, span, config)
-    keys, at = reached[0]
-    week = np.minimum((ordered.time[span][at] - _micros(start)) // (7 * DAY_US), weeks - 1)
-    done = _among(keys, reached[-1][0], ordered.key_count)
-    entered = np.bincount(week, minlength=weeks)
-    completed = np.bincount(week, weights=done, minlength=weeks)
-    return tuple(
-        (
-            (start + pd.Timedelta(weeks=k + 1)).strftime("%Y-%m-%d"),
-            None if entered[k] == 0 else float(completed[k] / entered[k]),
-        )
-        for k in range(weeks)
-    )
-
-
-def _breakdown(events, ordered: _Ordered, span: slice, reached, traffic: _Traffic, limit: int = 10):
-    """Entries and completions by the source / medium of the entry event, else of the key's first event with one."""
-    keys, at = reached[0]
-    if not len(keys):
-        return ()
-    source, medium = events["source"], events["medium"]
-    has_source = ~source.isna().to_numpy()
-    chosen = ordered.row[span][at]
-    lacking = ~has_source[chosen]
-    if lacking.any():
-        chosen[lacking] = _first_touch(traffic, has_source & traffic.in_period, chosen[lacking])
-    table = pa.table(
-        {
-            "source": pc.fill_null(pc.take(pa.array(source.array), chosen), "(direct)"),
-            "medium": pc.fill_null(pc.take(pa.array(medium.array), chosen), "(none)"),
-            "done": _among(keys, reached[-1][0], ordered.key_count),
-        }
-    )
-    grouped = table.group_by(["source", "medium"]).aggregate([("done", "count"), ("done", "sum")]).to_pylist()
-    grouped.sort(key=lambda g: (-g["done_count"], g["source"], g["medium"]))
-    return tuple(
-        BreakdownRow(g["source"], g["medium"], g["done_count"], g["done_sum"], g["done_sum"] / g["done_count"])
-        for g in grouped[:limit]
-    )
-
-
-def _among(keys: np.ndarray, subset: np.ndarray, count: int) -> np.ndarray:
-    """Which keys (codes below `count`) are in `subset`."""
-    table = np.zeros(count, dtype=bool)
-    table[subset] = True
-    return table[keys]
-
-
-def _first_touch(traffic: _Traffic, candidates: np.ndarray, entry_rows: np.ndarray) -> np.ndarray:
-    """For entry events without a source: the row of their user's earliest candidate event (else their own)."""
-    rows = np.flatnonzero(candidates & (traffic.user >= 0))
-    earliest = pd.Series(traffic.time[rows], index=rows).groupby(traffic.user[rows]).idxmin()
-    found = earliest.reindex(traffic.user[entry_rows]).to_numpy(dtype=float)
-    return np.where(np.isnan(found), entry_rows, np.nan_to_num(found)).astype(np.int64)
 
 
 def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
@@ -385,7 +272,7 @@ def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
     steps = steps.sort_values("step_index")
     counts = [int(v) for v in steps["users"].fillna(0)]
     return FunnelMetrics(
-        steps=_steps(counts, list(steps["step_name"].astype(str))),
+        steps=_steps(counts, [*counts[1:], None], list(steps["step_name"].astype(str))),
         overall_conversion=_overall(counts),
         preaggregated=True,
     )
