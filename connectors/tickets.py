@@ -15,6 +15,7 @@ from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
 from connectors.frames import SCHEMAS, conform
 from connectors.parsing import (
     DATE_ORDER_HINT,
+    Column,
     map_unique,
     normalise_header,
     parse_hms_minutes,
@@ -134,12 +135,29 @@ def resolve_columns(names: list[str], overrides: Mapping[str, str]) -> dict[str,
     return mapping
 
 
-_LABELS = {"good": 1.0, "bad": 0.0, "satisfied": 1.0, "unsatisfied": 0.0}
+_LABELS = {
+    "good": 1.0,
+    "bad": 0.0,
+    "satisfied": 1.0,
+    "unsatisfied": 0.0,
+    # Freshdesk's survey, 7 points and 3 points
+    "extremely satisfied": 1.0,
+    "mostly satisfied": 1.0,
+    "slightly satisfied": 1.0,
+    "neither satisfied nor dissatisfied": 0.0,
+    "slightly dissatisfied": 0.0,
+    "mostly dissatisfied": 0.0,
+    "extremely dissatisfied": 0.0,
+    "awesome": 1.0,
+    "just okay": 0.0,
+    "not good": 0.0,
+}
+_UNRATED = frozenset({"", "offered", "not offered", "unoffered", "n/a", "-"})
 _SLA = {"within sla": True, "sla violated": False}
 
 
 def satisfaction_value(text: str) -> float | None:
-    """Good/Bad labels or a 1–5 rating → 1.0 satisfied, 0.0 not, None unrated."""
+    """A rating label or a 1–5 rating → 1.0 satisfied, 0.0 not, None unrated (or unknown)."""
     text = text.strip().lower()
     if text in _LABELS:
         return _LABELS[text]
@@ -148,6 +166,13 @@ def satisfaction_value(text: str) -> float | None:
     except ValueError:
         return None
     return (1.0 if rating >= 4 else 0.0) if 1 <= rating <= 5 else None
+
+
+def unknown_satisfaction_labels(values: Column) -> list[str]:
+    """The distinct ratings that are neither a known label, a 1–5 rating, nor a 'not rated' mark."""
+    labels = map_unique(values, lambda v: v if satisfaction_value(v) is None and v.strip().lower() not in _UNRATED
+                        else None, "string")  # fmt: skip
+    return sorted(str(v) for v in labels.dropna().unique())
 
 
 def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
@@ -212,6 +237,8 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
             out[field], _ = parse_numbers(column)
         elif field == "satisfaction":
             out[field] = map_unique(column, satisfaction_value, "float64")
+            for label in unknown_satisfaction_labels(column):
+                report.warnings.append(f"{path.name}: unknown satisfaction label {label!r} in {header!r}, not counted")
         elif field == "sla_first_response_met":
             out[field] = map_unique(column, lambda v: _SLA.get(v.strip().lower()), "boolean")
         elif field in ("status", "priority", "channel"):
@@ -221,20 +248,36 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
     if unsettled:
         report.warnings.append(f"{path.name}: {DATE_ORDER_HINT}")
     _fill_durations(out)
+    _no_reply_is_not_zero(out, mapping)
     flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
-    for field in (
-        "first_response_minutes",
-        "resolution_minutes",
-        "first_response_minutes_business",
-        "resolution_minutes_business",
-    ):
-        if field in out:
-            flag(out[field] < 0, f"negative {field.replace('_', ' ')}")
+    for field in _DURATIONS:
+        if field in out and (negative := int((out[field] < 0).sum())):
+            report.warnings.append(
+                f"{path.name}: {negative:,} ticket{' has' if negative == 1 else 's have'} a negative "
+                f"{field.replace('_', ' ')} (not used; the tickets still count)"
+            )
     rejected = np.flatnonzero(bad)
     lines = table.physical_lines(rejected + table.first_data_line)
     for line, code in zip(lines, bad[rejected], strict=True):
         report.skip(path.name, line, reasons[code - 1])
     return out[bad == 0] if rejected.size else out
+
+
+_DURATIONS = (
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_minutes_business",
+    "resolution_minutes_business",
+)
+
+
+def _no_reply_is_not_zero(out: pd.DataFrame, mapping: dict[str, str]) -> None:
+    """Freshdesk writes `00:00:00` business hours for a ticket with no reply (or not resolved): where the reply
+    (resolution) time is empty, that zero is no reply, not a zero-minute one."""
+    for minutes, stamp in (("first_response_minutes_business", "first_response_at"),
+                           ("resolution_minutes_business", "solved_at")):  # fmt: skip
+        if minutes in out and stamp in out and _in_hours(mapping[minutes]):
+            out.loc[out[stamp].isna() & (out[minutes] == 0), minutes] = np.nan
 
 
 def _in_hours(header: str) -> bool:

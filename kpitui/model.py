@@ -219,6 +219,8 @@ class SupportMetrics:
     minutes_basis: str = detail("calendar")
     invalid_durations: int = detail(0)
     timezone: str = detail("UTC")
+    without_business_minutes: int = detail(0)
+    warnings: tuple[str, ...] = detail(())
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ def test_freshdesk_business_hours_and_timestamps():
     calendar = compute_support(result.frames["tickets"], SupportSettings(30), date(2026, 11, 20))
     assert calendar.sla_breach_rate == pytest.approx(1 / 2)  # the export's own SLA flags
     business = compute_support(result.frames["tickets"], SupportSettings(30, business=True), date(2026, 11, 20))
-    assert business.first_response_minutes.median == pytest.approx((60 + 210) / 2)  # falls back to calendar
+    # ticket 2 has no business minutes: left out, never mixed with its 210 calendar minutes (DESIGN.md §4)
+    assert (business.first_response_minutes.median, business.without_business_minutes) == (60.0, 1)
 
 
 def test_customer_support_dataset_has_no_created_time():

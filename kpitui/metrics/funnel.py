@@ -63,17 +63,17 @@ class FunnelSql:
             parts.append(f"{_column(column)} = {_literal(value)}" if column in columns else "FALSE")
         return "(" + " AND ".join(parts) + ")"
 
-    def _events(self, span: _Span) -> str:
-        """`ev`: the countable events of the span, one flag per step and the first step each matches (`rank`, for
-        ties); every event when directly followed, else only the steps' events."""
+    def flagged(self, span: _Span) -> str:
+        """A temp table `flagged`: the countable events of the span, one flag per step and the first step each
+        matches (`rank`, for ties); every event when directly followed, else only the steps' events."""
         flags = ", ".join(f"{m} AS m{i}" for i, m in enumerate(self.matches))
         rank = " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(self.matches))
         known = " AND ".join(f"{k} IS NOT NULL" for k in self.keys)
         relevant = "" if self.config.direct else " AND (" + " OR ".join(self.matches) + ")"
         return (
-            f"ev AS (SELECT {', '.join(self.keys)}, epoch_us(event_time) AS t, seq, {flags}, "
-            f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
-            f"WHERE {known} AND {span.where('epoch_us(event_time)')}{relevant})"
+            f"CREATE OR REPLACE TEMP TABLE flagged AS SELECT {', '.join(self.keys)}, epoch_us(event_time) AS t, "
+            f"seq, {flags}, CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
+            f"WHERE {known} AND {span.where('epoch_us(event_time)')}{relevant}"
         )
 
     def _followed(self, name: str, previous: str, step: int) -> str:
@@ -104,55 +104,54 @@ class FunnelSql:
             f"WHERE role = 1 AND t - CASE WHEN ls = seq THEN lb ELSE lt END <= {window})"
         )
 
-    def chain(self, span: _Span) -> list[str]:
-        """The CTEs of the funnel over a span: `s0`…`s{n-1}`, each step's counted events, and `c1`…, the events
-        of step k that continue from a counted step k−1 event (the same as `s{k}` in a closed funnel)."""
+    def chain(self, span: _Span, table: str) -> str:
+        """A temp table of the funnel over a span: each step's counted events (`kind` 's') and the events of step
+        k that continue from a counted step k−1 event (`kind` 'c'; the same as the counted ones when closed)."""
         keys = ", ".join(self.keys)
-        ctes = [self._events(span), f"s0 AS (SELECT {keys}, t, seq FROM ev WHERE m0)"]
+        ctes = [
+            f"ev AS (SELECT * FROM flagged WHERE {span.where()})",
+            f"s0 AS (SELECT {keys}, t, seq FROM ev WHERE m0)",
+        ]
+        rows = ["SELECT 's' AS kind, 0 AS step, * FROM s0"]
         for k in range(1, len(self.matches)):
             ctes.append(self._followed(f"c{k}", f"s{k - 1}", k))
             counted = f"SELECT {keys}, t, seq FROM ev WHERE m{k}" if self.config.open else f"SELECT * FROM c{k}"
             ctes.append(f"s{k} AS ({counted})")
-        return ctes
+            rows += [f"SELECT 's', {k}, * FROM s{k}", f"SELECT 'c', {k}, * FROM c{k}"]
+        return f"CREATE OR REPLACE TEMP TABLE {table} AS WITH {', '.join(ctes)} {' UNION ALL '.join(rows)}"
 
-    def distinct_keys(self, cte: str) -> str:
-        return f"(SELECT count(*) FROM (SELECT DISTINCT {', '.join(self.keys)} FROM {cte}))"
-
-    def counts(self, span: _Span) -> str:
-        """Per step: keys that reached it, and keys that continued from it to the next step."""
-        n = len(self.matches)
-        rows = [
-            f"SELECT {k} AS step, {self.distinct_keys(f's{k}')} AS reached, "
-            f"{self.distinct_keys(f'c{k + 1}') if k + 1 < n else 'NULL'} AS continued"
-            for k in range(n)
-        ]
-        return "WITH " + ", ".join(self.chain(span)) + " " + " UNION ALL ".join(rows) + " ORDER BY step"
-
-    def entries(self, span: _Span) -> list[str]:
-        """CTEs `entry` (each key's first step-1 event) and `done` (the keys that reached the last step)."""
-        keys = ", ".join(self.keys)
-        return [
-            *self.chain(span),
-            f"entry AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, "
-            f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY t, seq) AS n FROM s0) WHERE n = 1)",
-            f"done AS (SELECT DISTINCT {keys}, TRUE AS completed FROM s{len(self.matches) - 1})",
-        ]
-
-    def weekly(self, span: _Span) -> str:
-        """Per week of the span: keys that entered (their first step-1 event) and of those, keys that completed."""
-        keys = ", ".join(self.keys)
+    def counts(self, table: str) -> str:
+        """Per kind and step of a chain table: how many keys."""
         return (
-            "WITH " + ", ".join(self.entries(span)) + " "
-            f"SELECT LEAST((t - {span.lo}) // {_WEEK_US}, {_WEEKS - 1}) AS week, count(*) AS entered, "
-            f"count(completed) AS completed FROM entry LEFT JOIN done USING ({keys}) GROUP BY week"
+            f"SELECT kind, step, count(*) FROM (SELECT DISTINCT kind, step, {', '.join(self.keys)} FROM {table}) "
+            "GROUP BY kind, step"
         )
 
-    def breakdown(self, span: _Span, limit: int = 10) -> str:
+    def _entries(self, table: str) -> str:
+        """CTEs `entry` (each key's first step-1 event) and `done` (the keys that reached the last step)."""
+        keys = ", ".join(self.keys)
+        return (
+            f"entry AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, "
+            f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY t, seq) AS n FROM {table} "
+            "WHERE kind = 's' AND step = 0) WHERE n = 1), "
+            f"done AS (SELECT DISTINCT {keys}, TRUE AS completed FROM {table} "
+            f"WHERE kind = 's' AND step = {len(self.matches) - 1})"
+        )
+
+    def weekly(self, table: str, span: _Span) -> str:
+        """Per week of the span: keys that entered (their first step-1 event) and of those, keys that completed."""
+        return (
+            f"WITH {self._entries(table)} "
+            f"SELECT LEAST((t - {span.lo}) // {_WEEK_US}, {_WEEKS - 1}) AS week, count(*) AS entered, "
+            f"count(completed) AS completed FROM entry LEFT JOIN done USING ({', '.join(self.keys)}) GROUP BY week"
+        )
+
+    def breakdown(self, table: str, span: _Span, limit: int = 10) -> str:
         """Entries and completions by the source / medium of the entry event, else of the user's first event
         with a source in the span."""
         keys = ", ".join(self.keys)
         return (
-            "WITH " + ", ".join(self.entries(span)) + ", "
+            f"WITH {self._entries(table)}, "
             "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER "
             f"(PARTITION BY user_id ORDER BY event_time, seq) AS n FROM events WHERE source IS NOT NULL "
             f"AND {span.where('epoch_us(event_time)')}) WHERE n = 1), "
@@ -200,21 +199,29 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     cursor = engine.cursor()
     try:
         cursor.register("events", events.assign(seq=np.arange(len(events), dtype=np.int64)))
-        now = cursor.execute(sql.counts(period)).fetchall()
-        earlier = cursor.execute(sql.counts(before)).fetchall()
-        counts, continued = [r[1] for r in now], [r[2] for r in now]
-        weekly = _weekly(cursor.execute(sql.weekly(weeks)).fetchall(), weeks)
+        cursor.execute(sql.flagged(_Span(min(before.lo, weeks.lo), period.hi)))
+        reached: dict[str, tuple[list[int], list[int | None]]] = {}
+        for name, span in (("period", period), ("before", before), ("weeks", weeks)):
+            cursor.execute(sql.chain(span, name))
+            found = {(kind, step): n for kind, step, n in cursor.execute(sql.counts(name)).fetchall()}
+            counts = [found.get(("s", k), 0) for k in range(len(names))]
+            reached[name] = (
+                counts,
+                [found.get(("c", k + 1), 0) if k + 1 < len(names) else None for k in range(len(names))],
+            )
+        weekly = _weekly(cursor.execute(sql.weekly("weeks", weeks)).fetchall(), weeks)
         breakdown = tuple(
             BreakdownRow(source, medium, entered, completed, completed / entered)
-            for source, medium, entered, completed in cursor.execute(sql.breakdown(period)).fetchall()
+            for source, medium, entered, completed in cursor.execute(sql.breakdown("period", period)).fetchall()
         )
         traffic = _traffic(cursor, period, month)
     finally:
         cursor.close()
+    counts, continued = reached["period"]
     return FunnelMetrics(
         steps=_steps(counts, continued, names),
         overall_conversion=_overall(counts),
-        previous_overall_conversion=_overall([r[1] for r in earlier]),
+        previous_overall_conversion=_overall(reached["before"][0]),
         weekly=weekly,
         breakdown=breakdown,
         **traffic,

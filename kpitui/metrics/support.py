@@ -1,18 +1,19 @@
-"""First response, resolution, SLA, backlog and CSAT over a reporting period (DESIGN.md §4)."""
+"""First response, resolution, SLA, backlog and CSAT over a reporting period (DESIGN.md section 4), as SQL on the
+engine. What had not happened by the period's end is unknown at `as_of`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-import numpy as np
 import pandas as pd
 
-from kpitui.metrics.months import by_slot, day_slots, month_slots
-from kpitui.metrics.revenue import end_of_day
+from kpitui import engine
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
 SOLVED = ("solved", "closed", "resolved")
+_DURATIONS = ("first_response_minutes", "resolution_minutes", "first_response_minutes_business",
+              "resolution_minutes_business")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -25,178 +26,204 @@ class SupportSettings:
     timezone: str = "UTC"
 
 
-def duration_stats(minutes: np.ndarray) -> DurationStats:
-    """Median, P90 (linear interpolation) and mean of the non-negative values."""
-    valid = minutes[minutes >= 0]
-    if not valid.size:
-        return DurationStats()
-    median, p90 = np.quantile(valid, (0.5, 0.9))
-    return DurationStats(float(median), float(p90), float(valid.mean()))
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _median(minutes: np.ndarray) -> float | None:
-    valid = minutes[minutes >= 0]
-    return float(np.median(valid)) if valid.size else None
+def _instant(moment: pd.Timestamp) -> str:
+    """A UTC instant as a SQL literal."""
+    return f"TIMESTAMPTZ '{moment.tz_convert('UTC').isoformat()}'"
 
 
-def _times(tickets: pd.DataFrame, column: str) -> np.ndarray:
-    """A UTC time column as naive datetime64[us] (NaT where missing)."""
-    return tickets[column].to_numpy(dtype="datetime64[us]")
-
-
-def _floats(tickets: pd.DataFrame, column: str) -> np.ndarray:
-    return tickets[column].to_numpy(dtype=float, na_value=np.nan)
-
-
-def _minutes(tickets: pd.DataFrame, kind: str, business: bool) -> np.ndarray:
-    """The calendar or business minutes, business falling back to calendar where empty."""
-    calendar = _floats(tickets, f"{kind}_minutes")
-    if not business:
-        return calendar
-    in_business = _floats(tickets, f"{kind}_minutes_business")
-    return np.where(np.isnan(in_business), calendar, in_business)
-
-
-def breach_rate(target: np.ndarray | None, first_response: np.ndarray, flags: pd.Series) -> float | None:
-    """Tickets over their priority's target ÷ tickets with a reply; without targets, the export's own SLA flags."""
-    if target is not None:
-        judged = ~np.isnan(target) & (first_response >= 0)
-        if not judged.any():
-            return None
-        return float((first_response[judged] > target[judged]).sum() / judged.sum())
-    flags = flags.dropna()
-    if flags.empty:
-        return None
-    return float((~flags.astype(bool)).sum() / len(flags))
-
-
-def _targets(priority: pd.Series, targets: dict[str, float]) -> np.ndarray | None:
-    """Each ticket's first-response target in minutes (NaN for priorities without one); None without [sla]."""
+def sla_warnings(priorities: set[str], targets: dict[str, float]) -> list[str]:
+    """Priorities of the export without an `[sla]` target, and targets that match no priority."""
     if not targets:
-        return None
-    codes, names = pd.factorize(priority)
-    by_code = np.array([targets.get(str(name).lower(), np.nan) for name in names] + [np.nan])
-    return by_code[codes]
+        return []
+    wanted = {p.lower() for p in targets}
+    found = {p.lower() for p in priorities}
+    out = []
+    if missing := sorted(found - wanted):
+        out.append(f"[sla] has no target for priorities {', '.join(missing)} (they are left out of the breach rate)")
+    out.extend(f"[sla] {name} matches no priority in the export" for name in sorted(wanted - found))
+    return out
 
 
-def _group_stats(period: pd.DataFrame, first, resolution, solved_status, target, column) -> tuple[GroupStats, ...]:
-    """Per priority or channel: tickets, medians and SLA breaches; most tickets first."""
-    codes, names = pd.factorize(period[column].fillna("(none)"), sort=True)
-    flags = period["sla_first_response_met"]
-    rows = []
-    for code, name in enumerate(names):
-        rows_of = codes == code
-        own_target = None if target is None else target[rows_of]
-        rows.append(
-            GroupStats(
-                name=str(name),
-                tickets=int(rows_of.sum()),
-                first_response_median=_median(first[rows_of]),
-                resolution_median=_median(resolution[rows_of & solved_status]),
-                sla_breach_rate=breach_rate(own_target, first[rows_of], flags[rows_of]),
-                target_minutes=_first_target(own_target) if column == "priority" else None,
-            )
-        )
-    return tuple(sorted(rows, key=lambda r: -r.tickets))
+def _known(end: str, settings: SupportSettings) -> str:
+    """Per ticket, its figures as they stood at `end`: replies and solves stamped later are absent, negative
+    durations unused, ratings only on tickets solved before `end`; in business mode only business minutes."""
+    solved = f"status IN ({', '.join(map(_literal, SOLVED))})"
+    solved_known = f"({solved} AND (solved_at IS NULL OR solved_at < {end}))"
+
+    def minutes(column: str, stamp: str, counted: str = "TRUE") -> str:
+        return f"CASE WHEN {stamp} >= {end} OR NOT {counted} OR {column} < 0 THEN NULL ELSE {column} END"
+
+    suffix = "_business" if settings.business else ""
+    return (
+        "SELECT *, "
+        f"{minutes('first_response_minutes' + suffix, 'first_response_at')} AS first_reply, "
+        f"{minutes('resolution_minutes' + suffix, 'solved_at', solved_known)} AS resolution, "
+        f"{minutes('first_response_minutes', 'first_response_at')} AS first_reply_calendar, "
+        f"CASE WHEN {solved_known} THEN satisfaction END AS rating, "
+        f"{solved_known} AS solved_known, "
+        f"(created IS NULL OR created < {end}) AND NOT {solved_known} AS open_now, "
+        f"{' OR '.join(f'{c} < 0' for c in _DURATIONS)} AS negative "
+        "FROM tickets"
+    )
 
 
-def _first_target(target: np.ndarray | None) -> float | None:
-    return None if target is None or np.isnan(target[0]) else float(target[0])
-
-
-_PERIOD_COLUMNS = ["created", "priority", "channel", "sla_first_response_met", "satisfaction", "reopens"]
+def _stats(rows: list[tuple]) -> DurationStats:
+    median, p90, mean = rows[0]
+    return DurationStats(*(None if v is None else float(v) for v in (median, p90, mean)))
 
 
 def compute_support(tickets: pd.DataFrame, settings: SupportSettings, as_of: date) -> SupportMetrics:
-    """Every support KPI for the period ending `as_of`."""
-    end = end_of_day(as_of)
-    start = end - pd.Timedelta(days=settings.period_days)
-    end64, start64 = np.datetime64(end.tz_localize(None), "us"), np.datetime64(start.tz_localize(None), "us")
-    span = np.timedelta64(settings.period_days, "D")
-    created, solved_at = _times(tickets, "created"), _times(tickets, "solved_at")
-    has_created = not np.isnat(created).all()
-    solved_status = tickets["status"].isin(SOLVED).to_numpy(dtype=bool, na_value=False)
-    first_all = _minutes(tickets, "first_response", settings.business)
-    resolution_all = _minutes(tickets, "resolution", settings.business)
-    invalid = int((first_all < 0).sum() + (resolution_all < 0).sum())
-    if has_created:
-        in_period = (created > start64) & (created <= end64)
-        previous = (created > start64 - span) & (created <= start64)
-    else:
-        in_period = np.ones(len(tickets), dtype=bool)
-        previous = np.zeros(len(tickets), dtype=bool)
-    period = tickets[_PERIOD_COLUMNS][in_period]
-    first = first_all[in_period]
-    if not has_created and np.isnan(_floats(tickets, "first_response_minutes")).all():
-        first = np.full(len(period), np.nan)
-    period_solved_status = solved_status[in_period]
-    target = _targets(period["priority"], dict(settings.sla_minutes))
-    solved = period_solved_status | ~np.isnat(solved_at[in_period])
-    resolution = resolution_all[in_period]
-    satisfaction = _floats(period, "satisfaction")
-    satisfaction = satisfaction[~np.isnan(satisfaction)]
-    reopens = _floats(period, "reopens")[solved]
-    reopens = reopens[~np.isnan(reopens)]
-    open_now = (np.isnat(created) | (created <= end64)) & ~(solved_at <= end64) & ~(np.isnat(solved_at) & solved_status)
-    return SupportMetrics(
-        tickets=int(in_period.sum()),
-        backlog=int(open_now.sum()),
-        first_response_minutes=duration_stats(first),
-        resolution_minutes=duration_stats(resolution[solved]),
-        sla_breach_rate=breach_rate(target, first, period["sla_first_response_met"]),
-        csat=float(satisfaction.mean()) if satisfaction.size else None,
-        history=_history(created, first_all, end) if has_created else (),
-        previous_first_response_median=_median(first_all[previous]),
-        previous_resolution_median=_median(resolution_all[previous & solved_status]),
-        previous_tickets=int(previous.sum()) if has_created else None,
-        reopen_rate=float((reopens > 0).mean()) if reopens.size else None,
-        by_priority=_group_stats(period, first, resolution, period_solved_status, target, "priority"),
-        by_channel=_group_stats(period, first, resolution, period_solved_status, target, "channel"),
-        daily=_daily(created[in_period], start, end) if has_created else (),
-        heatmap=_heatmap(period["created"], settings.timezone) if has_created else (),
-        slowest_open=_slowest_open(tickets, open_now & ~np.isnat(created), end),
-        has_created=has_created,
-        minutes_basis="business" if settings.business else "calendar",
-        invalid_durations=invalid,
-        timezone=settings.timezone,
-    )
-
-
-def _history(created: np.ndarray, first: np.ndarray, end: pd.Timestamp) -> tuple[SupportPoint, ...]:
-    """Tickets and median first response per created month (UTC), last 12 months."""
-    labels, slots = month_slots(created, end)
-    groups = by_slot(slots, first, len(labels))
-    return tuple(SupportPoint(label, len(group), _median(group)) for label, group in zip(labels, groups, strict=True))
-
-
-def _daily(created: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
-    """Tickets created per UTC day of the period."""
-    days, slots = day_slots(created, start, end)
-    counts = np.bincount(slots[slots >= 0], minlength=len(days))
-    return tuple((day, int(n)) for day, n in zip(days, counts, strict=True))
-
-
-def _heatmap(created: pd.Series, timezone: str) -> tuple[tuple[int, ...], ...]:
-    """Tickets created per weekday (Mon..Sun) × hour, on the helpdesk's local clock."""
-    local = created.dropna().dt.tz_convert(timezone)
-    grid = np.zeros((7, 24), dtype=int)
-    np.add.at(grid, (local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()), 1)
-    return tuple(tuple(int(v) for v in row) for row in grid)
-
-
-def _slowest_open(
-    tickets: pd.DataFrame, open_dated: np.ndarray, end: pd.Timestamp, limit: int = 20
-) -> tuple[OpenTicket, ...]:
-    """The longest-open tickets, oldest first."""
-    rows = np.flatnonzero(open_dated)
-    created = tickets["created"].to_numpy(dtype="datetime64[us]")[rows]
-    oldest = tickets.iloc[rows[np.argsort(created, kind="stable")[:limit]]]
-    return tuple(
-        OpenTicket(
-            str(row.ticket_id),
-            "" if pd.isna(row.subject) else str(row.subject),
-            "" if pd.isna(row.priority) else str(row.priority),
-            (end - row.created).total_seconds() / 60,
+    """Every support KPI for the period [start, end): `end` the midnight after `as_of` in the helpdesk's zone."""
+    zone = settings.timezone
+    end = pd.Timestamp(as_of + timedelta(days=1), tz=zone)
+    start = pd.Timestamp(as_of + timedelta(days=1 - settings.period_days), tz=zone)
+    previous = pd.Timestamp(as_of + timedelta(days=1 - 2 * settings.period_days), tz=zone)
+    has_created = bool(tickets["created"].notna().any())
+    has_replies = has_created or bool(tickets["first_response_minutes"].notna().any())
+    in_period = f"created >= {_instant(start)} AND created < {_instant(end)}" if has_created else "TRUE"
+    in_previous = f"created >= {_instant(previous)} AND created < {_instant(start)}" if has_created else "FALSE"
+    targets = dict(settings.sla_minutes)
+    cursor = engine.cursor()
+    try:
+        cursor.register("tickets", tickets)
+        target = _targets_sql(targets)
+        cursor.execute(f"CREATE TEMP TABLE k AS SELECT *, {target} AS target FROM ({_known(_instant(end), settings)})")
+        query = lambda sql: cursor.execute(sql).fetchall()  # noqa: E731
+        period = f"FROM k WHERE {in_period}"
+        first = _stats(query(f"SELECT {_quantiles('first_reply')} {period}")) if has_replies else DurationStats()
+        resolution = _stats(query(f"SELECT {_quantiles('resolution')} {period}"))
+        (count, csat, backlog, invalid, reopen, without_business) = query(
+            f"SELECT count(CASE WHEN {in_period} THEN 1 END), avg(CASE WHEN {in_period} THEN rating END), "
+            "count(CASE WHEN open_now THEN 1 END), count(CASE WHEN negative THEN 1 END), "
+            f"avg(CASE WHEN {in_period} AND solved_known AND reopens IS NOT NULL "
+            "THEN CAST(reopens > 0 AS INTEGER) END), "
+            f"count(CASE WHEN {in_period} AND first_reply IS NULL AND first_reply_calendar IS NOT NULL THEN 1 END) "
+            "FROM k"
+        )[0]
+        previous_row = query(f"SELECT count(*), median(first_reply), median(resolution) FROM k WHERE {in_previous}")[0]
+        groups = {column: _groups(query, period, column, targets) for column in ("priority", "channel")}
+        priorities = {p for (p,) in query("SELECT DISTINCT priority FROM k WHERE priority IS NOT NULL")}
+        metrics = SupportMetrics(
+            tickets=int(count),
+            backlog=int(backlog),
+            first_response_minutes=first,
+            resolution_minutes=resolution,
+            sla_breach_rate=_breach_rate(query, period, bool(targets)),
+            csat=None if csat is None else float(csat),
+            history=_history(query, zone, end) if has_created else (),
+            previous_first_response_median=_float(previous_row[1]),
+            previous_resolution_median=_float(previous_row[2]),
+            previous_tickets=int(previous_row[0]) if has_created else None,
+            reopen_rate=_float(reopen),
+            by_priority=groups["priority"],
+            by_channel=groups["channel"],
+            daily=_daily(query, period, zone, start, end) if has_created else (),
+            heatmap=_heatmap(query, period, zone) if has_created else (),
+            slowest_open=_slowest_open(query, end),
+            has_created=has_created,
+            minutes_basis="business" if settings.business else "calendar",
+            invalid_durations=int(invalid),
+            timezone=zone,
+            without_business_minutes=int(without_business) if settings.business else 0,
+            warnings=tuple(sla_warnings(priorities, targets)),
         )
-        for row in oldest.itertuples()
+    finally:
+        cursor.close()
+    return metrics
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _quantiles(column: str) -> str:
+    """Median, P90 (linear interpolation, as pandas) and mean of a column."""
+    return f"quantile_cont({column}, 0.5), quantile_cont({column}, 0.9), avg({column})"
+
+
+def _targets_sql(targets: dict[str, float]) -> str:
+    """Each ticket's first-response target in minutes (priority names matched case-insensitively)."""
+    if not targets:
+        return "CAST(NULL AS DOUBLE)"
+    cases = " ".join(f"WHEN {_literal(name.lower())} THEN {float(v)}" for name, v in targets.items())
+    return f"CASE lower(priority) {cases} END"
+
+
+def _breach_rate(query, period: str, with_targets: bool) -> float | None:
+    """Replied tickets strictly over their target ÷ replied tickets with a target; without [sla], the export's
+    own SLA flags."""
+    if with_targets:
+        judged, breached = "first_reply IS NOT NULL AND target IS NOT NULL", "first_reply > target"
+    else:
+        judged, breached = "sla_first_response_met IS NOT NULL", "NOT sla_first_response_met"
+    sql = f"SELECT avg(CAST({breached} AS INTEGER)) {period} AND {judged}"
+    return _float(query(sql)[0][0])
+
+
+def _groups(query, period: str, column: str, targets: dict[str, float]) -> tuple[GroupStats, ...]:
+    """Per priority or channel: tickets, medians and SLA breaches; most tickets first."""
+    breach = (
+        "avg(CASE WHEN first_reply IS NOT NULL AND target IS NOT NULL THEN CAST(first_reply > target AS INTEGER) END)"
+        if targets
+        else "avg(CASE WHEN sla_first_response_met IS NOT NULL THEN CAST(NOT sla_first_response_met AS INTEGER) END)"
     )
+    rows = query(
+        f"SELECT COALESCE({column}, '(none)') AS name, count(*), median(first_reply), median(resolution), "
+        f"{breach}, min(target) {period} GROUP BY name ORDER BY count(*) DESC, name"
+    )
+    return tuple(
+        GroupStats(
+            name=str(name),
+            tickets=int(n),
+            first_response_median=_float(first),
+            resolution_median=_float(resolved),
+            sla_breach_rate=_float(rate),
+            target_minutes=_float(target) if column == "priority" else None,
+        )
+        for name, n, first, resolved, rate, target in rows
+    )
+
+
+def _history(query, zone: str, end: pd.Timestamp) -> tuple[SupportPoint, ...]:
+    """Tickets and median first response per created month (the helpdesk's clock), the last 12 months."""
+    last = (end - pd.Timedelta(microseconds=1)).tz_localize(None).to_period("M")
+    months = [str(last - k) for k in range(11, -1, -1)]
+    local = f"strftime(created AT TIME ZONE {_literal(zone)}, '%Y-%m')"
+    rows = {
+        month: (n, median)
+        for month, n, median in query(
+            f"SELECT {local} AS month, count(*), median(first_reply) FROM k WHERE created IS NOT NULL "
+            f"AND created < {_instant(end)} GROUP BY month"
+        )
+    }
+    return tuple(SupportPoint(m, int(rows.get(m, (0, None))[0]), _float(rows.get(m, (0, None))[1])) for m in months)
+
+
+def _daily(query, period: str, zone: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
+    """Tickets created per day of the period, on the helpdesk's clock."""
+    local = f"strftime(created AT TIME ZONE {_literal(zone)}, '%Y-%m-%d')"
+    counts = dict(query(f"SELECT {local} AS day, count(*) {period} GROUP BY day"))
+    days = pd.date_range(start.tz_localize(None), end.tz_localize(None), freq="D", inclusive="left")
+    return tuple((d.strftime("%Y-%m-%d"), int(counts.get(d.strftime("%Y-%m-%d"), 0))) for d in days)
+
+
+def _heatmap(query, period: str, zone: str) -> tuple[tuple[int, ...], ...]:
+    """Tickets created per weekday (Mon..Sun) × hour, on the helpdesk's local clock."""
+    local = f"created AT TIME ZONE {_literal(zone)}"
+    grid = [[0] * 24 for _ in range(7)]
+    for weekday, hour, n in query(f"SELECT isodow({local}) - 1, hour({local}), count(*) {period} GROUP BY 1, 2"):
+        grid[weekday][hour] = int(n)
+    return tuple(tuple(row) for row in grid)
+
+
+def _slowest_open(query, end: pd.Timestamp, limit: int = 20) -> tuple[OpenTicket, ...]:
+    """The longest-open tickets at `end`, oldest first."""
+    rows = query(
+        f"SELECT ticket_id, subject, priority, epoch_us({_instant(end)}) - epoch_us(created) FROM k "
+        f"WHERE open_now AND created IS NOT NULL ORDER BY created, ticket_id LIMIT {limit}"
+    )
+    return tuple(OpenTicket(str(i), s or "", p or "", micros / 60e6) for i, s, p, micros in rows)

@@ -1,0 +1,203 @@
+"""DESIGN.md section 4's support rules, one worked example each, on canonical tickets and on real export layouts:
+what had not happened by `end` is unknown at `as_of`, negative durations, business minutes never mixed with
+calendar ones, Freshdesk's empty replies, CSAT labels, SLA warnings, reopened tickets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from connectors import tickets as tickets_connector
+from connectors.frames import conform
+from kpitui.metrics.support import SupportSettings, compute_support
+
+AS_OF = date(2026, 11, 20)  # the period is [2026-10-22, 2026-11-21) UTC
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    """Canonical tickets from short dicts (times as UTC text)."""
+    return conform("tickets", pd.DataFrame(rows))
+
+
+BOOK = [
+    # replied after 60 min, solved after 2 days, rated good
+    {
+        "ticket_id": "1",
+        "created": "2026-11-10 10:00",
+        "first_response_at": "2026-11-10 11:00",
+        "solved_at": "2026-11-12 10:00",
+        "status": "solved",
+        "first_response_minutes": 60,
+        "resolution_minutes": 2880,
+        "first_response_minutes_business": 30,
+        "resolution_minutes_business": 600,
+        "satisfaction": 1.0,
+        "priority": "normal",
+    },
+    # replied and solved after as_of, rated bad then: none of it is known on 11-20
+    {
+        "ticket_id": "2",
+        "created": "2026-11-18 09:00",
+        "first_response_at": "2026-11-21 09:00",
+        "solved_at": "2026-11-22 09:00",
+        "status": "solved",
+        "first_response_minutes": 4320,
+        "resolution_minutes": 5760,
+        "first_response_minutes_business": 1000,
+        "resolution_minutes_business": 2000,
+        "satisfaction": 0.0,
+        "priority": "high",
+    },
+    # solved on 11-06, reopened and open now: in the backlog, no resolution time; no business minutes
+    {
+        "ticket_id": "3",
+        "created": "2026-11-05 08:00",
+        "first_response_at": "2026-11-05 08:30",
+        "solved_at": "2026-11-06 08:00",
+        "status": "open",
+        "first_response_minutes": 30,
+        "resolution_minutes": 1440,
+        "priority": "normal",
+    },
+    # a negative first reply (a data error): the ticket still counts, with its resolution and rating
+    {
+        "ticket_id": "4",
+        "created": "2026-11-15 12:00",
+        "solved_at": "2026-11-15 14:00",
+        "status": "solved",
+        "first_response_minutes": -5,
+        "resolution_minutes": 120,
+        "first_response_minutes_business": -5,
+        "resolution_minutes_business": 120,
+        "satisfaction": 1.0,
+        "priority": "low",
+    },
+    # not replied yet
+    {"ticket_id": "5", "created": "2026-11-19 10:00", "status": "new", "priority": "normal"},
+]
+
+
+def test_what_happened_after_as_of_is_unknown():
+    m = compute_support(frame(BOOK), SupportSettings(30), AS_OF)
+    assert m.tickets == 5
+    # replies known on 11-20: 60 (1), 30 (3); 2's came later, 4's is negative, 5 has none
+    assert (m.first_response_minutes.median, m.first_response_minutes.mean) == (45.0, 45.0)
+    # resolutions: 2880 (1), 120 (4); 2 was solved later, 3 is open again
+    assert m.resolution_minutes.median == 1500.0
+    # backlog: 2 (solved only after as_of), 3 (reopened), 5
+    assert m.backlog == 3
+    # ratings of tickets solved before the end: 1 and 4, both good; 2's rating came with its later solve
+    assert m.csat == 1.0
+    assert m.invalid_durations == 1
+
+
+def test_the_same_book_a_week_later():
+    """On 11-27 ticket 2's reply (4,320 min) and solve (5,760 min) and its bad rating are known."""
+    m = compute_support(frame(BOOK), SupportSettings(30), date(2026, 11, 27))
+    assert m.first_response_minutes.median == 60.0  # 30, 60, 4320
+    assert m.resolution_minutes.median == 2880.0  # 120, 2880, 5760
+    assert m.backlog == 2  # 3 and 5
+    assert m.csat == pytest.approx(2 / 3)
+
+
+def test_business_minutes_are_never_mixed_with_calendar_ones():
+    """Business mode: 1 (30 business minutes) counts; 3 has no business minutes and is left out, and said."""
+    m = compute_support(frame(BOOK), SupportSettings(30, business=True), AS_OF)
+    assert m.first_response_minutes.median == 30.0
+    assert m.resolution_minutes.median == pytest.approx((600 + 120) / 2)
+    assert m.without_business_minutes == 1
+    assert m.minutes_basis == "business"
+
+
+def test_sla_priorities_without_a_target_and_targets_without_a_priority_are_warnings():
+    sla = (("normal", 45.0), ("urgent", 60.0))
+    m = compute_support(frame(BOOK), SupportSettings(30, sla), AS_OF)
+    assert m.sla_breach_rate == pytest.approx(1 / 2)  # normal: 60 > 45 breaches, 30 does not
+    assert m.warnings == (
+        "[sla] has no target for priorities high, low (they are left out of the breach rate)",
+        "[sla] urgent matches no priority in the export",
+    )
+
+
+def test_half_open_period_in_the_sources_time_zone():
+    """In Paris the period ends at 2026-11-21 00:00 local = 11-20 23:00 UTC: a ticket at 23:30 UTC is outside."""
+    rows = [
+        {"ticket_id": "a", "created": "2026-11-20 22:30", "status": "new"},
+        {"ticket_id": "b", "created": "2026-11-20 23:30", "status": "new"},
+        {"ticket_id": "c", "created": "2026-10-21 23:00", "status": "new"},  # 10-22 00:00 Paris: inside
+    ]
+    m = compute_support(frame(rows), SupportSettings(30, timezone="Europe/Paris"), AS_OF)
+    assert (m.tickets, m.backlog) == (2, 2)
+    assert m.daily[0] == ("2026-10-22", 1) and m.daily[-1] == ("2026-11-20", 1)  # local days
+
+
+def _csv(tmp_path, text: str):
+    path = tmp_path / "export.csv"
+    path.write_text(text)
+    return path
+
+
+FRESHDESK_HEADER = (
+    "Ticket ID,Subject,Status,Priority,Source,Created time,Resolved time,Initial response time,"
+    "First response time (in hrs),Resolution time (in hrs),Survey results\n"
+)
+
+
+def test_freshdesk_empty_reply_is_no_reply_not_zero(tmp_path):
+    """`00:00:00` business hours with an empty Initial response time: no reply. With a reply it is a real zero."""
+    path = _csv(
+        tmp_path,
+        FRESHDESK_HEADER
+        + "1,a,Open,Low,Email,2026-11-10 09:00:00,,,00:00:00,00:00:00,\n"
+        + "2,b,Closed,Low,Email,2026-11-10 20:00:00,2026-11-11 10:00:00,2026-11-10 21:00:00,00:00:00,01:00:00,\n",
+    )
+    result = tickets_connector.load({"path": str(path)})
+    t = result.frames["tickets"].set_index("ticket_id")
+    assert pd.isna(t.loc["1", "first_response_minutes_business"])
+    assert t.loc["2", "first_response_minutes_business"] == 0.0
+    m = compute_support(result.frames["tickets"], SupportSettings(30, business=True), AS_OF)
+    assert m.first_response_minutes.median == 0.0  # only ticket 2
+
+
+def test_freshdesk_csat_labels(tmp_path):
+    rows = [
+        "Extremely satisfied",
+        "Mostly satisfied",
+        "Slightly satisfied",
+        "Neither satisfied nor dissatisfied",
+        "Slightly dissatisfied",
+        "Mostly dissatisfied",
+        "Extremely dissatisfied",
+        "Awesome",
+        "Just okay",
+        "Not good",
+        "Ecstatic",
+    ]
+    body = "".join(
+        f"{i},s,Closed,Low,Email,2026-11-10 09:00:00,2026-11-10 10:00:00,2026-11-10 09:30:00,,,{label}\n"
+        for i, label in enumerate(rows, 1)
+    )
+    result = tickets_connector.load({"path": str(_csv(tmp_path, FRESHDESK_HEADER + body))})
+    assert result.frames["tickets"]["satisfaction"].tolist()[:10] == [1.0] * 3 + [0.0] * 4 + [1.0, 0.0, 0.0]
+    assert any("unknown satisfaction label 'Ecstatic'" in w for w in result.report.warnings)
+    m = compute_support(result.frames["tickets"], SupportSettings(30), AS_OF)
+    assert m.csat == pytest.approx(4 / 10)
+
+
+def test_a_negative_duration_keeps_the_ticket(tmp_path):
+    """Zendesk: a negative first reply is not used, the ticket still counts (volume, backlog, CSAT, resolution)."""
+    path = _csv(
+        tmp_path,
+        "Id,Created at,Status,Priority,Solved at,Satisfaction Score,First reply time in minutes,"
+        "Full resolution time in minutes\n"
+        "1,2026-11-10 09:00:00,Solved,Normal,2026-11-10 11:00:00,Good,-30,120\n"
+        "2,2026-11-11 09:00:00,Open,Normal,,,15,\n",
+    )
+    result = tickets_connector.load({"path": str(path)})
+    assert result.report.skipped_rows == 0
+    assert any("1 ticket has a negative first response minutes" in w for w in result.report.warnings)
+    m = compute_support(result.frames["tickets"], SupportSettings(30), AS_OF)
+    assert (m.tickets, m.backlog, m.csat, m.invalid_durations) == (2, 1, 1.0, 1)
+    assert (m.first_response_minutes.median, m.resolution_minutes.median) == (15.0, 120.0)
