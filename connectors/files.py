@@ -112,8 +112,9 @@ def _raise_if_not_utf8(exc: pa.ArrowInvalid) -> None:
 
 
 def read_text(path: Path) -> str:
-    """Read a text file as str, whatever its encoding."""
-    return to_utf8(read_bytes(path), path).decode("utf-8")
+    """Read a text file as str, whatever its encoding (a large file is mapped: its slice is the bytes)."""
+    data = to_utf8(read_bytes(path), path)
+    return (data if isinstance(data, bytes) else data[:]).decode("utf-8")
 
 
 def sniff_delimiter(header_line: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from connectors import ga4, nps, tickets
 from connectors.base import ConnectorError
+from kpitui.cli import run
 from kpitui.metrics.support import SupportSettings, compute_support
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -149,3 +150,20 @@ def test_an_event_export_without_user_ids_is_one_clear_error(tmp_path):
     pq.write_table(pa.table({"event_timestamp": [1], "event_name": ["page_view"], "page": ["/"]}), path)
     with pytest.raises(ConnectorError, match=r"events\.parquet: .*no user_pseudo_id column; found event_name, event_t"):
         ga4.load({"path": str(path)})
+
+
+def test_large_ga4_csv_files_are_read_or_named(tmp_path, capsys):
+    """Files of 1 MiB and more are memory-mapped: an event export still loads, a CSV that is not an export is
+    one message naming the file (it was an `unexpected AttributeError`)."""
+    events = tmp_path / "events.csv"
+    rows = "".join(f"20261110,{1_794_300_000_000_000 + i},page_view,u{i % 500}\n" for i in range(40_000))
+    events.write_text("event_date,event_timestamp,event_name,user_pseudo_id\n" + rows)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,c\n" + "x,y,z\n" * 400_000)
+    assert events.stat().st_size > 1 << 20 and other.stat().st_size > 2_000_000
+    assert ga4.load({"path": str(events)}).report.rows == 40_000
+    config = tmp_path / "kpitui.toml"
+    config.write_text(f'[sources.web]\ntype = "ga4"\npath = "{other}"\n')
+    assert run(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"{other}: not a GA4 export kpitui knows" in out and "unexpected" not in out
