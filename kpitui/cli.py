@@ -182,9 +182,19 @@ def cmd_check(config: Config) -> int:
         if columns:
             line += f"; columns: {columns}"
         print(clean(line, limit=2000))
-        for extra in report.warnings + report.summary_of_skips():
+        for extra in report.warnings + report.summary_of_skips() + _setting_warnings(config, source, result):
             print(f"  ! {clean(extra, limit=400)}")
     return status
+
+
+def _setting_warnings(config: Config, source, result) -> list[str]:
+    """What the config asks of this source's data that the data cannot give (SLA targets and priorities)."""
+    if source.type != "tickets":
+        return []
+    from kpitui.metrics.support import sla_warnings
+
+    priorities = set(result.frames["tickets"]["priority"].dropna().astype(str))
+    return sla_warnings(priorities, config.sla_minutes)
 
 
 def _key_label(source) -> str:

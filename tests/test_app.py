@@ -158,6 +158,21 @@ async def test_support_pane_shows_channels_and_the_helpdesk_clock():
         assert "hours in Europe/Paris" in str(app.query_one("#sup-heatmap").render())
 
 
+async def test_support_pane_warns_of_sla_targets_that_match_nothing():
+    path = str(DATA / "tickets/zendesk.csv")
+    config = Config(
+        sources={"support": SourceConfig("support", "tickets", 60.0, {"path": path})},
+        sla_minutes={"normal": 60.0, "vip": 5.0},
+    )
+    app = app_for(config)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await app.ready.wait()
+        await pilot.press("4")
+        notes = app.query_one("#sup-notes")
+        assert notes.display
+        assert "[sla] vip matches no priority in the export" in str(notes.render())
+
+
 async def test_long_comments_wrap_to_the_width(tmp_path):
     words = "the export button times out on big accounts and support could not help " * 3
     survey = tmp_path / "survey.csv"

@@ -201,3 +201,17 @@ def test_a_negative_duration_keeps_the_ticket(tmp_path):
     m = compute_support(result.frames["tickets"], SupportSettings(30), AS_OF)
     assert (m.tickets, m.backlog, m.csat, m.invalid_durations) == (2, 1, 1.0, 1)
     assert (m.first_response_minutes.median, m.resolution_minutes.median) == (15.0, 120.0)
+
+
+def test_kpitui_check_names_sla_targets_that_match_nothing(tmp_path, capsys):
+    from pathlib import Path
+
+    from kpitui.cli import run
+
+    data = Path(__file__).parent / "data" / "tickets" / "zendesk.csv"
+    config = tmp_path / "kpitui.toml"
+    config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{data}"\n[sla]\nnormal = "1h"\nvip = "5m"\n')
+    run(["check", "--config", str(config)])
+    out = capsys.readouterr().out
+    assert "! [sla] vip matches no priority in the export" in out
+    assert "! [sla] has no target for priorities high" in out

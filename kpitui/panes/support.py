@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.widgets import DataTable, Label, Sparkline
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from kpitui import formatting as fmt
 from kpitui.model import GroupStats, Snapshot
@@ -28,6 +28,7 @@ class SupportPane(Pane):
             yield KpiTile("SLA breaches", good_when_up=False, id="sup-sla")
             yield KpiTile("Backlog", good_when_up=False, id="sup-backlog")
         yield Label("By priority", classes="section-title")
+        yield Static("", id="sup-notes")
         yield DataTable(id="sup-priority", cursor_type="row", zebra_stripes=True)
         yield Label("By channel", classes="section-title")
         yield DataTable(id="sup-channel", cursor_type="row", zebra_stripes=True)
@@ -80,6 +81,15 @@ class SupportPane(Pane):
         tiles["backlog"].show(
             fmt.number(s.backlog), age=f"{fmt.number(s.tickets)} tickets in {snapshot.period_days}d", state=state
         )
+        notes = list(s.warnings)
+        if s.without_business_minutes:
+            notes.append(
+                f"{fmt.number(s.without_business_minutes)} replied tickets have no business minutes: "
+                "left out of the business-hours figures"
+            )
+        notes_widget = self.query_one("#sup-notes", Static)
+        notes_widget.update(Text("\n".join(f"! {clean(n, limit=200)}" for n in notes), style="yellow"))
+        notes_widget.display = bool(notes)
         self._fill_groups(self.query_one("#sup-priority", DataTable), s.by_priority, with_target=True)
         self._fill_groups(self.query_one("#sup-channel", DataTable), s.by_channel, with_target=False)
         self.query_one("#sup-daily", Sparkline).data = [c for _, c in s.daily]
