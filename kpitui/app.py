@@ -63,6 +63,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _error(worker: Worker) -> str:
+    """A worker's error as one redacted line (the route every error takes to the screen)."""
+    from kpitui.pipeline import describe_error
+
+    return describe_error(worker.error)[:200]
+
+
 def step_interval(current: float, direction: int) -> float:
     """The next longer (+1) or shorter (-1) refresh interval from the ladder."""
     if direction > 0:
@@ -116,7 +123,8 @@ class KpiApp(App[None]):
         self.states = {name: pending(source) for name, source in config.sources.items()}
         self.loading: set[str] = set()
         self.timers: dict[str, Timer] = {}
-        self.alert_states: dict[str, str] = {}
+        self.alert_states: dict[str, str] = store.load_alert_states() if store is not None else {}
+        self.alert_problem: str | None = None  # how the last alert command failed
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
         self.last_run_snapshot: Snapshot | None = None
         if not animate:
@@ -234,16 +242,19 @@ class KpiApp(App[None]):
             if state == WorkerState.SUCCESS:
                 self.snapshot = worker.result
             else:
-                self.notify(f"could not compute the KPIs: {worker.error!r}"[:200], severity="error", markup=False)
+                self.notify(f"could not compute the KPIs: {_error(worker)}", severity="error", markup=False)
         elif worker.name == "restore":
             if state == WorkerState.SUCCESS and worker.result:
                 self.states.update(worker.result)
                 self._recompute()
             elif state == WorkerState.ERROR:
-                self.notify(f"could not read the stored data: {worker.error!r}"[:200], severity="warning", markup=False)
+                self.notify(f"could not read the stored data: {_error(worker)}", severity="warning", markup=False)
             self.action_refresh_all()
-        elif worker.name == "alert-command" and state == WorkerState.ERROR:
-            self.notify(f"alert command failed: {worker.error!r}"[:200], severity="warning", markup=False)
+        elif worker.name == "alert-command":
+            self.alert_problem = worker.result if state == WorkerState.SUCCESS else _error(worker)
+            if self.alert_problem:
+                self.notify(self.alert_problem, severity="warning", markup=False)
+            self._show_status()
 
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
         """Hand the new snapshot to every pane (they update in place), then raise alert crossings."""
@@ -297,11 +308,14 @@ class KpiApp(App[None]):
                     exit_on_error=False,
                 )
         self.alert_states = {a.kpi: a.state for a in snapshot.alerts}
+        if self.store is not None:
+            self.store.save_alert_states(self.alert_states)
 
     def _show_status(self) -> None:
         statuses = {name: state.status for name, state in self.states.items()}
         intervals = {name: s.refresh for name, s in self.config.sources.items()}
-        self.query_one(SourceStatusBar).show(statuses, self.clock(), intervals, self.loading, self.paused)
+        bar = self.query_one(SourceStatusBar)
+        bar.show(statuses, self.clock(), intervals, self.loading, self.paused, self.alert_problem or "")
 
     # actions ----------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PR
 CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kpi_daily (day TEXT, kpi TEXT, value REAL, PRIMARY KEY (day, kpi));
 CREATE TABLE IF NOT EXISTS last_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_state (kpi TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS month_closing (
     fingerprint TEXT, month TEXT, customer_id TEXT, currency TEXT, mrr REAL,
     PRIMARY KEY (fingerprint, month, customer_id, currency)
@@ -140,6 +141,19 @@ class Store:
         for kpi, day, value in rows:
             out.setdefault(kpi, []).append((day, value))
         return {k: tuple(v) for k, v in out.items()}
+
+    def save_alert_states(self, states: dict[str, str]) -> None:
+        """Where each alert stood at the last snapshot, so a restart does not raise the same crossing again."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM alert_state")
+            self._db.executemany("INSERT INTO alert_state VALUES (?, ?)", list(states.items()))
+            self._db.execute("COMMIT")
+
+    def load_alert_states(self) -> dict[str, str]:
+        """The alert states the last run saved."""
+        with self._lock:
+            return dict(self._db.execute("SELECT kpi, state FROM alert_state").fetchall())
 
     def save_closings(self, fingerprint: str, rows: pd.DataFrame) -> None:
         """Keep months' closing MRR rows (month, customer_id, currency, minor units); stored rows stay."""

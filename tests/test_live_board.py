@@ -245,6 +245,48 @@ async def test_alert_notifies_once_rings_and_runs_its_command(tmp_path):
         assert len([n for n in app._notifications if n.title == "Warning"]) == 1 and bells == [1]
 
 
+async def test_a_timed_out_alert_command_is_reported_without_its_secret(tmp_path, monkeypatch):
+    """The command's webhook URL holds a key; it times out: the status line says so, with no trace of the URL."""
+    from kpitui import alert_actions
+
+    monkeypatch.setattr(alert_actions, "COMMAND_TIMEOUT", 0.2)
+    secret = "https://hooks.example.invalid/T000/sk_live_51Hsecretsecret9z8y"
+    command = f'{sys.executable} -c "import time; time.sleep(30)" {secret}'
+    rule = AlertRule(kpi="support.backlog", above=1, command=command)
+    app = KpiApp(tickets_config(alerts=(rule,)), as_of=date(2026, 11, 20), clock=lambda: FROZEN)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.ready.wait()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = str(app.query_one(SourceStatusBar).render())
+        assert "the alert command for support.backlog timed out after 0.2 s" in status
+        shown = status + " ".join(n.message for n in app._notifications)
+        assert "sk_live" not in shown and "hooks.example" not in shown and "sleep" not in shown
+
+
+async def test_a_restart_does_not_raise_the_same_crossing_again(tmp_path):
+    """The alert fired once; a second board over the same store (cached snapshot, then a recompute) stays quiet."""
+    runs = tmp_path / "runs.txt"
+    command = f"{sys.executable} -c \"open({str(runs)!r}, 'a').write('x')\""
+    rule = AlertRule(kpi="support.backlog", above=1, bell=True, command=command)
+    store = Store(tmp_path / "s.sqlite3")
+    for run in range(2):
+        now = FROZEN + timedelta(minutes=5 * run)
+        app = KpiApp(tickets_config(alerts=(rule,)), as_of=date(2026, 11, 20), clock=lambda now=now: now, store=store)
+        bells = []
+        app.bell = lambda bells=bells: bells.append(1)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await app.ready.wait()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            warnings = [n for n in app._notifications if n.title == "Warning"]
+        if runs.read_text() == "x" and bells == [1]:
+            continue  # the first run: it fired
+        assert (warnings, bells) == ([], [])
+    assert runs.read_text() == "x"
+    store.close()
+
+
 async def test_history_gives_trends_to_current_state_kpis(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     for days_ago, backlog in ((40, 9.0), (31, 8.0), (10, 4.0)):

@@ -26,8 +26,9 @@ class SourceStatusBar(Static):
         intervals: dict[str, float],
         loading: set[str],
         paused: bool,
+        note: str = "",
     ) -> None:
-        """Redraw from the current statuses."""
+        """Redraw from the current statuses, with a closing note (how the last alert command failed)."""
         line = Text(no_wrap=True, overflow="ellipsis")
         warnings: list[str] = []
         if paused:
@@ -48,5 +49,7 @@ class SourceStatusBar(Static):
                 when = format_seconds(intervals.get(name, 0))
                 line.append(f": {clean(status.error, limit=120)}, retrying in {when}", style=colour)
             line.append("   ")
+        if note:
+            line.append(f"! {clean(note, limit=120)}", style="yellow")
         self.update(line)
         self.tooltip = Text("\n".join(clean(w, limit=300) for w in warnings)) if warnings else None
