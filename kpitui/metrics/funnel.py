@@ -47,12 +47,23 @@ def _micros(moment: pd.Timestamp) -> int:
 
 
 class FunnelSql:
-    """The funnel's queries over a view `events` (the events table plus `seq`, its row order)."""
+    """The funnel's queries over a table `base`: the events of the spans it needs, with `t` (µs) and `seq`."""
 
     def __init__(self, config: FunnelConfig, columns: set[str]) -> None:
         self.config = config
         self.keys = ["user_id", "session_id"] if config.per_session else ["user_id"]
         self.matches = [self._match(step, columns) for step in config.steps]
+        params = sorted({"param." + key for step in config.steps for key in step.params} & columns)
+        self.columns = ["user_id", "session_id", "event_name", "source", "medium", *params]
+
+    def base(self, span: _Span) -> str:
+        """The temp table `base`: the needed columns of the events in the span, `t` their time in µs, `seq` their
+        row order (the view `events` is scanned once)."""
+        columns = ", ".join(map(_column, self.columns))
+        return (
+            f"CREATE OR REPLACE TEMP TABLE base AS SELECT {columns}, epoch_us(event_time) AS t, seq FROM events "
+            f"WHERE {span.where('epoch_us(event_time)')}"
+        )
 
     @staticmethod
     def _match(step: FunnelStep, columns: set[str]) -> str:
@@ -71,15 +82,15 @@ class FunnelSql:
         known = " AND ".join(f"{k} IS NOT NULL" for k in self.keys)
         relevant = "" if self.config.direct else " AND (" + " OR ".join(self.matches) + ")"
         return (
-            f"CREATE OR REPLACE TEMP TABLE flagged AS SELECT {', '.join(self.keys)}, epoch_us(event_time) AS t, "
-            f"seq, {flags}, CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
-            f"WHERE {known} AND {span.where('epoch_us(event_time)')}{relevant}"
+            f"CREATE OR REPLACE TEMP TABLE flagged AS SELECT {', '.join(self.keys)}, t, seq, {flags}, "
+            f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM base WHERE {known} AND {span.where()}{relevant}"
         )
 
     def _followed(self, name: str, previous: str, step: int) -> str:
         """`name`: the step's events that follow a `previous` event of the same key by the step's rule.
 
-        Indirectly: the latest previous event at or before it (ties count), not itself, lies within the window.
+        Indirectly: the latest previous event at or before it (ties count), not itself, lies within the window
+        (where both steps name the same event, the one before itself is found with a LAG).
         Directly: the key's event just before it (ties in step order, then file order) is a previous event."""
         keys, window = ", ".join(self.keys), int(self.config.window * 1_000_000)
         if self.config.direct:
@@ -90,6 +101,16 @@ class FunnelSql:
                 f"FROM ev e LEFT JOIN {previous} p ON p.seq = e.seq "
                 f"WINDOW w AS (PARTITION BY {by_key} ORDER BY e.t, e.rank, e.seq)) "
                 f"WHERE m{step} AND after_previous AND t - previous_t <= {window})"
+            )
+        steps = self.config.steps
+        if steps[step].event != steps[step - 1].event:  # no event can be both: the latest previous one will do
+            return (
+                f"{name} AS (SELECT {keys}, t, seq FROM ("
+                f"SELECT {keys}, t, seq, role, LAST_VALUE(pt IGNORE NULLS) OVER (PARTITION BY {keys} ORDER BY t, "
+                "role ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS lt FROM ("
+                f"SELECT {keys}, t, seq, 0 AS role, t AS pt FROM {previous} "
+                f"UNION ALL SELECT {keys}, t, seq, 1, CAST(NULL AS BIGINT) FROM ev WHERE m{step})) "
+                f"WHERE role = 1 AND t - lt <= {window})"
             )
         return (
             f"{name} AS (SELECT {keys}, t, seq FROM ("
@@ -153,13 +174,13 @@ class FunnelSql:
         return (
             f"WITH {self._entries(table)}, "
             "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER "
-            f"(PARTITION BY user_id ORDER BY event_time, seq) AS n FROM events WHERE source IS NOT NULL "
-            f"AND {span.where('epoch_us(event_time)')}) WHERE n = 1), "
+            f"(PARTITION BY user_id ORDER BY t, seq) AS n FROM base WHERE source IS NOT NULL "
+            f"AND {span.where()}) WHERE n = 1), "
             "chosen AS (SELECT CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL THEN touch.seq "
             f"ELSE entry.seq END AS seq, completed FROM entry LEFT JOIN done USING ({keys}) "
-            "JOIN events own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = entry.user_id) "
+            "JOIN base own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = entry.user_id) "
             "SELECT COALESCE(e.source, '(direct)') AS source, COALESCE(e.medium, '(none)') AS medium, "
-            "count(*) AS entered, count(completed) AS completed FROM chosen JOIN events e USING (seq) "
+            "count(*) AS entered, count(completed) AS completed FROM chosen JOIN base e USING (seq) "
             f"GROUP BY 1, 2 ORDER BY entered DESC, source, medium LIMIT {limit}"
         )
 
@@ -199,6 +220,7 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
     cursor = engine.cursor()
     try:
         cursor.register("events", events.assign(seq=np.arange(len(events), dtype=np.int64)))
+        cursor.execute(sql.base(_Span(min(before.lo, weeks.lo, month.lo), period.hi)))
         cursor.execute(sql.flagged(_Span(min(before.lo, weeks.lo), period.hi)))
         reached: dict[str, tuple[list[int], list[int | None]]] = {}
         for name, span in (("period", period), ("before", before), ("weeks", weeks)):
@@ -241,23 +263,23 @@ def _weekly(rows: list[tuple], span: _Span) -> tuple[tuple[str, float | None], .
 
 def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
     """Visitors per UTC day, users and sessions of the period, month-to-date visitors, sign-ups per day."""
-    in_period, in_month = period.where("epoch_us(event_time)"), month.where("epoch_us(event_time)")
+    in_period, in_month = period.where(), month.where()
     users, sessions, monthly = cursor.execute(
         f"SELECT count(DISTINCT CASE WHEN {in_period} THEN user_id END), "
-        f"(SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM events WHERE user_id IS NOT NULL "
+        f"(SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM base WHERE user_id IS NOT NULL "
         f"AND session_id IS NOT NULL AND {in_period})), count(DISTINCT CASE WHEN {in_month} THEN user_id END) "
-        f"FROM events WHERE user_id IS NOT NULL"
+        f"FROM base WHERE user_id IS NOT NULL"
     ).fetchone()
-    day = f"epoch_us(event_time) // {DAY_US}"
+    day = f"t // {DAY_US}"
     visitors = dict(
         cursor.execute(
-            f"SELECT {day} AS day, count(DISTINCT user_id) FROM events WHERE user_id IS NOT NULL AND {in_period} "
+            f"SELECT {day} AS day, count(DISTINCT user_id) FROM base WHERE user_id IS NOT NULL AND {in_period} "
             "GROUP BY day"
         ).fetchall()
     )
     signups = dict(
         cursor.execute(
-            f"SELECT {day} AS day, count(*) FROM events WHERE event_name = {_literal(_SIGN_UP)} AND {in_period} "
+            f"SELECT {day} AS day, count(*) FROM base WHERE event_name = {_literal(_SIGN_UP)} AND {in_period} "
             "GROUP BY day"
         ).fetchall()
     )
