@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import MountError
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from kpitui.config import Config
@@ -55,6 +55,10 @@ KEY_NAMES = {
     "right_square_bracket": "]",
     "plus": "+",
     "minus": "-",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "down,j": "↓ / j",
+    "up,k": "↑ / k",
 }
 
 
@@ -96,6 +100,13 @@ class KpiApp(App[None]):
         Binding("plus", "interval(1)", "Slower refresh", id="refresh.slower"),
         Binding("minus", "interval(-1)", "Faster refresh", id="refresh.faster"),
         Binding("slash", "filter_comments", "Filter", id="nps.filter"),
+        Binding("f", "focus_table", "Next table", id="table.next"),
+        Binding("pagedown", "scroll_pane('page_down')", "Page down", id="scroll.page_down", show=False),
+        Binding("pageup", "scroll_pane('page_up')", "Page up", id="scroll.page_up", show=False),
+        Binding("end", "scroll_pane('end')", "Bottom of the pane", id="scroll.end", show=False),
+        Binding("home", "scroll_pane('home')", "Top of the pane", id="scroll.home", show=False),
+        Binding("down,j", "scroll_pane('down')", "Scroll down", id="scroll.down", show=False),
+        Binding("up,k", "scroll_pane('up')", "Scroll up", id="scroll.up", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+p", "command_palette", "Commands", id="app.commands"),
         Binding("tab", "cycle_pane(1)", "Next", id="pane.next", priority=True, key_display="⇥"),
@@ -376,8 +387,35 @@ class KpiApp(App[None]):
 
     def action_help(self) -> None:
         """Show every binding."""
-        rows = [(KEY_NAMES.get(b.key, b.key), b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        from kpitui.widgets.sortable_table import SortableTable
+
+        bindings = [b for b in (*self.BINDINGS, *SortableTable.BINDINGS) if isinstance(b, Binding)]
+        rows = [(KEY_NAMES.get(b.key, b.key), b.description) for b in bindings]
         self.push_screen(HelpScreen(rows))
+
+    def _active_pane(self) -> Pane | None:
+        """The pane on screen (None while it is still being mounted)."""
+        panes = self.query(f"#pane-{self.query_one(TabbedContent).active}")
+        return panes.first(Pane) if panes else None
+
+    def action_scroll_pane(self, how: str) -> None:
+        """Scroll the pane on screen (keys a focused table or input does not take themselves)."""
+        pane = self._active_pane()
+        if pane is not None:
+            getattr(pane, f"scroll_{how}")(animate=False)
+
+    def action_focus_table(self) -> None:
+        """Move the focus to the pane's next table (after the last one, back to the pane)."""
+        pane = self._active_pane()
+        if pane is None:
+            return
+        tables = [t for t in pane.query(DataTable) if t.display]
+        following = tables.index(self.focused) + 1 if self.focused in tables else 0
+        if following < len(tables):
+            tables[following].focus()
+            pane.scroll_to_widget(tables[following], animate=False, top=True)
+        else:
+            self.set_focus(None)
 
     def action_filter_comments(self) -> None:
         """Go to the NPS pane and focus its comment filter."""

@@ -45,7 +45,59 @@ async def test_every_binding_has_an_id_and_is_in_the_footer(demo):
         ids = [b.id for b in app.BINDINGS]
         assert all(ids) and len(set(ids)) == len(ids)
         shown = {b.binding.id for b in app.active_bindings.values() if b.binding.show}
-        assert set(ids) <= shown
+        scrolling = {b.id for b in app.BINDINGS if b.id.startswith("scroll.")}
+        assert set(ids) - scrolling <= shown  # the pane-scrolling keys are listed by `?` (see below), not the footer
+        assert len(scrolling) == 6  # PageDown, PageUp, End, Home, down/j, up/k
+
+
+@pytest.mark.parametrize("pane", ["overview", "revenue", "nps", "support", "funnel"])
+async def test_every_panes_last_row_is_reachable_by_keys_at_80x24(demo, pane):
+    """No mouse over SSH: PageDown walks down, End reaches the bottom, Home goes back, arrows and j/k scroll."""
+    app = app_for(demo.config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.ready.wait()
+        await pilot.press(str(["overview", "revenue", "nps", "support", "funnel"].index(pane) + 1))
+        await pilot.pause()
+        view = app.query_one(f"#pane-{pane}")
+        if view.max_scroll_y == 0:
+            return  # it fits
+        await pilot.press("pagedown")
+        assert 0 < view.scroll_y
+        await pilot.press("end")
+        assert view.scroll_y == view.max_scroll_y
+        last = view.children[-1]
+        assert last.region.bottom <= view.region.bottom + 1  # the last widget is on screen
+        await pilot.press("k")
+        assert view.scroll_y == view.max_scroll_y - 1
+        await pilot.press("home")
+        assert view.scroll_y == 0
+        await pilot.press("down", "j")
+        assert view.scroll_y == 2
+
+
+async def test_a_table_is_focused_walked_and_sorted_by_keys_and_keeps_its_sort(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("4", "f")
+        table = app.focused
+        assert table is not None and table.id == "sup-priority"
+        column = lambda i: [str(table.get_row_at(r)[i]) for r in range(table.row_count)]  # noqa: E731
+        await pilot.press("s")  # by priority name
+        assert column(0) == sorted(column(0))
+        await pilot.press("s", "S")  # by ticket count, largest first
+        counts = [int(v.replace(",", "")) for v in column(1)]
+        assert counts == sorted(counts, reverse=True) and len(counts) > 1
+        await pilot.press("down")
+        assert table.cursor_row == 1
+        await pilot.press("R")  # a refresh redraws the table: the user's sort stays
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [int(v.replace(",", "")) for v in column(1)] == sorted(counts, reverse=True)
+        await pilot.press("f")
+        assert app.focused is not None and app.focused.id == "sup-channel"
+        await pilot.press("escape")
+        assert app.focused is None
 
 
 async def test_overview_shows_real_numbers_from_the_demo(demo):
@@ -67,6 +119,8 @@ async def test_help_screen_lists_every_binding_and_closes(demo):
         assert isinstance(app.screen, HelpScreen)
         descriptions = {d for _, d in app.screen.rows}
         assert {"Overview", "Refresh", "Refresh all", "Pause", "Help", "Commands", "Quit"} <= descriptions
+        assert {"Page down", "Bottom of the pane", "Next table", "Sort by next column", "Reverse sort"} <= descriptions
+        assert ("PgDn", "Page down") in app.screen.rows
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -7,13 +7,14 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.widgets import DataTable, Label
+from textual.widgets import Label
 
 from kpitui import formatting as fmt
 from kpitui.model import Snapshot
 from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.bars import Bar, BarChart
+from kpitui.widgets.sortable_table import SortableTable
 from kpitui.widgets.tile import KpiTile
 
 
@@ -30,12 +31,12 @@ class FunnelPane(Pane):
         yield Label("Funnel", classes="section-title")
         yield BarChart(id="fun-steps")
         yield Label("By source / medium", classes="section-title")
-        yield DataTable(id="fun-breakdown", cursor_type="row", zebra_stripes=True)
+        yield SortableTable(id="fun-breakdown")
 
     def on_mount(self) -> None:
         """Columns of the breakdown table."""
         for label in ("Source", "Medium", "Entered", "Completed", "Conversion"):
-            self.query_one("#fun-breakdown", DataTable).add_column(label)
+            self.query_one("#fun-breakdown", SortableTable).add_column(label)
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.funnel`."""
@@ -75,7 +76,7 @@ class FunnelPane(Pane):
         self.query_one("#fun-steps", BarChart).set_bars(bars)
         month = "" if f.monthly_visitors is None else f"{fmt.number(f.monthly_visitors)} this month"
         tiles["users"].show(fmt.number(f.users), month, age=age, state=state)
-        table = self.query_one("#fun-breakdown", DataTable)
+        table = self.query_one("#fun-breakdown", SortableTable)
         table.clear()
         for row in f.breakdown:
             table.add_row(
@@ -85,3 +86,4 @@ class FunnelPane(Pane):
                 fmt.number(row.completed),
                 fmt.percent(row.conversion),
             )
+        table.apply_sort()

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.widgets.data_table import ColumnKey
 
 from kpitui import formatting as fmt
@@ -16,6 +16,7 @@ from kpitui.model import NpsComment, Snapshot
 from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.bars import Bar, BarChart
+from kpitui.widgets.sortable_table import SortableTable
 from kpitui.widgets.tile import KpiTile
 
 _FIXED_COLUMNS = (("Score", 5), ("Date", 10), ("Segment", 12))
@@ -42,11 +43,11 @@ class NpsPane(Pane):
         yield BarChart(id="nps-distribution")
         yield Label("Comments, detractors first (/ to filter)", classes="section-title")
         yield Input(placeholder="filter comments…", id="nps-filter")
-        yield DataTable(id="nps-comments", cursor_type="row", zebra_stripes=True)
+        yield SortableTable(id="nps-comments")
 
     def on_mount(self) -> None:
         """Columns of the comment table; the filter starts hidden."""
-        table = self.query_one("#nps-comments", DataTable)
+        table = self.query_one("#nps-comments", SortableTable)
         for label, width in _FIXED_COLUMNS:
             table.add_column(label, key=label.lower(), width=width)
         table.add_column("Comment", key="comment", width=self._comment_width())
@@ -54,13 +55,13 @@ class NpsPane(Pane):
 
     def _comment_width(self) -> int:
         """What is left of the screen's width for the comment column (comments wrap inside it)."""
-        table = self.query_one("#nps-comments", DataTable)
+        table = self.query_one("#nps-comments", SortableTable)
         used = sum(width for _, width in _FIXED_COLUMNS) + 2 * table.cell_padding * (len(_FIXED_COLUMNS) + 1)
         return max(20, self.app.size.width - used - 6)
 
     def on_resize(self) -> None:
         """Re-wrap the comments to the new width."""
-        table = self.query_one("#nps-comments", DataTable)
+        table = self.query_one("#nps-comments", SortableTable)
         column = table.columns[ColumnKey("comment")]
         if column.width != self._comment_width():
             self._fill_comments()
@@ -78,7 +79,7 @@ class NpsPane(Pane):
 
     def _fill_comments(self) -> None:
         needle = self.query_one("#nps-filter", Input).value.strip().lower()
-        table = self.query_one("#nps-comments", DataTable)
+        table = self.query_one("#nps-comments", SortableTable)
         table.clear()
         table.columns[ColumnKey("comment")].width = self._comment_width()
         for c in self.comments:
@@ -93,6 +94,7 @@ class NpsPane(Pane):
                 Text(text),
                 height=None,
             )
+        table.apply_sort()
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.nps`."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import Label, Static
 
 from kpitui import formatting as fmt
 from kpitui.model import Snapshot
@@ -16,6 +15,7 @@ from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.bars import Bar, BarChart
 from kpitui.widgets.cohort_grid import CohortGrid
+from kpitui.widgets.sortable_table import SortableTable
 from kpitui.widgets.tile import KpiTile
 
 _MOVES = (
@@ -41,8 +41,8 @@ class RevenuePane(Pane):
         yield Label("Movements this month", classes="section-title")
         yield BarChart(id="rev-moves")
         yield Static("", id="rev-ratios")
-        yield Label("Largest movements by customer (click a header to sort)", classes="section-title")
-        yield DataTable(id="rev-movers", cursor_type="row", zebra_stripes=True)
+        yield Label("Largest movements by customer", classes="section-title")
+        yield SortableTable(id="rev-movers")
         yield Label("Committed MRR", classes="section-title")
         yield Static("", id="rev-commitments")
         yield Label("MRR by plan", classes="section-title")
@@ -56,7 +56,7 @@ class RevenuePane(Pane):
 
     def on_mount(self) -> None:
         """Set up the movers table's columns."""
-        table = self.query_one("#rev-movers", DataTable)
+        table = self.query_one("#rev-movers", SortableTable)
         for key, label in (
             ("name", "Customer"),
             ("kind", "Movement"),
@@ -65,13 +65,6 @@ class RevenuePane(Pane):
             ("delta", "Change"),
         ):
             table.add_column(label, key=key)
-
-    @on(DataTable.HeaderSelected, "#rev-movers")
-    def sort_movers(self, event: DataTable.HeaderSelected) -> None:
-        """Sort by the clicked column (numbers descending)."""
-        key = event.column_key.value
-        numeric = key in ("old", "new", "delta")
-        event.data_table.sort(event.column_key, key=lambda v: v.plain if isinstance(v, Text) else v, reverse=numeric)
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.revenue`."""
@@ -126,7 +119,7 @@ class RevenuePane(Pane):
         )
         for grid in self.query(CohortGrid).results(CohortGrid):
             grid.show(r.cohorts)
-        table = self.query_one("#rev-movers", DataTable)
+        table = self.query_one("#rev-movers", SortableTable)
         table.clear()
         for move in r.top_movements:
             delta = move.new_mrr - move.old_mrr
@@ -141,6 +134,7 @@ class RevenuePane(Pane):
                     style="green" if delta >= 0 else "red",
                 ),
             )
+        table.apply_sort()
 
 
 def _pairs(*pairs: tuple[str, str]) -> Text:

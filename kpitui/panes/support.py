@@ -7,13 +7,14 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid
-from textual.widgets import DataTable, Label, Sparkline, Static
+from textual.widgets import Label, Sparkline, Static
 
 from kpitui import formatting as fmt
 from kpitui.model import GroupStats, Snapshot
 from kpitui.panes.base import Pane
 from kpitui.text import clean
 from kpitui.widgets.heatmap import HeatMap
+from kpitui.widgets.sortable_table import SortableTable
 from kpitui.widgets.tile import KpiTile
 
 
@@ -29,24 +30,24 @@ class SupportPane(Pane):
             yield KpiTile("Backlog", good_when_up=False, id="sup-backlog")
         yield Label("By priority", classes="section-title")
         yield Static("", id="sup-notes")
-        yield DataTable(id="sup-priority", cursor_type="row", zebra_stripes=True)
+        yield SortableTable(id="sup-priority")
         yield Label("By channel", classes="section-title")
-        yield DataTable(id="sup-channel", cursor_type="row", zebra_stripes=True)
+        yield SortableTable(id="sup-channel")
         yield Label("Tickets per day", classes="section-title", id="sup-daily-title")
         yield Sparkline([], id="sup-daily")
         yield Label("When tickets arrive (weekday × hour)", classes="section-title")
         yield HeatMap(id="sup-heatmap")
         yield Label("Oldest open tickets", classes="section-title")
-        yield DataTable(id="sup-open", cursor_type="row", zebra_stripes=True)
+        yield SortableTable(id="sup-open")
 
     def on_mount(self) -> None:
         """Columns of both tables."""
         for label in ("Priority", "Tickets", "First resp.", "Resolution", "Target", "Breaches"):
-            self.query_one("#sup-priority", DataTable).add_column(label)
+            self.query_one("#sup-priority", SortableTable).add_column(label)
         for label in ("Channel", "Tickets", "First resp.", "Resolution", "Breaches"):
-            self.query_one("#sup-channel", DataTable).add_column(label)
+            self.query_one("#sup-channel", SortableTable).add_column(label)
         for label in ("Ticket", "Priority", "Age", "Subject"):
-            self.query_one("#sup-open", DataTable).add_column(label)
+            self.query_one("#sup-open", SortableTable).add_column(label)
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.support`."""
@@ -90,15 +91,15 @@ class SupportPane(Pane):
         notes_widget = self.query_one("#sup-notes", Static)
         notes_widget.update(Text("\n".join(f"! {clean(n, limit=200)}" for n in notes), style="yellow"))
         notes_widget.display = bool(notes)
-        self._fill_groups(self.query_one("#sup-priority", DataTable), s.by_priority, with_target=True)
-        self._fill_groups(self.query_one("#sup-channel", DataTable), s.by_channel, with_target=False)
+        self._fill_groups(self.query_one("#sup-priority", SortableTable), s.by_priority, with_target=True)
+        self._fill_groups(self.query_one("#sup-channel", SortableTable), s.by_channel, with_target=False)
         self.query_one("#sup-daily", Sparkline).data = [c for _, c in s.daily]
         if s.daily:
             self.query_one("#sup-daily-title", Label).update(
                 Text(f"Tickets per day, {s.daily[0][0]} → {s.daily[-1][0]} (max {max(c for _, c in s.daily)})")
             )
         self.query_one("#sup-heatmap", HeatMap).set_grid(s.heatmap, s.timezone)
-        open_table = self.query_one("#sup-open", DataTable)
+        open_table = self.query_one("#sup-open", SortableTable)
         open_table.clear()
         for t in s.slowest_open:
             open_table.add_row(
@@ -107,9 +108,10 @@ class SupportPane(Pane):
                 fmt.minutes(t.age_minutes),
                 Text(clean(t.subject, limit=120)),
             )
+        open_table.apply_sort()
 
     @staticmethod
-    def _fill_groups(table: DataTable, groups: tuple[GroupStats, ...], *, with_target: bool) -> None:
+    def _fill_groups(table: SortableTable, groups: tuple[GroupStats, ...], *, with_target: bool) -> None:
         """One row per priority or channel; breach rates over 10 % in red."""
         table.clear()
         for g in groups:
@@ -124,3 +126,4 @@ class SupportPane(Pane):
                 *target,
                 Text(breach, style=style),
             )
+        table.apply_sort()

@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Literal
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from kpitui import formatting as fmt
 from kpitui.model import Cohort
+from kpitui.widgets.sortable_table import SortableTable
 
 MONTHS = 12
 
 
-class CohortGrid(DataTable):
+class CohortGrid(SortableTable):
     """Logo or revenue retention of each cohort, as percentages."""
 
     DEFAULT_CSS = "CohortGrid { max-height: 15; }"
 
     def __init__(self, kind: Literal["logo", "revenue"], *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.kind = kind
 
     def on_mount(self) -> None:
@@ -40,6 +40,7 @@ class CohortGrid(DataTable):
                 *(_cell(v) for v in cells[:MONTHS]),
                 key=cohort.month,
             )
+        self.apply_sort()
 
 
 def _cell(value: float | None) -> Text:

@@ -1,0 +1,79 @@
+"""A DataTable sorted from the keyboard (`s` next column, `S` reverse) or by clicking a header, by cell value."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+_NUMBER = re.compile(r"^[^\d.-]*(-?[\d,]*\.?\d+)")
+_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?$")
+
+
+def sort_value(cell: object) -> tuple[int, float | str]:
+    """What a cell sorts by: durations (`2d 4h`, `3h 20m`) and numbers (`$1,234`, `-5.2%`) by value, text after."""
+    text = (cell.plain if isinstance(cell, Text) else str(cell)).strip()
+    duration = _DURATION.match(text)
+    if text and duration and any(duration.groups()):
+        days, hours, minutes = (int(g or 0) for g in duration.groups())
+        return 0, days * 1440 + hours * 60 + minutes
+    number = _NUMBER.match(text)
+    if number:
+        sign = -1 if text.startswith(("-", "−")) or "-$" in text[:3] else 1
+        return 0, sign * abs(float(number.group(1).replace(",", "")))
+    return 1, text.lower()
+
+
+class SortableTable(DataTable):
+    """A row-cursor table whose rows keep their sort across refreshes."""
+
+    BINDINGS = [
+        Binding("s", "sort_next", "Sort by next column", id="table.sort"),
+        Binding("S", "sort_reverse", "Reverse sort", id="table.reverse"),
+        Binding("escape", "leave", "Leave table", id="table.leave"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+
+    def action_sort_next(self) -> None:
+        """Sort by the next column (the first one after the last)."""
+        columns = len(self.ordered_columns)
+        if columns:
+            self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % columns
+            self.sort_reverse = False
+            self.apply_sort()
+
+    def action_sort_reverse(self) -> None:
+        """Reverse the current sort (sorting by the first column if none yet)."""
+        if self.sort_column is None:
+            self.sort_column = 0
+        else:
+            self.sort_reverse = not self.sort_reverse
+        self.apply_sort()
+
+    def action_leave(self) -> None:
+        """Give the keys back to the pane (it scrolls again)."""
+        self.screen.set_focus(None)
+
+    @on(DataTable.HeaderSelected)
+    def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by that column; a second click reverses."""
+        event.stop()
+        if event.column_index == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = event.column_index, False
+        self.apply_sort()
+
+    def apply_sort(self) -> None:
+        """Sort the rows by the chosen column (call after refilling the table, to keep the user's sort)."""
+        if self.sort_column is None or self.sort_column >= len(self.ordered_columns):
+            return
+        key = self.ordered_columns[self.sort_column].key
+        self.sort(key, key=sort_value, reverse=self.sort_reverse)
