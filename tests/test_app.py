@@ -94,6 +94,9 @@ async def test_a_table_is_focused_walked_and_sorted_by_keys_and_keeps_its_sort(d
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert [int(v.replace(",", "")) for v in column(1)] == sorted(counts, reverse=True)
+        app.redraw_ages()  # the 30-second tick redraws the panes: cursor and sort stay
+        await pilot.pause()
+        assert table.cursor_row == 1 and [int(v.replace(",", "")) for v in column(1)] == sorted(counts, reverse=True)
         await pilot.press("f")
         assert app.focused is not None and app.focused.id == "sup-channel"
         await pilot.press("escape")

@@ -7,6 +7,7 @@ import re
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.geometry import Offset
 from textual.widgets import DataTable
 
 _NUMBER = re.compile(r"^[^\d.-]*(-?[\d,]*\.?\d+)")
@@ -28,7 +29,7 @@ def sort_value(cell: object) -> tuple[int, float | str]:
 
 
 class SortableTable(DataTable):
-    """A row-cursor table whose rows keep their sort across refreshes."""
+    """A row-cursor table whose sort, cursor and scroll survive refills (refreshes, age ticks)."""
 
     BINDINGS = [
         Binding("s", "sort_next", "Sort by next column", id="table.sort"),
@@ -40,6 +41,13 @@ class SortableTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.sort_column: int | None = None
         self.sort_reverse = False
+        self._kept: tuple[int, Offset] | None = None  # cursor row and scroll while the rows are refilled
+
+    def clear(self, columns: bool = False) -> SortableTable:
+        """Empty the rows for a refill, remembering the cursor and scroll that `apply_sort` puts back."""
+        self._kept = (self.cursor_row, self.scroll_offset)
+        super().clear(columns)
+        return self
 
     def action_sort_next(self) -> None:
         """Sort by the next column (the first one after the last)."""
@@ -72,8 +80,12 @@ class SortableTable(DataTable):
         self.apply_sort()
 
     def apply_sort(self) -> None:
-        """Sort the rows by the chosen column (call after refilling the table, to keep the user's sort)."""
-        if self.sort_column is None or self.sort_column >= len(self.ordered_columns):
-            return
-        key = self.ordered_columns[self.sort_column].key
-        self.sort(key, key=sort_value, reverse=self.sort_reverse)
+        """After a refill: the user's sort, cursor row and scroll again."""
+        if self.sort_column is not None and self.sort_column < len(self.ordered_columns):
+            key = self.ordered_columns[self.sort_column].key
+            self.sort(key, key=sort_value, reverse=self.sort_reverse)
+        if self._kept is not None and self.row_count:
+            row, offset = self._kept
+            self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=False)
+            self.scroll_to(offset.x, offset.y, animate=False, immediate=True)
+        self._kept = None
