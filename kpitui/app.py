@@ -423,8 +423,9 @@ class KpiApp(App[None]):
         self.query_one(NpsPane).open_filter()
 
     def action_toggle_dark(self) -> None:
-        """Switch between the dark and light variant of the theme."""
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+        """Switch between the dark and light variant of the theme (an ANSI theme stays ANSI, for SSH terminals)."""
+        family = "ansi" if self.theme.startswith("ansi-") else "textual"
+        self.theme = f"{family}-light" if self.current_theme.dark else f"{family}-dark"
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Palette entries: jump to a pane, refresh, toggle dark/light (plus Textual's theme switcher)."""

@@ -209,7 +209,13 @@ _SOURCE_KEYS: dict[str, dict[str, Check]] = {
     },
 }
 _REQUIRED = {"stripe": (), "ga4": ("path",), "tickets": ("path",), "nps": ("path",)}
-_APP_KEYS = {"currency": _currency, "refresh": _duration, "period": _period, "theme": _string}
+THEMES = (  # Textual's built-in themes (a test checks this list against Textual's own)
+    "ansi-dark", "ansi-light", "atom-one-dark", "atom-one-light", "catppuccin-frappe", "catppuccin-latte",
+    "catppuccin-macchiato", "catppuccin-mocha", "dracula", "flexoki", "gruvbox", "monokai", "nord", "rose-pine",
+    "rose-pine-dawn", "rose-pine-moon", "solarized-dark", "solarized-light", "textual-dark", "textual-light",
+    "tokyo-night",
+)  # fmt: skip
+_APP_KEYS = {"currency": _currency, "refresh": _duration, "period": _period, "theme": _choice(*THEMES)}
 _METRICS_KEYS = {
     "counted_statuses": None,
     "apply_discounts": _boolean,

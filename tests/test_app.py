@@ -379,7 +379,18 @@ async def test_ansi_theme_and_dark_toggle(demo):
     async with app.run_test(size=(80, 24)):
         assert app.theme == "ansi-dark"
         app.action_toggle_dark()
+        assert app.theme == "ansi-light"  # an ANSI theme stays ANSI
+        app.action_toggle_dark()
+        assert app.theme == "ansi-dark"
+        app.theme = "nord"
+        app.action_toggle_dark()
         assert app.theme == "textual-light"
+
+
+def test_the_configs_theme_list_is_textuals():
+    from kpitui.config import THEMES
+
+    assert sorted(THEMES) == sorted(app_for(Config()).available_themes)
 
 
 async def test_billing_outage_keeps_last_good_data_and_recovers(tmp_path):

@@ -29,6 +29,7 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
     [
         ("[app]\nrefresh = 5", "[app] refresh: expected a duration like"),
         ('[app]\ncurrency = "dollars"', "[app] currency: expected a three-letter ISO currency code"),
+        ('[app]\ntheme = "neon"', '[app] theme: expected one of "ansi-dark", "ansi-light"'),
         ('[app]\ncolour = "red"', "[app] colour: unknown key; expected one of currency, refresh, period, theme"),
         ('[sources.x]\ntype = "jira"', "[sources.x] type: expected one of stripe, ga4, tickets, nps, got 'jira'"),
         ('[sources.x]\ntype = "tickets"', "[sources.x] path: missing; this source needs it"),
