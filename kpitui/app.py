@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from kpitui.config import Config
 from kpitui.durations import format_period, format_seconds
-from kpitui.model import Snapshot
+from kpitui.model import AlertState, Snapshot
 from kpitui.panes.base import Pane
 from kpitui.panes.funnel import FunnelPane
 from kpitui.panes.nps import NpsPane
@@ -72,6 +72,14 @@ def _error(worker: Worker) -> str:
     from kpitui.pipeline import describe_error
 
     return describe_error(worker.error)[:200]
+
+
+def _alert_text(alert: AlertState) -> str:
+    """What a crossing says: the value against its threshold, or how long a source has had no fresh data."""
+    if alert.kpi.startswith("sources."):
+        age, limit = format_seconds(alert.value or 0), format_seconds(alert.threshold or 0)
+        return f"{alert.kpi.removeprefix('sources.')}: no fresh data for {age} ({limit} allowed)"
+    return f"{alert.kpi} = {alert.value:,.2f} crossed {alert.threshold:,.2f}"
 
 
 def step_interval(current: float, direction: int) -> float:
@@ -300,7 +308,7 @@ class KpiApp(App[None]):
                 continue
             severity = "error" if alert.state == "critical" else "warning"
             self.notify(
-                f"{alert.kpi} = {alert.value:,.2f} crossed {alert.threshold:,.2f}",
+                _alert_text(alert),
                 title=alert.state.title(),
                 severity=severity,
                 markup=False,
@@ -318,7 +326,9 @@ class KpiApp(App[None]):
                     thread=True,
                     exit_on_error=False,
                 )
-        self.alert_states = {a.kpi: a.state for a in snapshot.alerts}
+        held = {a.kpi for a in snapshot.alerts if a.state == "stale" and not a.kpi.startswith("sources.")}
+        self.alert_states = {a.kpi: self.alert_states.get(a.kpi, "ok") if a.kpi in held else a.state
+                             for a in snapshot.alerts}  # fmt: skip
         if self.store is not None:
             self.store.save_alert_states(self.alert_states)
 

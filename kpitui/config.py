@@ -89,6 +89,7 @@ class Config:
     refresh: float = DEFAULT_REFRESH
     period_days: int = 30
     theme: str = "textual-dark"
+    stale_after: float = 3.0  # refresh intervals after which a source's data is stale
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     fx: dict[str, float] = field(default_factory=dict)
     funnel: FunnelConfig = field(default_factory=FunnelConfig)
@@ -112,6 +113,12 @@ def _string(value: Any) -> str:
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError("a number")
+    return float(value)
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise TypeError("a number above zero")
     return float(value)
 
 
@@ -215,7 +222,13 @@ THEMES = (  # Textual's built-in themes (a test checks this list against Textual
     "rose-pine-dawn", "rose-pine-moon", "solarized-dark", "solarized-light", "textual-dark", "textual-light",
     "tokyo-night",
 )  # fmt: skip
-_APP_KEYS = {"currency": _currency, "refresh": _duration, "period": _period, "theme": _choice(*THEMES)}
+_APP_KEYS = {
+    "currency": _currency,
+    "refresh": _duration,
+    "period": _period,
+    "theme": _choice(*THEMES),
+    "stale_after": _positive_number,
+}
 _METRICS_KEYS = {
     "counted_statuses": None,
     "apply_discounts": _boolean,
@@ -337,7 +350,8 @@ def _read_alerts(reader: _Reader, raw: Any) -> tuple[AlertRule, ...]:
         if "kpi" not in values:
             reader.problem(section, "kpi", 'missing; e.g. kpi = "revenue.mrr"')
             continue
-        if not any(k in values for k in ("above", "below", "critical_above", "critical_below")):
+        freshness = values["kpi"].startswith("sources.")  # a source's own stale alert: bell and command only
+        if not freshness and not any(k in values for k in ("above", "below", "critical_above", "critical_below")):
             reader.problem(section, None, "needs above or below")
             continue
         rules.append(AlertRule(**values))
@@ -416,6 +430,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         refresh=refresh,
         period_days=app.get("period", 30),
         theme=app.get("theme", "textual-dark"),
+        stale_after=app.get("stale_after", 3.0),
         sources=sources,
         fx=fx,
         funnel=_funnel(reader, reader.table(data.get("funnel"), "funnel")),

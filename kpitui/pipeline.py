@@ -146,7 +146,7 @@ def compute_snapshot(
     """Every metric from the sources' last good frames (and the stored closing MRR rows, `closed`); a metrics
     error marks its sources as errors."""
     from kpitui import engine
-    from kpitui.metrics.alerts import evaluate_alerts
+    from kpitui.metrics.alerts import evaluate_alerts, freshness_alerts, hold_stale
 
     engine.configure(config.engine)
     sections: dict[str, object] = {}
@@ -168,7 +168,8 @@ def compute_snapshot(
         goals=dict(config.goals),
         **sections,
     )
-    return replace(snapshot, alerts=evaluate_alerts(config.alerts, to_plain(snapshot)))
+    thresholds = hold_stale(evaluate_alerts(config.alerts, to_plain(snapshot)), statuses, now, config.stale_after)
+    return replace(snapshot, alerts=thresholds + freshness_alerts(statuses, now, config.stale_after))
 
 
 _SECTIONS: dict[str, tuple] = {}  # source type → (its inputs by identity, its metrics, those inputs)

@@ -417,7 +417,7 @@ async def test_billing_outage_keeps_last_good_data_and_recovers(tmp_path):
             status = app.states["billing"].status
             assert status.status == "stale" and "503 from 127.0.0.1" in status.error
             assert app.snapshot.revenue.mrr == mrr  # last good data kept
-            assert "as of 30 min ago" in str(app.query_one("#tile-mrr", KpiTile).query_one(".tile-age").render())
+            assert "stale · 30 min ago" in str(app.query_one("#tile-mrr", KpiTile).query_one(".tile-age").render())
             assert "billing" in app.timers  # a retry is scheduled
             server.faults.clear()
             app.ready.clear()

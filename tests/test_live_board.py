@@ -119,7 +119,7 @@ async def test_restart_shows_stored_data_at_once_with_its_age(tmp_path):
         await second.ready.wait()
         assert second.states["support"].status.status == "stale"
         assert tile_text(second, "backlog", "value") == "2"
-        assert "as of 3 h ago" in tile_text(second, "backlog", "age")
+        assert "stale · 3 h ago" in tile_text(second, "backlog", "age")  # in words, not only dimmed
         assert "no such file" in str(second.query_one(SourceStatusBar).render())
     store.close()
 
@@ -147,7 +147,7 @@ async def test_the_last_snapshot_is_drawn_before_stored_frames_load(tmp_path):
         await pilot.pause()
         assert second.snapshot is second.last_run_snapshot and not second.ready.is_set()
         assert tile_text(second, "backlog", "value") == "2"
-        assert "as of 3 h ago" in tile_text(second, "backlog", "age")
+        assert "stale · 3 h ago" in tile_text(second, "backlog", "age")  # in words, not only dimmed
         held.release.set()
         await second.ready.wait()
         assert second.snapshot is not second.last_run_snapshot
@@ -174,7 +174,7 @@ async def test_data_older_than_three_intervals_is_marked_stale():
         app.redraw_ages()  # what the 30 s tick does
         await pilot.pause()
         assert tile.has_class("-stale")
-        assert tile_text(app, "backlog", "age") == "as of 4 min ago (stale)"
+        assert tile_text(app, "backlog", "age") == "stale · 4 min ago"
 
 
 async def test_period_keys_change_every_pane():
@@ -403,3 +403,35 @@ def test_a_section_is_recomputed_only_when_its_sources_change(tmp_path, monkeypa
     again = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
     assert computed == ["tickets"] and again.nps is first.nps
     assert again.support == first.support and again.support is not first.support
+
+
+async def test_a_stale_source_says_so_and_raises_its_alert_once(tmp_path):
+    """The helpdesk stops answering: once its data is older than 3 intervals the tile says `stale · …`, the source's
+    own alert rings once (not on every later refresh), and the backlog alert on its stale value is held."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(Path(ZENDESK).read_bytes())
+    now = [FROZEN]
+    rules = (AlertRule(kpi="sources.support", bell=True), AlertRule(kpi="support.backlog", above=1))
+    app = KpiApp(tickets_config(str(path), alerts=rules), as_of=date(2026, 11, 20), clock=lambda: now[0])
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [n.title for n in app._notifications] == ["Warning"]  # the backlog crossed 1
+        path.unlink()
+        for minutes in (2, 5, 6):  # 60-second interval: stale after 3 minutes
+            now[0] = FROZEN + timedelta(minutes=minutes)
+            await pilot.press("R")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        stale = [n for n in app._notifications if "no fresh data" in n.message]
+        assert len(stale) == 1 and stale[0].message.startswith("support: no fresh data for 5m")
+        assert bells == [1]
+        assert [(a.kpi, a.state) for a in app.snapshot.alerts] == [
+            ("support.backlog", "stale"),
+            ("sources.support", "stale"),
+        ]
+        assert tile_text(app, "backlog", "age").startswith("stale · ")
+        assert [n.title for n in app._notifications] == ["Warning", "Stale"]  # no new backlog crossing while held

@@ -39,9 +39,9 @@ class Pane(VerticalScroll):
         raise NotImplementedError
 
     def source_age(self, snapshot: Snapshot, now: datetime, kind: str) -> tuple[str, str]:
-        """`as of 2 min ago` for this pane's sources, and a tile state when stale or missing.
+        """`as of 2 min ago` (or `stale · 3 h ago`) for this pane's sources, and a tile state when stale or missing.
 
-        Data is stale when its last refresh failed or it is older than three refresh intervals.
+        Data is stale when its last refresh failed or it is older than `[app] stale_after` refresh intervals.
         """
         from kpitui.formatting import age
 
@@ -51,11 +51,13 @@ class Pane(VerticalScroll):
         oldest = min((s.last_success for s in statuses if s.last_success), default=None)
         failed = any(s.status in ("stale", "error") for s in statuses)
         old = any(
-            s.last_success is not None and s.interval and (now - s.last_success).total_seconds() > 3 * s.interval
+            s.last_success is not None
+            and s.interval
+            and (now - s.last_success).total_seconds() > self.app.config.stale_after * s.interval
             for s in statuses
         )
-        text = f"as of {age(oldest, now)}" + (" (stale)" if old and not failed else "")
-        return text, "stale" if failed or old else ""
+        stale = failed or old
+        return f"{'stale ·' if stale else 'as of'} {age(oldest, now)}", "stale" if stale else ""
 
 
 def trend(snapshot: Snapshot, kpi: str) -> tuple[list[float], float | None]:
