@@ -88,6 +88,7 @@ async def test_a_table_is_focused_walked_and_sorted_by_keys_and_keeps_its_sort(d
         await pilot.press("s", "S")  # by ticket count, largest first
         counts = [int(v.replace(",", "")) for v in column(1)]
         assert counts == sorted(counts, reverse=True) and len(counts) > 1
+        assert [str(c.label) for c in table.ordered_columns][:2] == ["Priority", "Tickets ▼"]
         await pilot.press("down")
         assert table.cursor_row == 1
         await pilot.press("R")  # a refresh redraws the table: the user's sort stays

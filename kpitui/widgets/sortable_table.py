@@ -9,6 +9,7 @@ from textual import on
 from textual.binding import Binding
 from textual.geometry import Offset
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 _NUMBER = re.compile(r"^[^\d.-]*(-?[\d,]*\.?\d+)")
 _DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?$")
@@ -42,6 +43,7 @@ class SortableTable(DataTable):
         self.sort_column: int | None = None
         self.sort_reverse = False
         self._kept: tuple[int, Offset] | None = None  # cursor row and scroll while the rows are refilled
+        self._plain_labels: dict[ColumnKey, Text] = {}  # the column labels without the sort arrow
 
     def clear(self, columns: bool = False) -> SortableTable:
         """Empty the rows for a refill, remembering the cursor and scroll that `apply_sort` puts back."""
@@ -69,6 +71,17 @@ class SortableTable(DataTable):
         """Give the keys back to the pane (it scrolls again)."""
         self.screen.set_focus(None)
 
+    def _mark_sorted_column(self) -> None:
+        """An arrow after the sorted column's label: ▲ ascending, ▼ descending."""
+        for index, column in enumerate(self.ordered_columns):
+            label = self._plain_labels.setdefault(column.key, column.label.copy()).copy()
+            if index == self.sort_column:
+                label.append(" ▼" if self.sort_reverse else " ▲")
+            column.label = label
+            if column.auto_width:
+                column.content_width = max(column.content_width, label.cell_len)
+        self.refresh(layout=True)
+
     @on(DataTable.HeaderSelected)
     def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
         """A click on a header sorts by that column; a second click reverses."""
@@ -84,6 +97,7 @@ class SortableTable(DataTable):
         if self.sort_column is not None and self.sort_column < len(self.ordered_columns):
             key = self.ordered_columns[self.sort_column].key
             self.sort(key, key=sort_value, reverse=self.sort_reverse)
+            self._mark_sorted_column()
         if self._kept is not None and self.row_count:
             row, offset = self._kept
             self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=False)
