@@ -442,3 +442,27 @@ async def test_status_line_counts_a_sources_warnings_and_lists_them():
             "support: 1 row(s) skipped, expected 8 fields, found 3: ragged.csv:3",
             "support: 1 row(s) skipped, expected 8 fields, found 10: ragged.csv:4",
         ]
+
+
+def test_overview_tiles_fit_from_80x24_up():
+    from kpitui.panes.overview import fit_tiles
+
+    assert fit_tiles(8, 78, 18) == (4, 9, False)  # 80×24: four columns of full tiles, no scrolling
+    assert fit_tiles(8, 78, 12) == (4, 5, True)  # a shorter window: compact tiles (label, value, change)
+    assert fit_tiles(8, 118, 33) == (4, 16, False)  # 120×40: the tiles grow to fill the screen
+    assert fit_tiles(8, 40, 12) == (2, 5, True)  # too small even compact: the pane scrolls
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (200, 60)])
+async def test_every_overview_tile_is_on_screen_without_scrolling(demo, size):
+    app = app_for(demo.config)
+    async with app.run_test(size=size) as pilot:
+        await app.ready.wait()
+        await pilot.pause()
+        pane = app.query_one("#pane-overview")
+        assert pane.max_scroll_y == 0
+        tiles = list(pane.query(KpiTile))
+        assert len(tiles) == 8 and all(pane.region.contains_region(t.region) for t in tiles)
+        await pilot.resize_terminal(80, 20)  # a resize lays them out again at once: compact now
+        await pilot.pause()
+        assert pane.max_scroll_y == 0 and all(t.has_class("-compact") for t in tiles)

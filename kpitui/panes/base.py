@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from textual import on
 from textual.containers import Grid, VerticalScroll
 from textual.events import Resize
+from textual.geometry import Size
 
 from kpitui.model import Snapshot
 
@@ -30,9 +31,13 @@ class Pane(VerticalScroll):
 
     @on(Resize)
     def reflow_tiles(self, event: Resize) -> None:
-        """Lay tiles out in as many even columns as fit (at least 24 cells wide each)."""
+        """Lay the tiles out again for the new size."""
         for grid in self.query(".tiles").results(Grid):
-            grid.styles.grid_size_columns = tile_columns(len(grid.children), event.size.width)
+            self.lay_out_tiles(grid, event.size)
+
+    def lay_out_tiles(self, grid: Grid, size: Size) -> None:
+        """As many even columns as fit (at least 24 cells wide each)."""
+        grid.styles.grid_size_columns = tile_columns(len(grid.children), size.width)
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Update every widget from the snapshot (called on each refresh)."""

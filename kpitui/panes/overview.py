@@ -8,11 +8,12 @@ from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.geometry import Size
 
 from kpitui import formatting as fmt
 from kpitui.goals import goal_for, progress
 from kpitui.model import Snapshot, lookup, to_plain
-from kpitui.panes.base import Pane, trend
+from kpitui.panes.base import Pane, tile_columns, trend
 from kpitui.widgets.tile import KpiTile
 
 Series = Callable[[Snapshot], tuple[list[float], float | None] | None]
@@ -84,8 +85,35 @@ TILES = (
 )
 
 
+TILE_HEIGHT, COMPACT_HEIGHT = 8, 5  # rows: the full tile; label, value and change only
+
+
+def fit_tiles(count: int, width: int, height: int) -> tuple[int, int, bool]:
+    """Columns, tile height and compactness that show every tile without scrolling where possible: full tiles
+    24 cells wide, then 18, then compact ones; on a larger screen the tiles grow to fill it."""
+    for min_width, tile_height, compact in (
+        (24, TILE_HEIGHT, False),
+        (18, TILE_HEIGHT, False),
+        (18, COMPACT_HEIGHT, True),
+    ):
+        columns = tile_columns(count, width, min_width)
+        rows = -(-count // columns)
+        if rows * tile_height <= height:
+            return columns, tile_height if compact else max(tile_height, height // rows), compact
+    return columns, COMPACT_HEIGHT, True
+
+
 class OverviewPane(Pane):
-    """The board's front page."""
+    """The board's front page: every tile on screen, from 80×24 up."""
+
+    def lay_out_tiles(self, grid: Grid, size: Size) -> None:
+        """Fit every tile on screen (compact when space is short), growing them to fill a larger one."""
+        columns, height, compact = fit_tiles(len(grid.children), size.width - 2, size.height - 1)
+        grid.styles.grid_size_columns = columns
+        grid.styles.grid_rows = str(height)
+        for tile in grid.children:
+            tile.styles.height = height
+            tile.set_class(compact, "-compact")
 
     def compose(self) -> ComposeResult:
         """A grid of tiles."""
