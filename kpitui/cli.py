@@ -126,8 +126,27 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
         from kpitui.demo.setup import start_demo
 
         demo = start_demo(getattr(args, "as_of", None) or _today())
-        return demo.config, demo
+        if explicit is None or args.command == "screenshot":
+            return demo.config, demo
+        return _demo_with_settings(demo.config, load_config(explicit)), demo
     return load_config(path), None
+
+
+def _demo_with_settings(demo: Config, mine: Config) -> Config:
+    """The demo's sources with the board settings of the user's file: goals, alerts, theme, period, staleness."""
+    from dataclasses import replace
+
+    return replace(
+        demo,
+        path=mine.path,
+        goals=mine.goals,
+        alerts=mine.alerts,
+        theme=mine.theme,
+        period_days=mine.period_days,
+        stale_after=mine.stale_after,
+        engine=mine.engine,
+        warnings=mine.warnings,
+    )
 
 
 def _print_warnings(config: Config) -> None:

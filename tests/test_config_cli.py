@@ -274,3 +274,19 @@ def test_check_counts_rows_with_thousands_separators(tmp_path, capsys):
     path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{tmp_path}/tickets.csv"\n')
     assert run(["check", "--config", str(path)]) == 0
     assert "✓ support (tickets): 1,200 rows" in capsys.readouterr().out
+
+
+def test_demo_takes_goals_alerts_and_board_settings_from_a_config(tmp_path, capsys):
+    """`kpitui demo --config FILE` (and `--demo`): the demo's sources, the file's goals, alerts, period, theme."""
+    path = write(
+        tmp_path,
+        '[app]\nperiod = "7d"\ntheme = "ansi-dark"\n[goals]\nmrr = 200000\n'
+        '[[alerts]]\nkpi = "support.backlog"\nabove = 1\n'
+        f'[sources.mine]\ntype = "tickets"\npath = "{tmp_path}/not-used.csv"\n',
+    )
+    argv = ["snapshot", "--demo", "--config", str(path), "--as-of", "2026-11-22", "--format", "json"]
+    assert run([*argv, "--data-dir", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["sources"]) == {"billing", "web", "support", "survey"}  # the demo's, not the file's
+    assert [(a["kpi"], a["state"]) for a in data["alerts"]] == [("support.backlog", "warning")]
+    assert data["support"]["tickets"] < 300  # a 7-day period (the 30-day one holds 527)
