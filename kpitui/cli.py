@@ -133,7 +133,7 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
 
 
 def _demo_with_settings(demo: Config, mine: Config) -> Config:
-    """The demo's sources with the board settings of the user's file: goals, alerts, theme, period, staleness."""
+    """The demo's sources with the board settings of the user's file: tiles, goals, alerts, theme, period, staleness."""
     from dataclasses import replace
 
     return replace(
@@ -145,6 +145,7 @@ def _demo_with_settings(demo: Config, mine: Config) -> Config:
         period_days=mine.period_days,
         stale_after=mine.stale_after,
         engine=mine.engine,
+        tiles=mine.tiles,
         warnings=mine.warnings,
     )
 

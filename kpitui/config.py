@@ -57,6 +57,15 @@ class FunnelConfig:
 
 
 @dataclass(frozen=True)
+class TileChoice:
+    """One Overview tile of `[board] tiles`: a short name or a snapshot JSON path, an optional label and format."""
+
+    kpi: str
+    label: str | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     """The `[metrics]` table: the (setting) choices of DESIGN.md section 4."""
 
@@ -98,6 +107,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     goals: dict[str, float] = field(default_factory=dict)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    tiles: tuple[TileChoice, ...] = ()  # `[board] tiles`; empty: the default eight
     warnings: tuple[str, ...] = ()
 
 
@@ -253,7 +263,10 @@ _ALERT_KEYS = {
     "command": _string,
 }
 _ENGINE_KEYS = {"memory_limit": _memory, "temp_directory": _string}
-_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine")
+_BOARD_KEYS = {"tiles": None}
+_TILE_KEYS = {"kpi": _string, "label": _string, "format": _choice("money", "percent", "number", "minutes")}
+SECTION_NAMES = ("revenue", "nps", "support", "funnel")
+_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board")
 
 
 class _Reader:
@@ -358,6 +371,36 @@ def _read_alerts(reader: _Reader, raw: Any) -> tuple[AlertRule, ...]:
     return tuple(rules)
 
 
+def _read_tiles(reader: _Reader, data: dict) -> tuple[TileChoice, ...]:
+    """`[board] tiles`: short names (`mrr`, `nps`, …) or snapshot JSON paths, or tables with kpi, label, format."""
+    from kpitui.goals import ALIASES
+
+    raw = reader.read(data, "board", _BOARD_KEYS).get("tiles")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        reader.problem("board", "tiles", 'expected a list like ["mrr", "nps", "backlog"]')
+        return ()
+    tiles = []
+    for i, item in enumerate(raw):
+        values = (
+            {"kpi": item}
+            if isinstance(item, str)
+            else reader.read(reader.table(item, f"board.tiles[{i}]"), f"board.tiles[{i}]", _TILE_KEYS)
+        )
+        kpi = values.get("kpi")
+        path = ALIASES.get(kpi, kpi) if isinstance(kpi, str) else None
+        if path is None or "." not in path or path.split(".")[0] not in SECTION_NAMES:
+            reader.problem(
+                "board",
+                "tiles",
+                f"{kpi!r} is not a KPI; use a short name ({', '.join(ALIASES)}) or a snapshot path like revenue.mrr",
+            )
+            continue
+        tiles.append(TileChoice(**{**values, "kpi": path}))
+    return tuple(tiles)
+
+
 def _read_numbers(reader: _Reader, data: dict, section: str) -> dict[str, float]:
     out = {}
     for key, value in data.items():
@@ -439,6 +482,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         alerts=_read_alerts(reader, data.get("alerts")),
         goals=_read_numbers(reader, reader.table(data.get("goals"), "goals"), "goals"),
         engine=EngineSettings(**reader.read(reader.table(data.get("engine"), "engine"), "engine", _ENGINE_KEYS)),
+        tiles=_read_tiles(reader, reader.table(data.get("board"), "board")),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -17,9 +17,13 @@ ALIASES = {
     "nps": "nps.score",
     "csat": "support.csat",
     "backlog": "support.backlog",
+    "tickets": "support.tickets",
     "first_response": "support.first_response_minutes.median",
+    "resolution": "support.resolution_minutes.median",
     "sla_breach_rate": "support.sla_breach_rate",
     "conversion": "funnel.overall_conversion",
+    "customer_churn": "revenue.customer_churn_rate",
+    "quick_ratio": "revenue.quick_ratio",
 }
 
 

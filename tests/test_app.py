@@ -466,3 +466,23 @@ async def test_every_overview_tile_is_on_screen_without_scrolling(demo, size):
         await pilot.resize_terminal(80, 20)  # a resize lays them out again at once: compact now
         await pilot.pause()
         assert pane.max_scroll_y == 0 and all(t.has_class("-compact") for t in tiles)
+
+
+async def test_the_board_shows_the_users_own_tiles(demo):
+    """`[board] tiles`: short names and a snapshot path with its own label, in the user's order."""
+    from kpitui.config import TileChoice
+
+    tiles = (TileChoice("revenue.cmrr"), TileChoice("nps.score"), TileChoice("revenue.by_plan.0.mrr", "Top plan"))
+    app = app_for(dataclasses.replace(demo.config, tiles=tiles))
+    async with app.run_test(size=(100, 30)):
+        await app.ready.wait()
+        shown = [
+            (str(t.query_one(".tile-title").render()), str(t.query_one(".tile-value").render()))
+            for t in app.query_one("#pane-overview").query(KpiTile)
+        ]
+        revenue = app.snapshot.revenue
+        assert shown == [
+            ("CMRR", f"${revenue.cmrr / 1000:.1f}k"),
+            ("NPS", f"{app.snapshot.nps.score:.0f} ±{app.snapshot.nps.margin_of_error:.0f}"),
+            ("Top plan", f"${revenue.by_plan[0].mrr / 1000:.1f}k"),
+        ]

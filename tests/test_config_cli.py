@@ -29,6 +29,8 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
     [
         ("[app]\nrefresh = 5", "[app] refresh: expected a duration like"),
         ('[app]\ncurrency = "dollars"', "[app] currency: expected a three-letter ISO currency code"),
+        ('[board]\ntiles = ["revenue"]', "[board] tiles: 'revenue' is not a KPI; use a short name (mrr, arr,"),
+        ('[board]\ntiles = [{ kpi = "mrr", format = "euros" }]', '[board.tiles[0]] format: expected one of "money"'),
         ('[app]\ntheme = "neon"', '[app] theme: expected one of "ansi-dark", "ansi-light"'),
         ('[app]\ncolour = "red"', "[app] colour: unknown key; expected one of currency, refresh, period, theme"),
         ('[sources.x]\ntype = "jira"', "[sources.x] type: expected one of stripe, ga4, tickets, nps, got 'jira'"),

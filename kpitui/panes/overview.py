@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from textual.app import ComposeResult
@@ -11,6 +11,7 @@ from textual.containers import Grid
 from textual.geometry import Size
 
 from kpitui import formatting as fmt
+from kpitui.config import TileChoice
 from kpitui.goals import goal_for, progress
 from kpitui.model import Snapshot, lookup, to_plain
 from kpitui.panes.base import Pane, tile_columns, trend
@@ -85,6 +86,70 @@ TILES = (
 )
 
 
+_TITLES = {
+    "revenue.arr": "ARR",
+    "revenue.arpa": "ARPA",
+    "revenue.cmrr": "CMRR",
+    "revenue.mrr_at_risk": "MRR at risk",
+    "revenue.acv": "ACV",
+    "revenue.ltv": "LTV",
+    "revenue.trial_conversion": "Trial conversion",
+    "revenue.customer_churn_rate": "Customer churn",
+    "revenue.quick_ratio": "Quick ratio",
+    "support.tickets": "Tickets",
+    "support.resolution_minutes.median": "Resolution (median)",
+    "support.sla_breach_rate": "SLA breaches",
+}
+_LOWER_IS_BETTER = ("backlog", "minutes", "breach", "churn", "at_risk")
+_MONEY = ("mrr", "arr", "arpa", "cmrr", "acv", "ltv", "mrr_at_risk", "churn", "expansion", "contraction", "net_new")
+_SOURCE_OF = {"revenue": "stripe", "support": "tickets", "nps": "nps", "funnel": "ga4"}
+
+
+def _format_of(kpi: str) -> str:
+    """How a KPI path reads best: minutes, a percentage, money, or a plain number."""
+    leaf = kpi.split(".")[-1]
+    if "minutes" in kpi:
+        return "minutes"
+    if leaf.endswith(("rate", "conversion", "csat", "nrr")):
+        return "percent"
+    if kpi.startswith("revenue.") and (leaf in _MONEY or "movements" in kpi):
+        return "money"
+    return "number"
+
+
+def _text(kind: str) -> Callable[[Snapshot, float], str]:
+    return {
+        "money": lambda s, v: fmt.money(v, s.currency, compact=True),
+        "percent": lambda s, v: fmt.percent(v),
+        "minutes": lambda s, v: fmt.minutes(v),
+        "number": lambda s, v: fmt.number(v, 0 if float(v).is_integer() else 2),
+    }[kind]
+
+
+def board_tiles(choices: tuple[TileChoice, ...]) -> tuple[TileSpec, ...]:
+    """The Overview's tiles: `[board] tiles` in their order (the default eight when none are chosen)."""
+    if not choices:
+        return TILES
+    by_kpi = {spec.kpi: spec for spec in TILES}
+    specs = []
+    for choice in choices:
+        known = by_kpi.get(choice.kpi)
+        kind = choice.format or _format_of(choice.kpi)
+        spec = known or TileSpec(
+            key=choice.kpi.replace(".", "-").replace("_", "-"),
+            title=_TITLES.get(choice.kpi, choice.kpi),
+            kpi=choice.kpi,
+            source=_SOURCE_OF[choice.kpi.split(".")[0]],
+            text=_text(kind),
+            higher_is_better=not any(word in choice.kpi for word in _LOWER_IS_BETTER),
+            change="rate" if kind == "percent" else "relative",
+        )
+        if choice.label or (known and choice.format):
+            spec = replace(spec, title=choice.label or spec.title, text=_text(kind) if choice.format else spec.text)
+        specs.append(spec)
+    return tuple(specs)
+
+
 TILE_HEIGHT, COMPACT_HEIGHT = 8, 5  # rows: the full tile; label, value and change only
 
 
@@ -116,16 +181,17 @@ class OverviewPane(Pane):
             tile.set_class(compact, "-compact")
 
     def compose(self) -> ComposeResult:
-        """A grid of tiles."""
+        """A grid of the board's tiles."""
+        self.tiles = board_tiles(self.app.config.tiles)
         with Grid(id="overview-grid", classes="tiles"):
-            for spec in TILES:
+            for spec in self.tiles:
                 yield KpiTile(spec.title, good_when_up=spec.higher_is_better, id=f"tile-{spec.key}")
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill every tile; a missing value shows a dash, never a made-up number."""
         plain = to_plain(snapshot)
         alerts = {a.kpi: a.state for a in snapshot.alerts if a.state in ("warning", "critical")}
-        for spec in TILES:
+        for spec in self.tiles:
             tile = self.query_one(f"#tile-{spec.key}", KpiTile)
             age, state = self.source_age(snapshot, now, spec.source)
             value = lookup(plain, spec.kpi)
