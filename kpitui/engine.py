@@ -27,6 +27,11 @@ _settings = EngineSettings()
 _database: duckdb.DuckDBPyConnection | None = None
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal (quotes doubled), for names and values from config."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def configure(settings: EngineSettings) -> None:
     """Use these settings from the next query on (the database is opened lazily, so importing stays cheap)."""
     global _settings, _database

@@ -11,6 +11,7 @@ import pandas as pd
 
 from kpitui import engine
 from kpitui.config import FunnelConfig, FunnelStep
+from kpitui.engine import sql_literal
 from kpitui.metrics.months import DAY_US, day_slots
 from kpitui.metrics.revenue import end_of_day
 from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
@@ -19,11 +20,6 @@ _SIGN_UP = "sign_up"
 _WEEKS = 8  # the weekly trend's length
 _NONE = -(2**62)  # "no earlier event": further back than any time
 _WEEK_US = 7 * DAY_US
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _column(name: str) -> str:
@@ -39,10 +35,12 @@ class _Span:
     hi: int
 
     def where(self, time: str = "t") -> str:
+        """The SQL condition that a time column lies in the span."""
         return f"{time} >= {self.lo} AND {time} < {self.hi}"
 
 
 def _micros(moment: pd.Timestamp) -> int:
+    """A UTC moment as µs since the epoch."""
     return int(np.datetime64(moment.tz_convert(None), "us").astype(np.int64))
 
 
@@ -68,10 +66,10 @@ class FunnelSql:
     @staticmethod
     def _match(step: FunnelStep, columns: set[str]) -> str:
         """The condition an event meets for this step: its name, and each param filter."""
-        parts = [f"event_name = {_literal(step.event)}"]
+        parts = [f"event_name = {sql_literal(step.event)}"]
         for key, value in step.params.items():
             column = "param." + key
-            parts.append(f"{_column(column)} = {_literal(value)}" if column in columns else "FALSE")
+            parts.append(f"{_column(column)} = {sql_literal(value)}" if column in columns else "FALSE")
         return "(" + " AND ".join(parts) + ")"
 
     def flagged(self, span: _Span) -> str:
@@ -279,7 +277,7 @@ def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
     )
     signups = dict(
         cursor.execute(
-            f"SELECT {day} AS day, count(*) FROM base WHERE event_name = {_literal(_SIGN_UP)} AND {in_period} "
+            f"SELECT {day} AS day, count(*) FROM base WHERE event_name = {sql_literal(_SIGN_UP)} AND {in_period} "
             "GROUP BY day"
         ).fetchall()
     )

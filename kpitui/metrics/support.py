@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from kpitui import engine
+from kpitui.engine import sql_literal
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
 SOLVED = ("solved", "closed", "resolved")
@@ -24,10 +25,6 @@ class SupportSettings:
     sla_minutes: tuple[tuple[str, float], ...] = ()
     business: bool = False
     timezone: str = "UTC"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _instant(moment: pd.Timestamp) -> str:
@@ -51,7 +48,7 @@ def sla_warnings(priorities: set[str], targets: dict[str, float]) -> list[str]:
 def _known(end: str, settings: SupportSettings) -> str:
     """Per ticket, its figures as they stood at `end`: replies and solves stamped later are absent, negative
     durations unused, ratings only on tickets solved before `end`; in business mode only business minutes."""
-    solved = f"status IN ({', '.join(map(_literal, SOLVED))})"
+    solved = f"status IN ({', '.join(map(sql_literal, SOLVED))})"
     solved_known = f"({solved} AND (solved_at IS NULL OR solved_at < {end}))"
 
     def minutes(column: str, stamp: str, counted: str = "TRUE") -> str:
@@ -149,7 +146,7 @@ def _targets_sql(targets: dict[str, float]) -> str:
     """Each ticket's first-response target in minutes (priority names matched case-insensitively)."""
     if not targets:
         return "CAST(NULL AS DOUBLE)"
-    cases = " ".join(f"WHEN {_literal(name.lower())} THEN {float(v)}" for name, v in targets.items())
+    cases = " ".join(f"WHEN {sql_literal(name.lower())} THEN {float(v)}" for name, v in targets.items())
     return f"CASE lower(priority) {cases} END"
 
 
@@ -192,7 +189,7 @@ def _history(query, zone: str, end: pd.Timestamp) -> tuple[SupportPoint, ...]:
     """Tickets and median first response per created month (the helpdesk's clock), the last 12 months."""
     last = (end - pd.Timedelta(microseconds=1)).tz_localize(None).to_period("M")
     months = [str(last - k) for k in range(11, -1, -1)]
-    local = f"strftime(created AT TIME ZONE {_literal(zone)}, '%Y-%m')"
+    local = f"strftime(created AT TIME ZONE {sql_literal(zone)}, '%Y-%m')"
     rows = {
         month: (n, median)
         for month, n, median in query(
@@ -205,7 +202,7 @@ def _history(query, zone: str, end: pd.Timestamp) -> tuple[SupportPoint, ...]:
 
 def _daily(query, period: str, zone: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
     """Tickets created per day of the period, on the helpdesk's clock."""
-    local = f"strftime(created AT TIME ZONE {_literal(zone)}, '%Y-%m-%d')"
+    local = f"strftime(created AT TIME ZONE {sql_literal(zone)}, '%Y-%m-%d')"
     counts = dict(query(f"SELECT {local} AS day, count(*) {period} GROUP BY day"))
     days = pd.date_range(start.tz_localize(None), end.tz_localize(None), freq="D", inclusive="left")
     return tuple((d.strftime("%Y-%m-%d"), int(counts.get(d.strftime("%Y-%m-%d"), 0))) for d in days)
@@ -213,7 +210,7 @@ def _daily(query, period: str, zone: str, start: pd.Timestamp, end: pd.Timestamp
 
 def _heatmap(query, period: str, zone: str) -> tuple[tuple[int, ...], ...]:
     """Tickets created per weekday (Mon..Sun) × hour, on the helpdesk's local clock."""
-    local = f"created AT TIME ZONE {_literal(zone)}"
+    local = f"created AT TIME ZONE {sql_literal(zone)}"
     grid = [[0] * 24 for _ in range(7)]
     for weekday, hour, n in query(f"SELECT isodow({local}) - 1, hour({local}), count(*) {period} GROUP BY 1, 2"):
         grid[weekday][hour] = int(n)
