@@ -185,11 +185,18 @@ class StripeSource:
         self.lines = {o["id"]: self._invoice_lines(o) for o in invoices}
         self.status_changes = {}
         self._note_status_changes(self._list("/v1/events", [("type", "customer.subscription.updated")]))
-        self.products = {o["id"]: o for o in self._optional_list("/v1/products", [], "plan names") or []}
-        self.schedules = self._optional_list(
-            "/v1/subscription_schedules", [("expand[]", "data.phases.items.price")], "committed MRR (CMRR)"
-        )
+        self._read_products()
+        self._read_schedules()
         self.synced_at = started - CLOCK_SKEW
+
+    def _read_products(self) -> None:
+        """Every product, listed once, for plan names."""
+        self.products = {o["id"]: o for o in self._optional_list("/v1/products", [], "plan names") or []}
+
+    def _read_schedules(self) -> None:
+        """Every subscription schedule with its phases' prices (four expansion levels, Stripe's maximum)."""
+        params = [("expand[]", "data.phases.items.price")]
+        self.schedules = self._optional_list("/v1/subscription_schedules", params, "committed MRR (CMRR)")
 
     def _optional_list(self, path: str, params: list[tuple[str, str]], needed_for: str) -> list[dict] | None:
         """A list some Stripe-compatible services lack: a 404 leaves it out with a warning, never fails the source."""
@@ -215,9 +222,9 @@ class StripeSource:
         self._note_status_changes(events)
         types = {str(e.get("type", "")).split(".")[0] for e in events}
         if "product" in types:
-            self.products = {o["id"]: o for o in self._optional_list("/v1/products", [], "plan names") or []}
+            self._read_products()
         if "subscription_schedule" in types and self.schedules is not None:
-            self.schedules = list(self._list("/v1/subscription_schedules", [("expand[]", "data.phases.items.price")]))
+            self._read_schedules()
         for event in sorted(events, key=lambda e: e.get("created", 0)):
             obj = _dig(event, "data", "object") or {}
             kind = obj.get("object")
