@@ -13,6 +13,7 @@ from typing import Any
 
 from kpitui.durations import parse_duration, parse_period
 from kpitui.engine import EngineSettings
+from kpitui.model import SECTION_OF
 
 SOURCE_TYPES = ("stripe", "ga4", "tickets", "nps")
 DEFAULT_REFRESH = 300.0
@@ -265,7 +266,6 @@ _ALERT_KEYS = {
 _ENGINE_KEYS = {"memory_limit": _memory, "temp_directory": _string}
 _BOARD_KEYS = {"tiles": None}
 _TILE_KEYS = {"kpi": _string, "label": _string, "format": _choice("money", "percent", "number", "minutes")}
-SECTION_NAMES = ("revenue", "nps", "support", "funnel")
 _TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board")
 
 
@@ -390,7 +390,7 @@ def _read_tiles(reader: _Reader, data: dict) -> tuple[TileChoice, ...]:
         )
         kpi = values.get("kpi")
         path = ALIASES.get(kpi, kpi) if isinstance(kpi, str) else None
-        if path is None or "." not in path or path.split(".")[0] not in SECTION_NAMES:
+        if path is None or "." not in path or path.split(".")[0] not in SECTION_OF.values():
             reader.problem(
                 "board",
                 "tiles",

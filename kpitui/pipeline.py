@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kpitui.config import Config, SourceConfig
 from kpitui.metrics import MetricsError
-from kpitui.model import Snapshot, SourceStatus, to_plain
+from kpitui.model import SECTION_OF, Snapshot, SourceStatus, to_plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from kpitui.store import Store
 
 TREND_DAYS = 120
-SECTIONS = {"stripe": "revenue", "tickets": "support", "nps": "nps", "ga4": "funnel"}
 
 
 @dataclass
@@ -151,7 +150,7 @@ def compute_snapshot(
     engine.configure(config.engine)
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
-    for kind, section in SECTIONS.items():
+    for kind, section in SECTION_OF.items():
         try:
             sections[section] = _section_once(kind, config, states, as_of, closed or {})
         except MetricsError as exc:

@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from kpitui.config import AlertRule
-from kpitui.model import AlertState, SourceStatus, lookup
+from kpitui.model import SECTION_OF, AlertState, SourceStatus, lookup
 
 SOURCE_PREFIX = "sources."
-_SECTION_OF = {"stripe": "revenue", "tickets": "support", "nps": "nps", "ga4": "funnel"}
 
 
 def _crossed(value: float, above: float | None, below: float | None) -> float | None:
@@ -66,7 +65,7 @@ def hold_stale(
     alerts: tuple[AlertState, ...], statuses: dict[str, SourceStatus], now: datetime, stale_after: float
 ) -> tuple[AlertState, ...]:
     """Threshold alerts on a section whose sources are stale are held: state `stale`, value kept, never fired."""
-    stale = {_SECTION_OF.get(statuses[name].type) for name in _stale_ages(statuses, now, stale_after)}
+    stale = {SECTION_OF.get(statuses[name].type) for name in _stale_ages(statuses, now, stale_after)}
     return tuple(replace(a, state="stale") if a.kpi.split(".")[0] in stale else a for a in alerts)
 
 

@@ -13,7 +13,7 @@ from textual.geometry import Size
 from kpitui import formatting as fmt
 from kpitui.config import TileChoice
 from kpitui.goals import goal_for, progress
-from kpitui.model import Snapshot, lookup, to_plain
+from kpitui.model import SECTION_OF, Snapshot, lookup, to_plain
 from kpitui.panes.base import Pane, tile_columns, trend
 from kpitui.widgets.tile import KpiTile
 
@@ -102,7 +102,7 @@ _TITLES = {
 }
 _LOWER_IS_BETTER = ("backlog", "minutes", "breach", "churn", "at_risk")
 _MONEY = ("mrr", "arr", "arpa", "cmrr", "acv", "ltv", "mrr_at_risk", "churn", "expansion", "contraction", "net_new")
-_SOURCE_OF = {"revenue": "stripe", "support": "tickets", "nps": "nps", "funnel": "ga4"}
+_SOURCE_OF = {section: kind for kind, section in SECTION_OF.items()}
 
 
 def _format_of(kpi: str) -> str:
