@@ -76,9 +76,11 @@ def _error(worker: Worker) -> str:
 
 def _alert_text(alert: AlertState) -> str:
     """What a crossing says: the value against its threshold, or how long a source has had no fresh data."""
-    if alert.kpi.startswith("sources."):
+    from kpitui.metrics.alerts import SOURCE_PREFIX
+
+    if alert.kpi.startswith(SOURCE_PREFIX):
         age, limit = format_seconds(alert.value or 0), format_seconds(alert.threshold or 0)
-        return f"{alert.kpi.removeprefix('sources.')}: no fresh data for {age} ({limit} allowed)"
+        return f"{alert.kpi.removeprefix(SOURCE_PREFIX)}: no fresh data for {age} ({limit} allowed)"
     return f"{alert.kpi} = {alert.value:,.2f} crossed {alert.threshold:,.2f}"
 
 
@@ -299,7 +301,7 @@ class KpiApp(App[None]):
 
     def _raise_alerts(self, snapshot: Snapshot) -> None:
         """Notify once per crossing (not on every refresh); ring the bell and run commands if configured."""
-        from kpitui.metrics.alerts import crossings
+        from kpitui.metrics.alerts import crossings, remembered_states
 
         rules = {rule.kpi: rule for rule in self.config.alerts}
         for alert in crossings(self.alert_states, snapshot.alerts):
@@ -326,11 +328,10 @@ class KpiApp(App[None]):
                     thread=True,
                     exit_on_error=False,
                 )
-        held = {a.kpi for a in snapshot.alerts if a.state == "stale" and not a.kpi.startswith("sources.")}
-        self.alert_states = {a.kpi: self.alert_states.get(a.kpi, "ok") if a.kpi in held else a.state
-                             for a in snapshot.alerts}  # fmt: skip
-        if self.store is not None:
-            self.store.save_alert_states(self.alert_states)
+        states = remembered_states(self.alert_states, snapshot.alerts)
+        if self.store is not None and states != self.alert_states:
+            self.store.save_alert_states(states)
+        self.alert_states = states
 
     def _show_status(self) -> None:
         statuses = {name: state.status for name, state in self.states.items()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from kpitui.config import AlertRule, Config, SourceConfig
-from kpitui.metrics.alerts import crossings, freshness_alerts, hold_stale
+from kpitui.metrics.alerts import crossings, freshness_alerts, hold_stale, remembered_states
 from kpitui.model import AlertState, SourceStatus
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -39,6 +39,10 @@ def test_threshold_alerts_on_a_stale_section_are_held():
         ("revenue.mrr", 90.0, "warning"),
     ]
     assert [a.kpi for a in crossings({"support.backlog": "ok"}, held)] == ["revenue.mrr"]
+    assert remembered_states({"support.backlog": "warning"}, held) == {
+        "support.backlog": "warning",
+        "revenue.mrr": "warning",
+    }
 
 
 def test_a_stale_source_alert_is_a_crossing_once():

@@ -81,3 +81,11 @@ def crossings(previous: dict[str, str], states: tuple[AlertState, ...]) -> list[
         elif alert.state == "ok" and before in ("warning", "critical"):
             changed.append(alert)
     return changed
+
+
+def remembered_states(previous: dict[str, str], states: tuple[AlertState, ...]) -> dict[str, str]:
+    """Where each alert stands for the next crossing check: a held (stale) threshold alert keeps its last state."""
+    return {
+        a.kpi: previous.get(a.kpi, "ok") if a.state == "stale" and not a.kpi.startswith(SOURCE_PREFIX) else a.state
+        for a in states
+    }
