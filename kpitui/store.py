@@ -7,6 +7,8 @@ import io
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +62,18 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, taken under the lock: committed whole, or rolled back."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
@@ -74,18 +88,12 @@ class Store:
             buffer = io.BytesIO()
             frame.to_parquet(buffer, index=False)
             blobs.append((name, frame_name, buffer.getvalue()))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if fresh:
-                    self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
-                    self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
-                self._db.execute("INSERT OR REPLACE INTO source_status VALUES (?, ?)", (name, _status_json(status)))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._written[name] = frames
+        with self._writing():
+            if fresh:
+                self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
+                self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
+            self._db.execute("INSERT OR REPLACE INTO source_status VALUES (?, ?)", (name, _status_json(status)))
+        self._written[name] = frames
 
     def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, SourceResult]]:
         """The stored status and frames of each named source that has any."""
@@ -126,10 +134,8 @@ class Store:
     def record_kpis(self, day: date, values: dict[str, float]) -> None:
         """Upsert the day's KPI values (the latest refresh of a day wins)."""
         rows = [(day.isoformat(), kpi, float(v)) for kpi, v in values.items()]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._writing():
             self._db.executemany("INSERT OR REPLACE INTO kpi_daily VALUES (?, ?, ?)", rows)
-            self._db.execute("COMMIT")
 
     def kpi_history(self, since: date) -> dict[str, tuple[tuple[str, float], ...]]:
         """Every KPI's daily values from `since`, oldest first."""
@@ -144,11 +150,9 @@ class Store:
 
     def save_alert_states(self, states: dict[str, str]) -> None:
         """Where each alert stood at the last snapshot, so a restart does not raise the same crossing again."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._writing():
             self._db.execute("DELETE FROM alert_state")
             self._db.executemany("INSERT INTO alert_state VALUES (?, ?)", list(states.items()))
-            self._db.execute("COMMIT")
 
     def load_alert_states(self) -> dict[str, str]:
         """The alert states the last run saved."""
@@ -161,10 +165,8 @@ class Store:
             (fingerprint, str(r.month), str(r.customer_id), str(r.currency), float(r.mrr))
             for r in rows.itertuples(index=False)
         ]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._writing():
             self._db.executemany("INSERT OR IGNORE INTO month_closing VALUES (?, ?, ?, ?, ?)", values)
-            self._db.execute("COMMIT")
 
     def load_closings(self, fingerprint: str) -> dict[str, pd.DataFrame]:
         """The stored closing rows of each month under this settings fingerprint."""
