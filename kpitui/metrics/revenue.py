@@ -140,7 +140,8 @@ class RevenueEngine:
         self.observed = observed
         lines = _paid_subscription_lines(book.invoice_lines)
         start = _ns(subs["start"].fillna(subs["created"]), _NO_TIME_MAX)
-        self.counted_from = np.maximum(start, _ns(subs["trial_end"], _NO_TIME_MIN))
+        self.trial_end = _ns(subs["trial_end"], _NO_TIME_MIN)
+        self.counted_from = np.maximum(start, self.trial_end)
         self.counted_until = _ns(counting_ends(subs, lines, settings, observed), _NO_TIME_MAX)
         self.never_counted = _flags(subs["status"], _NEVER_COUNTED)
         customers = subs["customer_id"].astype(str)

@@ -20,15 +20,13 @@ def _rate(numerator: float, denominator: float) -> float | None:
 
 def trial_conversion(engine: RevenueEngine) -> float | None:
     """Trials that ended in the period (and by the time the book was read) and went on to count, ÷ those trials."""
-    trial_end = engine.subs["trial_end"]
-    end = min(engine.as_of_end, engine.observed)
-    start = engine.as_of_end + pd.Timedelta(microseconds=1) - pd.Timedelta(days=engine.settings.period_days)
-    ended = (trial_end >= start) & (trial_end <= end)
-    at_end = trial_end.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    at_end = engine.trial_end  # ns; the smallest int64 where there was no trial
+    end = min(engine.as_of_end, engine.observed).value
+    start = (engine.as_of_end + pd.Timedelta(microseconds=1) - pd.Timedelta(days=engine.settings.period_days)).value
+    ended = (at_end >= start) & (at_end <= end)
     paying = (
         (engine.counted_from <= at_end) & (at_end < engine.counted_until) & ~engine.never_counted & (engine.base > 0)
     )
-    ended = ended.fillna(False).to_numpy(dtype=bool)
     return _rate(float((ended & paying).sum()), float(ended.sum()))
 
 
