@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import glob
 import gzip
 import io
 import mmap
@@ -27,23 +26,6 @@ NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"
 _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
 _NON_SPACE = re.compile(rb"\S")
-
-
-def expand_path(pattern: str) -> list[Path]:
-    """Expand `~` and a glob into a stable, sorted list of files."""
-    expanded = str(Path(pattern).expanduser())
-    if any(ch in expanded for ch in "*?["):
-        matches = sorted(Path(p) for p in glob.glob(expanded, recursive=True))
-        files = [p for p in matches if p.is_file()]
-        if not files:
-            raise ConnectorError(f"{pattern}: the pattern matches no file; check the path")
-        return files
-    path = Path(expanded)
-    if not path.exists():
-        raise ConnectorError(f"{pattern}: no such file; check the path in the config")
-    if path.is_dir():
-        raise ConnectorError(f"{pattern}: is a directory; give a file or a glob like {pattern}/*.csv")
-    return [path]
 
 
 def read_bytes(path: Path) -> bytes | mmap.mmap:

@@ -1,4 +1,5 @@
-"""Google Analytics 4 exports → `events` (BigQuery export), `traffic` (UI reports), `funnel_steps`."""
+"""Google Analytics 4 exports: BigQuery event exports → `events`, scanned by the engine where they lie; UI reports
+and explorations → `traffic` and `funnel_steps` (connectors.ga4_reports)."""
 
 from __future__ import annotations
 
@@ -7,354 +8,318 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
-
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import expand_path, read_bytes, read_text, to_utf8
-from connectors.frames import PARAM_PREFIX, conform, stack
-from connectors.parsing import TEXT, category_series, parse_numbers, string_series
+from connectors.paths import expand_path
+from connectors.scan import TableScan, arrow_name
+from kpitui import engine
+from kpitui.engine import sql_literal
 
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
-_STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
-_RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
-_DATE_KEY = re.compile(r"^#\s*(Start|End) date:\s*(\d{8})\s*$", re.I)
+PARAM_PREFIX = "param."
+_USER_COLUMNS = ("user_pseudo_id", "user_id")
+_VALUE_KINDS = ("string_value", "int_value", "double_value", "float_value")  # a param value's kinds
+_TOUCH_FIELDS = {"source": "source", "medium": "medium", "campaign": "name"}  # first-touch traffic_source fields
+_TEXT_VALUE = "STRUCT(" + ", ".join(f"{kind} VARCHAR" for kind in _VALUE_KINDS) + ")"
+_JSON_COLUMNS = {  # an NDJSON export's columns as read: text throughout (BigQuery writes INT64 values as strings)
+    "event_timestamp": "VARCHAR",
+    "event_name": "VARCHAR",
+    "user_pseudo_id": "VARCHAR",
+    "user_id": "VARCHAR",
+    "event_params": f"STRUCT(key VARCHAR, value {_TEXT_VALUE})[]",
+    "traffic_source": "STRUCT(source VARCHAR, medium VARCHAR, name VARCHAR)",
+}
 
 
-_USER_COLUMNS = {"user_pseudo_id", "user_id"}
-_FLAT_VALUES = ("string_value", "int_value", "double_value", "float_value")  # a param value's kinds
+def _column(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _events_from_arrow(table: pa.Table, wanted: tuple[str, ...]) -> pd.DataFrame:
-    """A BigQuery-export table → the events frame with `param.*` columns, vectorised."""
-    names = set(table.column_names)
-    missing = sorted({"event_timestamp", "event_name"} - names) + ([] if names & _USER_COLUMNS else ["user_pseudo_id"])
+@dataclass(frozen=True)
+class EventFile:
+    """One event export as the engine reads it: `source` a FROM item, `types` its columns' SQL types, `row` the
+    expression of a row's place in the file."""
+
+    source: str
+    types: tuple[tuple[str, str], ...]
+    row: str
+    rows: int
+    arrow: tuple[tuple[str, Any], ...] = ()
+
+    def source_time(self) -> str:
+        """The event's time in µs since the epoch, UTC."""
+        kind = dict(self.types)["event_timestamp"]
+        return "event_timestamp" if kind == "BIGINT" else "TRY_CAST(event_timestamp AS BIGINT)"
+
+    def present(self, cursor: Any) -> dict[str, str]:
+        """The columns the file itself has (for an NDJSON file, those in its first lines)."""
+        if self.source.startswith("read_json("):
+            return _describe(cursor, self.source.split(", columns = ")[0] + ")")
+        return dict(self.types)
+
+    def select(self, params: tuple[str, ...]) -> str:
+        """The canonical events (`t` their time in µs) with a `param.KEY` text column for each of `params`."""
+        types = dict(self.types)
+        user = "user_pseudo_id" if "user_pseudo_id" in types else "user_id"
+        login = "CAST(user_id AS VARCHAR)" if user == "user_pseudo_id" and "user_id" in types else "NULL"
+        value = {key: self._param(key, types) for key in dict.fromkeys([*DEFAULT_PARAMS, *params])}
+        touch = set(re.findall(r"\b(source|medium|name)\b", types.get("traffic_source", "")))
+        attribution = {
+            field: f"COALESCE({value[field]}, traffic_source.{name})" if name in touch else value[field]
+            for field, name in _TOUCH_FIELDS.items()
+        }
+        keys = ", list_transform(event_params, lambda p: p.key) AS kpitui_keys" if "event_params" in types else ""
+        columns = [
+            "CAST(make_timestamp(t) AS TIMESTAMPTZ) AS event_time",
+            "t",
+            "CAST(event_name AS VARCHAR) AS event_name",
+            f"CAST({user} AS VARCHAR) AS user_id",
+            f"{login} AS login_id",
+            f"{value['ga_session_id']} AS session_id",
+            *(f"{expression} AS {field}" for field, expression in attribution.items()),
+            *(f"{expression} AS {_column(PARAM_PREFIX + key)}" for key, expression in value.items()),
+            "row",
+        ]
+        inner = f"SELECT *, {self.source_time()} AS t, {self.row} AS row{keys} FROM {self.source}"
+        return f"SELECT {', '.join(columns)} FROM ({inner})"
+
+    @staticmethod
+    def _param(key: str, types: dict[str, str]) -> str:
+        """A param's value as text: the first `event_params` entry with the key, else a column of that name."""
+        found = []
+        if "event_params" in types:
+            value = f"event_params[list_position(kpitui_keys, {sql_literal(key)})].value"
+            kinds = [kind for kind in _VALUE_KINDS if kind in types["event_params"]]
+            found += [f"CAST({value}.{kind} AS VARCHAR)" for kind in kinds]
+        if key in types:
+            found.append(f"CAST({_column(key)} AS VARCHAR)")
+        return f"COALESCE({', '.join(found)})" if len(found) > 1 else found[0] if found else "CAST(NULL AS VARCHAR)"
+
+
+def _describe(cursor: Any, source: str) -> dict[str, str]:
+    """The columns of a FROM item and their SQL types."""
+    return {name: kind for name, kind, *_ in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+
+
+def _checked(path: Path, types: dict[str, str]) -> None:
+    """Raise unless the columns are a GA4 event export's."""
+    missing = [c for c in ("event_timestamp", "event_name") if c not in types]
+    missing += [] if any(c in types for c in _USER_COLUMNS) else ["user_pseudo_id"]
     if missing:
         raise ConnectorError(
-            f"not a GA4 event export: no {', '.join(missing)} column; found {', '.join(sorted(names))[:300]}"
+            f"{path}: not a GA4 event export: no {', '.join(missing)} column; "
+            f"found {', '.join(sorted(types))[:300]}"
         )
-    with ThreadPoolExecutor(2) as pool:  # the params pivot, key by key (arrow and numpy release the GIL)
-        jobs = _pivot_params(table, wanted, pool) if "event_params" in names else {}
-        stamp = pc.cast(table.column("event_timestamp"), pa.int64(), safe=False)
-        out = pd.DataFrame(
-            {
-                "event_time": stamp.cast(pa.timestamp("us", tz="UTC")).to_pandas(),
-                "event_name": category_series(table.column("event_name")),
-            }
-        )
-        user = table.column("user_pseudo_id") if "user_pseudo_id" in names else table.column("user_id")
-        out["user_id"] = string_series(user)
-        params = {key: column for key, job in jobs.items() if (column := job.result()) is not None}
-    for key in wanted:
-        if key in names and key not in params:
-            params[key] = string_series(table.column(key))
-    for key in params:
-        out[PARAM_PREFIX + key] = params[key].values
-    out["session_id"] = params["ga_session_id"].values if "ga_session_id" in params else None
-    first_touch = table.column("traffic_source").combine_chunks() if "traffic_source" in names else None
-    for field, fallback in (("source", "source"), ("medium", "medium"), ("campaign", "name")):
-        value = params[field].astype("string") if field in params else string_series(pa.nulls(len(out), TEXT))
-        if first_touch is not None and fallback in [f.name for f in first_touch.type]:
-            value = value.fillna(string_series(first_touch.field(fallback)))
-        out[field] = value.values
-    return out
 
 
-def _pivot_params(
-    table: pa.Table, wanted: tuple[str, ...], pool: ThreadPoolExecutor
-) -> dict[str, Future[pd.Series | None]]:
-    """Start pivoting `event_params` (list of {key, value{…}}) into one text column per wanted key: a job per key."""
-    column = table.column("event_params").combine_chunks()
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        column = pa.array([json.loads(v) if v else [] for v in column.to_pylist()])
-    flat = pc.list_flatten(column)
-    parents = pc.list_parent_indices(column).to_numpy()
-    which = _key_positions(flat.field("key"), wanted)
-    value = flat.field("value")
-    kinds = [value.field(f.name) for f in value.type if f.name in _FLAT_VALUES]
-    return {
-        key: pool.submit(_param_column, which, number, parents, kinds, table.num_rows)
-        for number, key in enumerate(wanted)
-    }
+def _counted(cursor: Any, path: Path, part: EventFile, report: SourceReport) -> EventFile:
+    """The part with its row count, checked to hold events; those without a readable time are reported as skipped,
+    by row. Raises the engine's error when it cannot read the file."""
+    user = " + ".join(f"count({c})" for c in _USER_COLUMNS if c in dict(part.types)) or "0"
+    rows, timed, named, identified = cursor.execute(
+        f"SELECT count(*), count(t), count(event_name), {user} FROM "
+        f"(SELECT *, {part.source_time()} AS t FROM {part.source})"
+    ).fetchone()
+    if rows == 0:
+        raise ConnectorError(f"{path}: holds no events")
+    if not (named and identified):
+        _checked(path, part.present(cursor))
+    if timed < rows:
+        timeless = cursor.execute(f"SELECT row + 1 FROM ({part.select(())}) WHERE t IS NULL ORDER BY row").fetchall()
+        report.skip_many(path.name, [line for (line,) in timeless], "no readable event_timestamp")
+    return EventFile(part.source, part.types, part.row, rows, part.arrow)
 
 
-def _param_column(
-    which: np.ndarray, number: int, parents: np.ndarray, kinds: list[pa.Array], rows: int
-) -> pd.Series | None:
-    """The values by event of the key at `number` in `which` (each flattened param's key), None when no event has
-    it."""
-    hits = np.flatnonzero(which == number)
-    if not len(hits):
-        return None
-    owners = parents[hits]
-    first = np.concatenate(([True], owners[1:] != owners[:-1]))  # values follow their rows: a row's first one
-    chosen = pa.array(hits[first])  # only these become text: an export holds many params that are not wanted
-    values = _param_values([pc.take(kind, chosen) for kind in kinds], len(chosen))
-    if len(values) < rows:  # some rows lack the key: spread the values to their rows
-        position = np.full(rows, -1, dtype=np.int64)
-        position[owners[first]] = np.arange(len(values))
-        values = pc.take(values, pa.array(position, mask=position < 0))
-    return category_series(values) if pa.types.is_dictionary(values.type) else string_series(values)
+def _parquet(cursor: Any, path: Path, report: SourceReport) -> EventFile:
+    """A Parquet export, read in place (`row` its row number in the file)."""
+    import duckdb
 
-
-def _param_values(kinds: list[pa.Array], count: int) -> pa.Array:
-    """A param's values as text, the first kind holding one winning; whole numbers alone (session ids) become a
-    dictionary, each distinct number written as text once (writing 2M numbers as text is the pivot's longest
-    step)."""
-    present = [kind for kind in kinds if kind.null_count < len(kind)]
-    if len(present) == 1 and pa.types.is_integer(present[0].type):
-        encoded = pc.dictionary_encode(present[0])
-        return pa.DictionaryArray.from_arrays(encoded.indices, pc.cast(encoded.dictionary, TEXT))
-    return pc.coalesce(*[pc.cast(kind, TEXT) for kind in present]) if present else pa.nulls(count, TEXT)
-
-
-def _key_positions(keys: pa.Array, wanted: tuple[str, ...]) -> np.ndarray:
-    """Each param key's position in `wanted` (-1 for others); a dictionary-encoded key's values looked up once."""
-    if pa.types.is_dictionary(keys.type):
-        found = _key_positions(keys.dictionary, wanted)
-        return np.append(found, np.int32(-1))[keys.indices.fill_null(-1).to_numpy()]
-    return pc.index_in(keys, value_set=pa.array(wanted, type=keys.type)).fill_null(-1).to_numpy()
-
-
-_EVENT_COLUMNS = ("event_timestamp", "event_name", "user_pseudo_id", "user_id", "event_params", "traffic_source")
-
-
-def _read_parquet(path: Path, wanted: tuple[str, ...]) -> pa.Table:
-    """The columns the events frame is built from (exports hold many more: device, geo, items, …); event names
-    and param keys, a few values repeated on every row, read as dictionaries (faster, and hashed never)."""
+    source = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
     try:
-        schema = pq.ParquetFile(path).schema
-        present = schema.to_arrow_schema().names
-        repeated = [
-            column.path
-            for column in map(schema.column, range(len(schema)))
-            if column.path == "event_name" or (column.path.startswith("event_params.") and column.name == "key")
-        ]
-        return pq.read_table(
-            path, columns=[name for name in present if name in (*_EVENT_COLUMNS, *wanted)], read_dictionary=repeated
-        )
-    except (pa.ArrowException, OSError) as exc:
+        types = _describe(cursor, source)
+        _checked(path, types)
+        return _counted(cursor, path, EventFile(source, tuple(types.items()), "file_row_number", 0), report)
+    except duckdb.Error as exc:
         raise ConnectorError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
 
 
-def _read_ndjson(path: Path, report: SourceReport) -> pa.Table:
-    data = to_utf8(read_bytes(path), path)
+def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
+    """An NDJSON export read in place, every field as text; one that DuckDB cannot read as it is (a broken line,
+    another encoding) is read line by line instead, its bad lines reported."""
+    import duckdb
+
+    columns = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
+    source = f"read_json({sql_literal(str(path))}, format = 'newline_delimited', columns = {columns})"
+    # the row's place: DuckDB keeps a scan's order (preserve_insertion_order), and a JSON scan has no row number
+    part = EventFile(source, tuple(_JSON_COLUMNS.items()), "row_number() OVER () - 1", 0)
     try:
-        return pajson.read_json(pa.BufferReader(pa.py_buffer(data)))
-    except pa.ArrowInvalid:
-        rows = []
-        for number, line in enumerate(data[:].decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError
-            except ValueError:
-                report.skip(path.name, number, "not a JSON object")
-                continue
-            row["event_timestamp"] = (
-                int(row["event_timestamp"]) if str(row.get("event_timestamp", "")).isdigit() else None
-            )
-            rows.append(row)
-        if not rows:
-            raise ConnectorError(f"{path}: no readable JSON lines") from None
-        return pa.Table.from_pylist(rows)
+        return _counted(cursor, path, part, report)
+    except duckdb.Error:
+        return _counted(cursor, path, _from_rows(cursor, path, _json_rows(path, report)), report)
 
 
-_FLAT_PARAM_KEY = re.compile(r"^event_params\.(\d+)\.key$")
+def _text(value: Any) -> str | None:
+    """A field as text (BigQuery's JSON writes INT64 values as strings, other writers as numbers)."""
+    return None if value is None or value == "" else value if isinstance(value, str) else json.dumps(value)
 
 
-def _unflatten_params(frame: pd.DataFrame, wanted: tuple[str, ...]) -> pd.DataFrame:
-    """`event_params.N.key` / `event_params.N.value.*` columns → one column per wanted param (first match wins)."""
-    slots = sorted(int(m.group(1)) for m in map(_FLAT_PARAM_KEY.match, frame.columns) if m)
-    params = {key: pd.Series("", index=frame.index) for key in wanted}
-    for n in slots:
-        value = pd.Series("", index=frame.index)
-        for kind in _FLAT_VALUES:
-            column = f"event_params.{n}.value.{kind}"
-            if column in frame:
-                value = value.where(value != "", frame[column])
-        for key, found in params.items():
-            take = (frame[f"event_params.{n}.key"] == key) & (found == "")
-            params[key] = found.where(~take, value)
-    flat = [c for c in frame.columns if c.startswith("event_params.")]
-    out = frame.drop(columns=flat)
-    for key, found in params.items():
-        if key not in out:
-            out[key] = found.replace("", None)
+def _params(raw: Any) -> list[dict[str, Any]]:
+    """`event_params` as a list of {key, value: {kind: text}}, whatever its writer made of it."""
+    items = json.loads(raw) if isinstance(raw, str) else raw or []
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            value = item.get("value") or {}
+            kinds = {kind: _text(value.get(kind)) for kind in _VALUE_KINDS}
+            out.append({"key": _text(item.get("key")), "value": kinds})
     return out
 
 
-def _read_events_csv(text: str, path: Path, wanted: tuple[str, ...], report: SourceReport) -> pa.Table:
-    """The raw table as CSV: nested fields as JSON cells, or flattened into `a.0.b` columns."""
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    if any(_FLAT_PARAM_KEY.match(c) for c in frame.columns):
-        frame = _unflatten_params(frame, wanted)
-    touch = {c.split(".", 1)[1]: frame.pop(c) for c in list(frame.columns) if c.startswith("traffic_source.")}
-    table = None
-    if "event_params" in frame:
-        parsed = []
-        for number, cell in zip(frame.index, frame["event_params"]):
-            try:
-                parsed.append(json.loads(cell) if cell else [])
-            except ValueError:
-                report.skip(path.name, int(number) + 2, "event_params is not valid JSON")
-                parsed.append([])
-        frame = frame.drop(columns=["event_params"])
-        table = pa.Table.from_pandas(frame, preserve_index=False).append_column("event_params", pa.array(parsed))
-    table = table if table is not None else pa.Table.from_pandas(frame, preserve_index=False)
-    if touch:
-        fields = {name: pa.array(values.replace("", None), pa.string()) for name, values in touch.items()}
-        table = table.append_column("traffic_source", pa.StructArray.from_arrays(fields.values(), list(fields)))
-    return table
+def _event_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A parsed export row with text fields and the params list in one shape (so Arrow gives every file the same
+    types)."""
+    out: dict[str, Any] = {key: _text(value) for key, value in row.items() if not isinstance(value, (list, dict))}
+    out["event_params"] = _params(row.get("event_params"))
+    touch = row.get("traffic_source")
+    if isinstance(touch, dict):
+        out["traffic_source"] = {name: _text(touch.get(name)) for name in _TOUCH_FIELDS.values()}
+    return out
 
 
-def _ui_export(text: str, path: Path, report: SourceReport) -> dict[str, pd.DataFrame]:
-    """A UI report or exploration CSV: comment block, blank-line-separated tables."""
-    lines = text.splitlines()
-    comments = [line for line in lines if line.startswith("#")]
-    dates = {m.group(1).lower(): m.group(2) for m in map(_DATE_KEY.match, comments) if m}
-    for m in map(_RANGE.match, comments):
-        if m:
-            dates = {"start": m.group(1), "end": m.group(2)}
-    end = pd.to_datetime(dates.get("end"), format="%Y%m%d", utc=True) if "end" in dates else pd.NaT
-    body = [line for line in lines if not line.startswith("#")]
-    blocks, current = [], []
-    for line in body:
-        if line.strip():
-            current.append(line)
-        elif current:
-            blocks.append(current)
-            current = []
-    if current:
-        blocks.append(current)
-    decimal_comma = any(_DECIMAL_COMMA.match(cell.strip()) for line in body for cell in next(csv.reader([line]), []))
-    traffic, steps = [], []
-    for block in blocks:
-        rows = list(csv.reader(io.StringIO("\n".join(block))))
-        header, data = rows[0], rows[1:]
-        if data and any(_STEP.match(r[0] or "") for r in data):
-            steps.append(_funnel_rows(header, data))
-        else:
-            traffic.append(_traffic_rows(header, data, end, path, report, decimal_comma))
-    universal = any(line.strip("# ").strip() == "All Web Site Data" for line in comments)
-    report.layout = "GA4 funnel exploration" if steps else "Universal Analytics report" if universal else "GA4 report"
-    frames = {}
-    if traffic:
-        frames["traffic"] = conform("traffic", pd.concat(traffic, ignore_index=True))
-    if steps:
-        frames["funnel_steps"] = conform("funnel_steps", pd.concat(steps, ignore_index=True))
-    return frames
+def _json_rows(path: Path, report: SourceReport) -> list[dict[str, Any]]:
+    """The JSON objects of an NDJSON file, line by line; other lines reported."""
+    from connectors.files import read_text
 
-
-def _funnel_rows(header: list[str], data: list[list[str]]) -> pd.DataFrame:
-    users_col = next((i for i, h in enumerate(header) if h.strip().lower() in ("active users", "users")), 1)
-    segment_col = 1 if users_col > 1 else None
-    out = []
-    for row in data:
-        match = _STEP.match(row[0] or "")
-        if not match:
+    rows = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
             continue
-        users, _ = parse_numbers(pd.Series([row[users_col] if users_col < len(row) else ""]))
-        out.append(
-            {
-                "step_index": int(match.group(1)),
-                "step_name": match.group(2).strip(),
-                "users": users.iloc[0],
-                "segment": row[segment_col] if segment_col is not None else "",
-            }
-        )
-    return pd.DataFrame(out)
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError
+            rows.append(_event_row(row))
+        except (ValueError, TypeError, AttributeError):
+            report.skip(path.name, number, "not a JSON object")
+    if not rows:
+        raise ConnectorError(f"{path}: no readable JSON lines")
+    return rows
 
 
-_TIME_FORMATS = ("%Y%m%d", "%Y%m", "%d/%m/%Y", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%d.%m.%y")
-_DECIMAL_COMMA = re.compile(r"^-?[\d.]*\d,(\d{1,2}|\d{4,})%?$")
-_HMS = re.compile(r"^(\d+):(\d{2}):(\d{2})$")
-_CURRENCY = "$€£¥"
+_FLAT_PARAM = re.compile(r"^event_params\.(\d+)\.(key|value\.(\w+))$")
 
 
-def _report_dates(values: pd.Series) -> pd.Series | None:
-    """The dimension's values as UTC dates when one date format reads them all (YYYYMMDD, locale days, …)."""
-    present = values.str.strip()
-    for fmt in _TIME_FORMATS:
-        dates = pd.to_datetime(present, format=fmt, errors="coerce", utc=True)
-        if len(dates) and dates.notna().all():
-            return dates
-    return None
+def _csv_rows(path: Path, report: SourceReport) -> list[dict[str, Any]]:
+    """A BigQuery export saved as CSV: nested fields as JSON cells, or flattened into `event_params.N.key`,
+    `event_params.N.value.int_value`, `traffic_source.source` columns."""
+    from connectors.files import read_text
+
+    reader = csv.DictReader(io.StringIO(read_text(path).lstrip("\ufeff")))
+    rows = []
+    for row in reader:
+        flat: dict[int, dict[str, Any]] = {}
+        out: dict[str, Any] = {"traffic_source": {}}
+        for name, cell in row.items():
+            if name is None:
+                continue
+            if match := _FLAT_PARAM.match(name):
+                item = flat.setdefault(int(match.group(1)), {"key": None, "value": {}})
+                if match.group(3):
+                    item["value"][match.group(3)] = cell
+                else:
+                    item["key"] = cell
+            elif name.startswith("traffic_source."):
+                out["traffic_source"][name.split(".", 1)[1]] = cell
+            else:
+                out[name] = cell
+        try:
+            out["event_params"] = [flat[n] for n in sorted(flat) if flat[n]["key"]] or out.get("event_params")
+            rows.append(_event_row(out))
+        except ValueError:
+            report.skip(path.name, reader.line_num, "event_params is not valid JSON")
+            rows.append(_event_row({**out, "event_params": []}))
+    if not rows:
+        raise ConnectorError(f"{path}: holds no events")
+    return rows
 
 
-def _report_values(raw: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
-    """Report cells as numbers: thousands separators, `%` (→ fraction), `HH:MM:SS` (→ seconds), currency."""
-    text = raw.fillna("").str.strip().str.strip(_CURRENCY).str.strip()
-    percent = text.str.endswith("%")
-    text = text.str.rstrip("%")
-    if decimal_comma:
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    values, bad = parse_numbers(text)
-    clock = text.str.extract(_HMS).astype(float)
-    seconds = clock[0] * 3600 + clock[1] * 60 + clock[2]
-    values = values.where(seconds.isna(), seconds).where(~percent, values / 100)
-    return values, bad & seconds.isna()
+def _from_rows(cursor: Any, path: Path, rows: list[dict[str, Any]]) -> EventFile:
+    """Rows the connector read itself, as an Arrow table the engine reads without a copy."""
+    import pyarrow as pa
+
+    for number, row in enumerate(rows):
+        row["kpitui_row"] = number
+    table = pa.Table.from_pylist(rows)
+    name = arrow_name()
+    cursor.register(name, table)
+    types = _describe(cursor, name)
+    _checked(path, types)
+    return EventFile(name, tuple(types.items()), "kpitui_row", len(rows), ((name, table),))
 
 
-def _traffic_rows(header, data, end, path, report, decimal_comma: bool) -> pd.DataFrame:
-    dimension = header[0]
-    rows = [r for r in data if r and r[0].strip() and (r[-1] or "").strip().lower() != "grand total"]
-    frame = pd.DataFrame([r[: len(header)] + [""] * (len(header) - len(r)) for r in rows], columns=header)
-    long = frame.melt(id_vars=[dimension], var_name="metric", value_name="raw")
-    long["value"], bad = _report_values(long["raw"], decimal_comma)
-    if bad.any():
-        report.warnings.append(f"{path.name}: {int(bad.sum())} cell(s) are not numbers")
-    dates = _report_dates(long[dimension]) if len(long) else None
-    if dates is not None:
-        long["date"], long["dimension"], long["dimension_value"] = dates, dimension, None
-    else:
-        long["date"], long["dimension"], long["dimension_value"] = end, dimension, long[dimension]
-    return long[["date", "metric", "value", "dimension", "dimension_value"]]
+def _is_ui_export(path: Path) -> tuple[bool, str]:
+    """Whether a CSV is a UI report (a `#` comment block) and its first line."""
+    from connectors.files import read_bytes, to_utf8
+
+    head = to_utf8(read_bytes(path)[:65536], path, whole=False)
+    first = bytes(head[:]).decode("utf-8", errors="replace").lstrip("\ufeff")
+    return first.startswith("#"), first.split("\n", 1)[0]
 
 
-def _read_file(path: Path, wanted: tuple[str, ...], report: SourceReport) -> dict[str, pd.DataFrame]:
+def _read_file(cursor: Any, path: Path, report: SourceReport) -> dict[str, Any]:
+    """One export file's tables: an event export as a scan part, a UI report as frames."""
     name = path.name.lower().removesuffix(".gz")
     if name.endswith(".parquet"):
         report.layout = "GA4 BigQuery export (Parquet)"
-        return {"events": _events_from_arrow(_read_parquet(path, wanted), wanted)}
+        return {"events": _parquet(cursor, path, report)}
     if name.endswith((".ndjson", ".jsonl", ".json")):
         report.layout = "GA4 BigQuery export (NDJSON)"
-        return {"events": _events_from_arrow(_read_ndjson(path, report), wanted)}
-    text = read_text(path) if name.endswith((".csv", ".tsv", ".txt")) else ""
-    if text.lstrip("\ufeff").startswith("#"):
-        return _ui_export(text, path, report)
-    if "event_name" in text.split("\n", 1)[0]:
+        return {"events": _ndjson(cursor, path, report)}
+    ui, first_line = _is_ui_export(path) if name.endswith((".csv", ".tsv", ".txt")) else (False, "")
+    if ui:
+        from connectors.files import read_text
+        from connectors.ga4_reports import read_ui_export
+
+        return read_ui_export(read_text(path), path, report)
+    if "event_name" in first_line:
         report.layout = "GA4 BigQuery export (CSV)"
-        return {"events": _events_from_arrow(_read_events_csv(text, path, wanted, report), wanted)}
+        return {"events": _counted(cursor, path, _from_rows(cursor, path, _csv_rows(path, report)), report)}
     raise ConnectorError(
         f"{path}: not a GA4 export kpitui knows (expected a BigQuery export as .ndjson/.parquet/.csv "
         "with event_name and event_timestamp, or a UI report CSV starting with # comment lines)"
     )
 
 
+def _stacked(name: str, parts: list[Any]) -> Any:
+    """Tables of one kind from several files: scans one after another, report frames concatenated."""
+    if name == "events":
+        return TableScan(tuple(parts))
+    from connectors.frames import conform, stack
+
+    return conform(name, stack(parts))
+
+
 def load(options: Mapping[str, Any]) -> SourceResult:
-    """Read every file of the source's path (a glob) and stack frames of the same kind."""
+    """Read every file of the source's path (a glob): event exports become one scan, report tables are stacked."""
     report = SourceReport()
-    wanted = tuple(dict.fromkeys([*DEFAULT_PARAMS, *options.get("params", ())]))
-    collected: dict[str, list[pd.DataFrame]] = {}
-    for path in expand_path(options["path"]):
-        try:
-            frames = _read_file(path, wanted, report)
-        except ConnectorError as exc:
-            message = str(exc)
-            raise ConnectorError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-        for name, frame in frames.items():
-            collected.setdefault(name, []).append(frame)
-    result = {name: conform(name, stack(parts)) for name, parts in collected.items()}
-    report.rows = sum(len(f) for f in result.values())
+    collected: dict[str, list[Any]] = {}
+    cursor = engine.cursor()
+    try:
+        for path in expand_path(options["path"]):
+            try:
+                tables = _read_file(cursor, path, report)
+            except ConnectorError as exc:
+                message = str(exc)
+                raise ConnectorError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+            for name, table in tables.items():
+                collected.setdefault(name, []).append(table)
+    finally:
+        cursor.close()
+    result = {name: _stacked(name, parts) for name, parts in collected.items()}
+    report.rows = sum(len(table) for table in result.values())
     return SourceResult(result, report)
+

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
+from connectors.files import CsvTable, ReadPlan, read_csv_strings
 from connectors.frames import conform
 from connectors.parsing import (
     DATE_ORDER_HINT,
@@ -25,6 +25,7 @@ from connectors.parsing import (
     unix_times,
     unsettled_date_order,
 )
+from connectors.paths import expand_path
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)

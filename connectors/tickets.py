@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, ReadPlan, expand_path, read_csv_strings
+from connectors.files import CsvTable, ReadPlan, read_csv_strings
 from connectors.frames import SCHEMAS, conform
 from connectors.parsing import (
     DATE_ORDER_HINT,
@@ -25,6 +25,7 @@ from connectors.parsing import (
     timestamp_parsers,
     unsettled_date_order,
 )
+from connectors.paths import expand_path
 
 # canonical field → header aliases (compared after normalise_header), most specific first
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -37,21 +37,6 @@ def _options_key(source: SourceConfig) -> tuple:
     return (source.name, tuple(sorted((k, str(v)) for k, v in source.options.items())))
 
 
-def _file_stamps(pattern: str) -> tuple:
-    """Each matched file's path, size, inode and change times: while they stay the same, so does the data."""
-    from connectors.base import ConnectorError
-    from connectors.files import expand_path
-
-    stamps = []
-    for path in expand_path(pattern):
-        try:
-            stat = path.stat()
-        except OSError as exc:
-            raise ConnectorError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
-        stamps.append((str(path), stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns))
-    return tuple(stamps)
-
-
 def load_source(source: SourceConfig) -> SourceResult:
     """Run the source's connector; raises ConnectorError (or anything unexpected).
 
@@ -71,7 +56,9 @@ def load_source(source: SourceConfig) -> SourceResult:
         from connectors import tickets as module
     else:
         from connectors import nps as module
-    read = (_options_key(source), _file_stamps(source.options["path"]))  # before the read: a change during it shows
+    from connectors.paths import file_signatures
+
+    read = (_options_key(source), file_signatures(source.options["path"]))  # before the read: a change during it shows
     last = _FILES.get(source.name)
     if last is not None and last[0] == read:
         return last[1]
@@ -122,9 +109,7 @@ def pending(source: SourceConfig) -> SourceState:
 def _frames(
     states: dict[str, SourceState], kind: str, sources: dict[str, SourceConfig], name: str
 ) -> pd.DataFrame | None:
-    """The named frame stacked over every source of a type that has data."""
-    from connectors.frames import stack
-
+    """The named table stacked over every source of a type that has data (scans one after another)."""
     parts = [
         s.result.frames[name]
         for n, s in states.items()
@@ -132,6 +117,12 @@ def _frames(
     ]
     if not parts:
         return None
+    from connectors.scan import TableScan
+
+    if isinstance(parts[0], TableScan):
+        return TableScan.stack(parts)
+    from connectors.frames import stack
+
     return stack(parts)
 
 
@@ -260,10 +251,14 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
 
         return compute_nps(responses, as_of, config.metrics.nps_window_days)
     events, steps, traffic = frame("events"), frame("funnel_steps"), frame("traffic")
-    from kpitui.metrics.funnel import compute_funnel, funnel_from_steps, with_report_traffic
+    if events is not None and len(events) and config.funnel.steps:
+        from kpitui.metrics.funnel import compute_funnel
 
-    if events is not None and not events.empty and config.funnel.steps:
         return compute_funnel(events, config.funnel, as_of, config.period_days)
+    if (steps is None or steps.empty) and (traffic is None or traffic.empty):
+        return None
+    from kpitui.metrics.funnel_reports import funnel_from_steps, with_report_traffic
+
     funnel = funnel_from_steps(steps) if steps is not None and not steps.empty else None
     if traffic is not None and not traffic.empty:
         return with_report_traffic(funnel, traffic, as_of, config.period_days)

@@ -13,16 +13,15 @@ import pytest
 
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
-from connectors.frames import stack
 from connectors.parsing import DATE_ORDER_HINT
-from kpitui.config import FunnelConfig, FunnelStep, SourceConfig
-from kpitui.metrics.funnel import compute_funnel, funnel_from_steps, with_report_traffic
+from connectors.scan import TableScan
+from kpitui.config import FunnelConfig, FunnelStep
+from kpitui.metrics.funnel import compute_funnel
+from kpitui.metrics.funnel_reports import funnel_from_steps, with_report_traffic
 from kpitui.metrics.nps import compute_nps
 from kpitui.metrics.support import SupportSettings, compute_support
 from kpitui.model import SupportPoint
-from kpitui.pipeline import succeeded
-from kpitui.store import Store
-from tests.conftest import FROZEN
+from tests.scans import scanned
 
 DATA = Path(__file__).parent / "data"
 SLA = (("urgent", 60.0), ("high", 240.0), ("normal", 1440.0), ("low", 2880.0))
@@ -313,14 +312,13 @@ def test_report_traffic_reaches_the_funnel_section():
 
 def test_flattened_event_params_csv():
     result = ga4.load({"path": str(DATA / "ga4/events_flattened.csv")})
-    events = result.frames["events"]
+    events = scanned(result.frames["events"])
     assert list(events["session_id"]) == ["11", "11", "21", "31"]  # the key may sit in any slot
     assert list(events["param.page_location"].fillna("")) == ["https://x.example/", "https://x.example/join", "", ""]
     # a session's own source param wins over the user's first touch (traffic_source.*)
     assert list(events["source"].fillna("")) == ["google", "google", "newsletter", ""]
-    m = compute_funnel(
-        events, FunnelConfig(steps=(FunnelStep("s", "session_start"), FunnelStep("u", "sign_up"))), date(2026, 11, 20)
-    )
+    steps = (FunnelStep("s", "session_start"), FunnelStep("u", "sign_up"))
+    m = compute_funnel(result.frames["events"], FunnelConfig(steps=steps), date(2026, 11, 20))
     assert [s.users for s in m.steps] == [3, 1]
 
 
@@ -431,8 +429,10 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
     pricing = settings.pop("pricing", False)
     steps = tuple(FunnelStep(n, n, {"page_location": "/pricing"} if pricing and n == "b" else {}) for n in "abc")
     config = FunnelConfig(steps=steps, window=3600, **settings)
-    frame = ga4.load({"path": str(path)}).frames["events"]
-    m = compute_funnel(frame, config, date(2026, 11, 20))
+    scan = ga4.load({"path": str(path)}).frames["events"]
+    m = compute_funnel(scan, config, date(2026, 11, 20))
+    frame = scanned(scan, ("page_location",))
+    assert compute_funnel(frame, config, date(2026, 11, 20)) == m  # the same events as a frame
     assert [s.users for s in m.steps] == counts
     assert (m.users, m.sessions, m.monthly_visitors) == (6, 7, 6)  # u1 has two sessions
     assert m.overall_conversion == pytest.approx(counts[-1] / counts[0])
@@ -468,34 +468,29 @@ def test_funnel_rules_worked_example(tmp_path, settings, counts):
     assert (longer.breakdown, longer.daily_visitors) == (m.breakdown, m.daily_visitors)
 
 
-def test_event_names_stay_categories_across_files_sources_and_the_store(tmp_path):
-    """Event names are read as dictionaries (Parquet) or encoded once (NDJSON), session ids made text once per
-    distinct number; stacked files, stacked sources and a trip through the store keep them right, and the funnel
-    counts the same."""
+def test_a_glob_of_files_and_several_sources_count_as_one_export(tmp_path):
+    """Parquet (in pyarrow's older list naming, `event_params.list.item.key`) and NDJSON files of one glob, and the
+    same files as two sources, give the events in file order and the funnel of the one-file export."""
     events = _worked_events()
-    # pyarrow's older list naming (`event_params.list.item.key`): the param keys are still found
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    pq.write_table(pa.Table.from_pylist(events), whole / "events.parquet")
     pq.write_table(pa.Table.from_pylist(events[:7]), tmp_path / "events_1.parquet", use_compliant_nested_type=False)
     (tmp_path / "events_2.ndjson").write_text("".join(json.dumps(event) + "\n" for event in events[7:]))
-    frame = ga4.load({"path": str(tmp_path / "events_*")}).frames["events"]
-    assert isinstance(frame["event_name"].dtype, pd.CategoricalDtype)
+    scan = ga4.load({"path": str(tmp_path / "events_*")}).frames["events"]
+    frame = scanned(scan)
     assert frame["event_name"].tolist() == [name for _, name, *_ in WORKED_ROWS]
-    assert frame["session_id"].tolist() == [session for *_, session, _ in WORKED_ROWS]  # numbers as text, once each
-    assert isinstance(frame["session_id"].dtype, pd.CategoricalDtype)
+    assert frame["session_id"].tolist() == [session for *_, session, _ in WORKED_ROWS]  # numbers as text
     config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600, per_session=True)
-    expected = compute_funnel(frame, config, date(2026, 11, 20))
-    assert [s.users for s in expected.steps] == [5, 3, 1]
-    two_sources = stack(
-        [frame.iloc[:4].assign(event_name=frame["event_name"].iloc[:4].cat.remove_unused_categories()), frame.iloc[4:]]
+    expected = compute_funnel(
+        ga4.load({"path": str(whole / "events.parquet")}).frames["events"], config, date(2026, 11, 20)
     )
-    assert isinstance(two_sources["event_name"].dtype, pd.CategoricalDtype)
-    assert two_sources["event_name"].tolist() == frame["event_name"].tolist()
-    store = Store(tmp_path / "s.sqlite3")
-    source = SourceConfig("web", "ga4", 60.0, {"path": str(tmp_path / "events_*")})
-    store.save_source("web", succeeded(source, ga4.load(source.options), FROZEN).status, {"events": frame})
-    restored = store.load_sources({"web"})["web"][1].frames["events"]
-    store.close()
-    for stacked in (two_sources, restored):
-        assert compute_funnel(stacked, config, date(2026, 11, 20)) == expected
+    assert [s.users for s in expected.steps] == [5, 3, 1]
+    assert compute_funnel(scan, config, date(2026, 11, 20)) == expected
+    two_sources = TableScan.stack(
+        [ga4.load({"path": str(tmp_path / f"events_{n}.*")}).frames["events"] for n in (1, 2)]
+    )
+    assert compute_funnel(two_sources, config, date(2026, 11, 20)) == expected
 
 
 def test_unknown_file_is_one_clear_error(tmp_path):
@@ -544,6 +539,6 @@ def test_event_params_first_value_per_row_and_gaps(tmp_path):
     ]
     path = tmp_path / "events.ndjson"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    events = ga4.load({"path": str(path)}).frames["events"]
-    assert events["session_id"].astype("string").fillna("-").tolist() == ["7", "-", "-"]
+    events = scanned(ga4.load({"path": str(path)}).frames["events"])
+    assert events["session_id"].fillna("-").tolist() == ["7", "-", "-"]
     assert events["source"].fillna("-").tolist() == ["x", "-", "y"]

@@ -3,22 +3,19 @@ directly followed, per user or per session, param filters, and every entry tried
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date
-
-import numpy as np
-import pandas as pd
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from kpitui import engine
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.engine import sql_literal
-from kpitui.metrics.months import DAY_US, day_slots
-from kpitui.metrics.revenue import end_of_day
 from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
 
 _SIGN_UP = "sign_up"
 _WEEKS = 8  # the weekly trend's length
 _NONE = -(2**62)  # "no earlier event": further back than any time
+DAY_US = 86_400_000_000  # microseconds in a day
 _WEEK_US = 7 * DAY_US
 
 
@@ -39,9 +36,14 @@ class _Span:
         return f"{time} >= {self.lo} AND {time} < {self.hi}"
 
 
-def _micros(moment: pd.Timestamp) -> int:
-    """A UTC moment as µs since the epoch."""
-    return int(np.datetime64(moment.tz_convert(None), "us").astype(np.int64))
+def _micros(day: date) -> int:
+    """The midnight (UTC) that starts a day, as µs since the epoch."""
+    return (day - date(1970, 1, 1)).days * DAY_US
+
+
+def _day_label(micros: int) -> str:
+    """The UTC day of a moment in µs since the epoch, as YYYY-MM-DD."""
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)).strftime("%Y-%m-%d")
 
 
 class FunnelSql:
@@ -55,12 +57,11 @@ class FunnelSql:
         self.columns = ["user_id", "session_id", "event_name", "source", "medium", *params]
 
     def base(self, span: _Span) -> str:
-        """The temp table `base`: the needed columns of the events in the span, `t` their time in µs, `seq` their
-        row order (the view `events` is scanned once)."""
+        """The temp table `base`: the needed columns of the events in the span, with `t` (µs) and `seq` (the view
+        `events` is scanned once)."""
         columns = ", ".join(map(_column, self.columns))
         return (
-            f"CREATE OR REPLACE TEMP TABLE base AS SELECT {columns}, epoch_us(event_time) AS t, seq FROM events "
-            f"WHERE {span.where('epoch_us(event_time)')}"
+            f"CREATE OR REPLACE TEMP TABLE base AS SELECT {columns}, t, seq FROM events WHERE {span.where()}"
         )
 
     @staticmethod
@@ -183,7 +184,7 @@ class FunnelSql:
         )
 
 
-def _steps(counts: list[int], continued: list[int | None], names: list[str]) -> tuple[FunnelStepResult, ...]:
+def funnel_steps(counts: list[int], continued: list[int | None], names: list[str]) -> tuple[FunnelStepResult, ...]:
     """Per step: users, completion from the previous step, conversion from the first, abandonments (users
     none of whose counted events continue to the next step; 0 for the last)."""
     out = []
@@ -201,23 +202,37 @@ def _steps(counts: list[int], continued: list[int | None], names: list[str]) -> 
     return tuple(out)
 
 
-def _overall(counts: list[int]) -> float | None:
+def overall_conversion(counts: list[int]) -> float | None:
+    """Users at the last step ÷ users at the first (None without entries)."""
     return None if not counts or counts[0] == 0 else counts[-1] / counts[0]
 
 
-def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
+def _events_view(cursor: Any, events: Any, params: tuple[str, ...]) -> set[str]:
+    """The view `events` over a scan (files, Arrow tables) or a frame of the canonical events; its columns."""
+    from connectors.scan import TableScan
+
+    if isinstance(events, TableScan):
+        events.register(cursor)
+        cursor.execute(f"CREATE OR REPLACE TEMP VIEW events AS {events.sql(params)}")
+    else:  # a frame (pandas or Arrow) of the canonical columns: its rows in order
+        cursor.register("frame", events.assign(seq=range(len(events))))
+        cursor.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT *, epoch_us(event_time) AS t FROM frame")
+    return {name for name, *_ in cursor.execute("DESCRIBE events").fetchall()}
+
+
+def compute_funnel(events: Any, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
     """Funnel steps, overall conversion, previous period, weekly trend, source/medium breakdown and traffic over
-    the period [start, end): `end` the midnight after `as_of` (UTC)."""
-    end = end_of_day(as_of) + pd.Timedelta(microseconds=1)
-    period = _Span(_micros(end - pd.Timedelta(days=period_days)), _micros(end))
+    the period [start, end): `end` the midnight after `as_of` (UTC). `events`: a scan, or a canonical frame."""
+    end = _micros(as_of + timedelta(days=1))
+    period = _Span(end - period_days * DAY_US, end)
     before = _Span(period.lo - (period.hi - period.lo), period.lo)
     weeks = _Span(period.hi - _WEEKS * _WEEK_US, period.hi)
-    month = _Span(_micros(pd.Timestamp(as_of.replace(day=1), tz="UTC")), period.hi)
-    sql = FunnelSql(config, set(events.columns))
+    month = _Span(_micros(as_of.replace(day=1)), period.hi)
     names = [s.name for s in config.steps]
     cursor = engine.cursor()
     try:
-        cursor.register("events", events.assign(seq=np.arange(len(events), dtype=np.int64)))
+        params = tuple(sorted({key for step in config.steps for key in step.params}))
+        sql = FunnelSql(config, _events_view(cursor, events, params))
         cursor.execute(sql.base(_Span(min(before.lo, weeks.lo, month.lo), period.hi)))
         cursor.execute(sql.flagged(_Span(min(before.lo, weeks.lo), period.hi)))
         reached: dict[str, tuple[list[int], list[int | None]]] = {}
@@ -239,9 +254,9 @@ def compute_funnel(events: pd.DataFrame, config: FunnelConfig, as_of: date, peri
         cursor.close()
     counts, continued = reached["period"]
     return FunnelMetrics(
-        steps=_steps(counts, continued, names),
-        overall_conversion=_overall(counts),
-        previous_overall_conversion=_overall(reached["before"][0]),
+        steps=funnel_steps(counts, continued, names),
+        overall_conversion=overall_conversion(counts),
+        previous_overall_conversion=overall_conversion(reached["before"][0]),
         weekly=weekly,
         breakdown=breakdown,
         **traffic,
@@ -253,7 +268,7 @@ def _weekly(rows: list[tuple], span: _Span) -> tuple[tuple[str, float | None], .
     by_week = {week: (entered, completed) for week, entered, completed in rows}
     out = []
     for k in range(_WEEKS):
-        last_day = pd.Timestamp(span.lo + (k + 1) * _WEEK_US - 1, unit="us").strftime("%Y-%m-%d")
+        last_day = _day_label(span.lo + (k + 1) * _WEEK_US - 1)
         entered, completed = by_week.get(k, (0, 0))
         out.append((last_day, None if entered == 0 else completed / entered))
     return tuple(out)
@@ -282,49 +297,10 @@ def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
         ).fetchall()
     )
     days = range(period.lo // DAY_US, period.hi // DAY_US)
-    label = lambda d: pd.Timestamp(d * DAY_US, unit="us").strftime("%Y-%m-%d")  # noqa: E731
     return {
-        "daily_visitors": tuple((label(d), int(visitors.get(d, 0))) for d in days),
-        "daily_signups": tuple((label(d), int(signups.get(d, 0))) for d in days),
+        "daily_visitors": tuple((_day_label(d * DAY_US), int(visitors.get(d, 0))) for d in days),
+        "daily_signups": tuple((_day_label(d * DAY_US), int(signups.get(d, 0))) for d in days),
         "users": int(users),
         "sessions": int(sessions),
         "monthly_visitors": int(monthly),
     }
-
-
-def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
-    """A pre-aggregated funnel export, shown as given (first segment when broken down)."""
-    if steps["segment"].notna().any():
-        steps = steps[steps["segment"] == steps["segment"].dropna().iloc[0]]
-    steps = steps.sort_values("step_index")
-    counts = [int(v) for v in steps["users"].fillna(0)]
-    return FunnelMetrics(
-        steps=_steps(counts, [*counts[1:], None], list(steps["step_name"].astype(str))),
-        overall_conversion=_overall(counts),
-        preaggregated=True,
-    )
-
-
-_VISITOR_METRICS = ("active users", "users", "total users")
-
-
-def with_report_traffic(
-    funnel: FunnelMetrics | None, traffic: pd.DataFrame, as_of: date, period_days: int = 30
-) -> FunnelMetrics:
-    """Visitors per day and sessions of the period from GA4/UA report tables (a `Date` or `Day Index` table)."""
-    end = end_of_day(as_of)
-    start = end - pd.Timedelta(days=period_days)
-    daily = traffic[traffic["dimension_value"].isna() & traffic["date"].notna()]
-    daily = daily[(daily["date"] > start) & (daily["date"] <= end)]
-    metric = daily["metric"].str.strip().str.lower()
-    visitors = daily[metric.isin(_VISITOR_METRICS)].groupby("date")["value"].max()
-    days, slots = day_slots(visitors.index.to_numpy(dtype="datetime64[us]"), start, end)
-    per_day = np.zeros(len(days), dtype=np.int64)
-    per_day[slots[slots >= 0]] = visitors.to_numpy()[slots >= 0]
-    sessions = daily.loc[metric == "sessions", "value"]
-    base = funnel or FunnelMetrics(steps=(), overall_conversion=None, preaggregated=True)
-    return replace(
-        base,
-        daily_visitors=tuple(zip(days, map(int, per_day), strict=True)) if len(visitors) else (),
-        sessions=int(sessions.sum()) if len(sessions) else None,
-    )

@@ -1,0 +1,18 @@
+"""Reading a scan's rows in tests, as a user would see them in the engine."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from connectors.scan import TableScan
+from kpitui import engine
+
+
+def scanned(scan: TableScan, params: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The scan's canonical columns in file order, as a frame."""
+    cursor = engine.cursor()
+    try:
+        scan.register(cursor)
+        return cursor.execute(f"SELECT * EXCLUDE (t, seq) FROM ({scan.sql(params)}) ORDER BY seq").df()
+    finally:
+        cursor.close()
