@@ -351,7 +351,8 @@ def to_stored(value: Any) -> Any:
 
 
 @cache
-def _hints(kind: type) -> dict[str, Any]:
+def field_types(kind: type) -> dict[str, Any]:
+    """A dataclass's fields' type hints, resolved once."""
     return get_type_hints(kind)
 
 
@@ -363,7 +364,7 @@ def from_stored(kind: Any, data: Any) -> Any:
     if origin in (UnionType, Union):
         return from_stored(next(a for a in args if a is not type(None)), data)
     if is_dataclass(kind):
-        hints = _hints(kind)
+        hints = field_types(kind)
         return kind(**{f.name: from_stored(hints[f.name], data[f.name]) for f in fields(kind) if f.name in data})
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:

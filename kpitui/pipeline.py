@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kpitui.config import Config, SourceConfig
 from kpitui.metrics import MetricsError
@@ -23,10 +23,17 @@ TREND_DAYS = 120
 
 @dataclass
 class SourceState:
-    """The last good result of a source and how its latest refresh went."""
+    """How a source's latest refresh went, its last good result and the signatures of the files that result was
+    read from (file sources); a file source restored from the store has its signatures and no result until read."""
 
     status: SourceStatus
     result: SourceResult | None = None
+    signature: tuple | None = None
+
+
+def reads_files(kind: str) -> bool:
+    """Whether sources of this type read export files (their files are their storage, not the store)."""
+    return kind != "stripe"
 
 
 _BILLING: dict[tuple, StripeSource] = {}
@@ -38,7 +45,13 @@ def _options_key(source: SourceConfig) -> tuple:
 
 
 def load_source(source: SourceConfig) -> SourceResult:
-    """Run the source's connector; raises ConnectorError (or anything unexpected).
+    """Run the source's connector; raises ConnectorError (or anything unexpected)."""
+    return read_source(source)[0]
+
+
+def read_source(source: SourceConfig) -> tuple[SourceResult, tuple | None]:
+    """The source's tables and, for a file source, the signatures of the files read (taken before the read: a
+    change during it shows next time).
 
     Billing connectors are kept per source (and options) so later refreshes read only the changes. File sources
     whose files have not changed since their last load give that load's result again (the same object).
@@ -49,7 +62,7 @@ def load_source(source: SourceConfig) -> SourceResult:
         key = _options_key(source)
         if key not in _BILLING:
             _BILLING[key] = StripeSource(source.options)
-        return _BILLING[key].load()
+        return _BILLING[key].load(), None
     if source.type == "ga4":
         from connectors import ga4 as module
     elif source.type == "tickets":
@@ -58,13 +71,14 @@ def load_source(source: SourceConfig) -> SourceResult:
         from connectors import nps as module
     from connectors.paths import file_signatures
 
-    read = (_options_key(source), file_signatures(source.options["path"]))  # before the read: a change during it shows
+    signature = file_signatures(source.options["path"])
+    read = (_options_key(source), signature)
     last = _FILES.get(source.name)
     if last is not None and last[0] == read:
-        return last[1]
+        return last[1], signature
     result = module.load(source.options)
     _FILES[source.name] = (read, result)
-    return result
+    return result, signature
 
 
 def describe_error(error: BaseException) -> str:
@@ -77,8 +91,8 @@ def describe_error(error: BaseException) -> str:
     return redact(f"unexpected {error.__class__.__name__}: {error}"[:300])
 
 
-def succeeded(source: SourceConfig, result: SourceResult, now: datetime) -> SourceState:
-    """The state after a successful refresh."""
+def succeeded(source: SourceConfig, result: SourceResult, now: datetime, signature: tuple | None = None) -> SourceState:
+    """The state after a successful refresh (of these files, for a file source)."""
     report = result.report
     status = SourceStatus(
         type=source.type,
@@ -91,13 +105,15 @@ def succeeded(source: SourceConfig, result: SourceResult, now: datetime) -> Sour
         warnings=tuple(report.warnings + report.summary_of_skips()),
         layout=report.layout,
     )
-    return SourceState(status, result)
+    return SourceState(status, result, signature)
 
 
 def failed(state: SourceState | None, source: SourceConfig, message: str) -> SourceState:
-    """The state after a failed refresh: stale if older good data remains, else error."""
-    if state is not None and state.result is not None:
-        return SourceState(replace(state.status, status="stale", error=message, interval=source.refresh), state.result)
+    """The state after a failed refresh: stale if older good data remains (a result, or for a file source the
+    stored section computed from the files it last read), else error."""
+    if state is not None and (state.result is not None or state.signature is not None):
+        stale = replace(state.status, status="stale", error=message, interval=source.refresh)
+        return SourceState(stale, state.result, state.signature)
     return SourceState(SourceStatus(type=source.type, status="error", error=message, interval=source.refresh))
 
 
@@ -132,9 +148,11 @@ def compute_snapshot(
     as_of: date,
     now: datetime,
     closed: ClosedMonths | None = None,
+    kept: StoredSections | None = None,
 ) -> Snapshot:
-    """Every metric from the sources' last good frames (and the stored closing MRR rows, `closed`); a metrics
-    error marks its sources as errors."""
+    """Every metric from the sources' last good tables (and the stored closing MRR rows, `closed`; the stored
+    sections, `kept`, where their files, as_of and settings are the same); a metrics error marks its sources as
+    errors."""
     from kpitui import engine
     from kpitui.metrics.alerts import evaluate_alerts, freshness_alerts, hold_stale
 
@@ -143,7 +161,7 @@ def compute_snapshot(
     statuses = {name: state.status for name, state in states.items()}
     for kind, section in SECTION_OF.items():
         try:
-            sections[section] = _section_once(kind, config, states, as_of, closed or {})
+            sections[section] = _section_once(kind, config, states, as_of, closed or {}, kept or {})
         except MetricsError as exc:
             sections[section] = None
             for name, source in config.sources.items():
@@ -163,11 +181,53 @@ def compute_snapshot(
 
 
 _SECTIONS: dict[str, tuple] = {}  # source type → (its inputs by identity, its metrics, those inputs)
+StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it was computed from, its result)
 
 
-def _section_once(kind: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
-    """`_section`, reused while the config and the sources' results are the same objects: a refresh of a
-    billing source leaves a two-million-event funnel as it was."""
+def section_key(kind: str, config: Config, states: dict[str, SourceState], as_of: date) -> str | None:
+    """What a file-fed section is computed from: the files read (their signatures), as_of, the settings and the
+    kpitui version; None when no source of the type has read files."""
+    read = sorted(
+        (name, state.signature)
+        for name, state in states.items()
+        if config.sources[name].type == kind and state.signature is not None
+    )
+    if not read:
+        return None
+    import hashlib
+
+    from kpitui import __version__
+
+    options = [sorted(config.sources[name].options.items()) for name, _ in read]
+    settings = (config.period_days, config.funnel, config.metrics, sorted(config.sla_minutes.items()), options)
+    text = repr((__version__, kind, as_of.isoformat(), settings, read))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _unread(kind: str, config: Config, states: dict[str, SourceState]) -> bool:
+    """Whether a source of this type has read files whose tables this process does not hold."""
+    return any(
+        config.sources[name].type == kind and state.result is None and state.signature is not None
+        for name, state in states.items()
+    )
+
+
+def _section_once(
+    kind: str,
+    config: Config,
+    states: dict[str, SourceState],
+    as_of: date,
+    closed: ClosedMonths,
+    kept: StoredSections,
+):
+    """`_section`, or the stored section where it was computed from the same files, as_of and settings (or, for
+    files not read in this process, the last one computed); reused while the config and the sources' results
+    are the same objects: a refresh of a billing source leaves a two-million-event funnel as it was."""
+    stored = kept.get(SECTION_OF[kind])
+    if stored is not None and stored[0] == section_key(kind, config, states, as_of):
+        return stored[1]
+    if _unread(kind, config, states):
+        return stored[1] if stored is not None else None
     results = [(name, state.result) for name, state in states.items() if config.sources[name].type == kind]
     key = (id(config), as_of, tuple((name, id(result)) for name, result in results))
     if kind == "stripe":
@@ -266,30 +326,54 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
 
 
 def fetch(name: str, source: SourceConfig, store: Store | None, now: datetime) -> SourceState:
-    """Load a source and keep its frames in the store; raises what the connector raises."""
-    state = succeeded(source, load_source(source), now)
+    """Load a source and keep its status in the store (with a billing source's frames, or a file source's file
+    signatures); raises what the connector raises."""
+    result, signature = read_source(source)
+    state = succeeded(source, result, now, signature)
     if store is not None:
-        store.save_source(name, state.status, state.result.frames)
+        store.save_source(name, state.status, None if signature is not None else result.frames, signature)
     return state
 
 
 def restore(config: Config, store: Store) -> dict[str, SourceState]:
-    """The stored last good state of each configured source, as it was saved."""
-    stored = store.load_sources(set(config.sources))
-    return {name: SourceState(status, result) for name, (status, result) in stored.items()}
+    """The stored last good state of each configured source: a billing source's frames, a file source's file
+    signatures (its section is stored)."""
+    states = {}
+    for name, (status, signature) in store.load_sources(set(config.sources)).items():
+        result = store.load_frames(name) if signature is None else None
+        if result is not None or signature is not None:
+            states[name] = SourceState(status, result, signature)
+    return states
 
 
 def compute_and_record(
-    config: Config, states: dict[str, SourceState], as_of: date, now: datetime, store: Store | None
+    config: Config,
+    states: dict[str, SourceState],
+    as_of: date,
+    now: datetime,
+    store: Store | None,
+    kept: StoredSections | None = None,
 ) -> Snapshot:
-    """Compute the snapshot; with a store, record today's KPIs and attach the stored daily trends."""
+    """Compute the snapshot; with a store, reuse and record the file-fed sections (`kept`: those already read
+    from it), record today's KPIs and attach the stored daily trends."""
     if store is None:
         return compute_snapshot(config, states, as_of, now)
+    kept = store.load_sections() if kept is None else kept
     inputs = revenue_inputs(config, states)
     closed = store.load_closings(inputs[2]) if inputs is not None else {}
-    snapshot = compute_snapshot(config, states, as_of, now, closed)
+    snapshot = compute_snapshot(config, states, as_of, now, closed, kept)
     if inputs is not None and as_of == now.date() and snapshot.revenue is not None:
         close_months(store, inputs, as_of, set(closed), _book_read_at(config, states))
+    for kind, section in SECTION_OF.items():
+        key = section_key(kind, config, states, as_of)
+        value = getattr(snapshot, section)
+        if (
+            key is not None
+            and value is not None
+            and not _unread(kind, config, states)
+            and kept.get(section, ("",))[0] != key
+        ):
+            store.save_section(section, key, value)
     from kpitui.store import scalar_kpis
 
     store.record_kpis(as_of, scalar_kpis(to_plain(snapshot)))
@@ -310,13 +394,51 @@ def close_months(
         store.save_closings(fingerprint, month_closings(book, settings, as_of, months, read_at))
 
 
+def _unchanged(
+    config: Config, stored: dict[str, SourceState], kept: StoredSections, as_of: date, now: datetime
+) -> dict[str, SourceState]:
+    """The file sources of each type whose stored section was computed from the files as they are now, for this
+    as_of and these settings: fresh as of now, nothing to read."""
+    from connectors.base import ConnectorError
+    from connectors.paths import file_signatures
+
+    out: dict[str, SourceState] = {}
+    for kind, section in SECTION_OF.items():
+        names = [name for name, source in config.sources.items() if source.type == kind]
+        if not names or not reads_files(kind) or section not in kept or not all(n in stored for n in names):
+            continue
+        try:
+            current = {n: file_signatures(config.sources[n].options["path"]) for n in names}
+        except ConnectorError:
+            continue
+        fresh = {n: SourceState(replace(stored[n].status, last_success=now), None, current[n]) for n in names}
+        if (
+            all(current[n] == stored[n].signature for n in names)
+            and section_key(kind, config, fresh, as_of) == kept[section][0]
+        ):
+            out.update(fresh)
+    return out
+
+
 def refresh_all(config: Config, as_of: date, now: datetime, store: Store | None = None) -> Snapshot:
-    """Load every source once (failures become error or stale statuses) and compute the snapshot."""
-    stored = restore(config, store) if store is not None else {}
-    states: dict[str, SourceState] = {}
+    """Refresh every source once (failures become error or stale statuses) and compute the snapshot; with a
+    store, file sources whose stored section still holds (the same files, as_of and settings) are not read."""
+    stored: dict[str, SourceState] = {}
+    kept: StoredSections = {}
+    if store is not None:
+        stored = {
+            name: SourceState(st, None, sig) for name, (st, sig) in store.load_sources(set(config.sources)).items()
+        }
+        kept = store.load_sections()
+    states = _unchanged(config, stored, kept, as_of, now)
     for name, source in config.sources.items():
+        if name in states:
+            continue
         try:
             states[name] = fetch(name, source, store, now)
         except Exception as exc:  # every failure becomes a status line; stored data stays in use
-            states[name] = failed(stored.get(name), source, describe_error(exc))
-    return compute_and_record(config, states, as_of, now, store)
+            last = stored.get(name)
+            if last is not None and last.signature is None and store is not None:  # the stored billing book
+                last = SourceState(last.status, store.load_frames(name))
+            states[name] = failed(last, source, describe_error(exc))
+    return compute_and_record(config, states, as_of, now, store, kept)

@@ -1,4 +1,6 @@
-"""SQLite (WAL) store: each source's last good frames and status, one KPI row per day, months' closing MRR."""
+"""SQLite (WAL) store of what a restart needs: each source's status and the signatures of the files it read, the
+billing book's frames, each file-fed section's last result, one KPI row per day, months' closing MRR. Never raw
+events or tickets: the files are their own storage."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitui.model import Snapshot, SourceStatus, flatten, from_stored, to_stored
+from kpitui.model import Snapshot, SourceStatus, field_types, flatten, from_stored, to_stored
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PRIMARY KEY (source, frame));
 CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_files (source TEXT PRIMARY KEY, signature TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS section_result (section TEXT PRIMARY KEY, key TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kpi_daily (day TEXT, kpi TEXT, value REAL, PRIMARY KEY (day, kpi));
 CREATE TABLE IF NOT EXISTS last_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_state (kpi TEXT PRIMARY KEY, state TEXT NOT NULL);
@@ -79,12 +83,15 @@ class Store:
         with self._lock:
             self._db.close()
 
-    def save_source(self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame]) -> None:
-        """Replace a source's stored frames and status atomically; frames this store wrote last time (the same
-        object: an unchanged export) are not written again."""
-        fresh = self._written.get(name) is not frames
+    def save_source(
+        self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame] | None, signature: tuple | None = None
+    ) -> None:
+        """Replace a source's status, its frames (None: a file source, whose files are its storage) and the
+        signatures of the files it read, atomically; frames this store wrote last time (the same object: an
+        unchanged book) are not written again."""
+        fresh = frames is None or self._written.get(name) is not frames
         blobs = []
-        for frame_name, frame in frames.items() if fresh else ():
+        for frame_name, frame in (frames or {}).items() if fresh else ():
             buffer = io.BytesIO()
             frame.to_parquet(buffer, index=False)
             blobs.append((name, frame_name, buffer.getvalue()))
@@ -93,27 +100,60 @@ class Store:
                 self._db.execute("DELETE FROM source_frames WHERE source = ?", (name,))
                 self._db.executemany("INSERT INTO source_frames VALUES (?, ?, ?)", blobs)
             self._db.execute("INSERT OR REPLACE INTO source_status VALUES (?, ?)", (name, _status_json(status)))
-        self._written[name] = frames
+            self._db.execute("DELETE FROM source_files WHERE source = ?", (name,))
+            if signature is not None:
+                self._db.execute("INSERT INTO source_files VALUES (?, ?)", (name, json.dumps(signature)))
+        if frames is not None:
+            self._written[name] = frames
 
-    def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, SourceResult]]:
-        """The stored status and frames of each named source that has any."""
+    def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, tuple | None]]:
+        """The stored status of each named source and the signatures of the files it last read (None: not a file
+        source)."""
+        with self._lock:
+            statuses = dict(self._db.execute("SELECT source, status FROM source_status").fetchall())
+            files = dict(self._db.execute("SELECT source, signature FROM source_files").fetchall())
+        return {
+            name: (
+                _status_from_json(text),
+                tuple(tuple(file) for file in json.loads(files[name])) if name in files else None,
+            )
+            for name, text in statuses.items()
+            if name in names
+        }
+
+    def load_frames(self, name: str) -> SourceResult | None:
+        """A source's stored frames and a report of them (None when it has none)."""
         import pandas as pd
 
         from connectors.base import SourceReport, SourceResult
 
         with self._lock:
-            statuses = dict(self._db.execute("SELECT source, status FROM source_status").fetchall())
-            rows = self._db.execute("SELECT source, frame, data FROM source_frames").fetchall()
-        frames: dict[str, dict[str, pd.DataFrame]] = {}
-        for source, frame, data in rows:
-            if source in names:
-                frames.setdefault(source, {})[frame] = pd.read_parquet(io.BytesIO(data))
+            rows = self._db.execute("SELECT frame, data FROM source_frames WHERE source = ?", (name,)).fetchall()
+            status = self._db.execute("SELECT status FROM source_status WHERE source = ?", (name,)).fetchone()
+        if not rows or status is None:
+            return None
+        frames = {frame: pd.read_parquet(io.BytesIO(data)) for frame, data in rows}
+        stored = _status_from_json(status[0])
+        report = SourceReport(rows=stored.rows or 0, warnings=list(stored.warnings), layout=stored.layout)
+        return SourceResult(frames, report)
+
+    def save_section(self, section: str, key: str, value: Any) -> None:
+        """Keep a section's result with the key of what it was computed from (files, as_of, settings)."""
+        data = json.dumps(to_stored(value))
+        with self._writing():
+            self._db.execute("INSERT OR REPLACE INTO section_result VALUES (?, ?, ?)", (section, key, data))
+
+    def load_sections(self) -> dict[str, tuple[str, Any]]:
+        """Each stored section's key and result (sections saved by a version with other fields are left out)."""
+        with self._lock:
+            rows = self._db.execute("SELECT section, key, data FROM section_result").fetchall()
+        hints = field_types(Snapshot)
         out = {}
-        for source, text in statuses.items():
-            if source in names and source in frames:
-                status = _status_from_json(text)
-                report = SourceReport(rows=status.rows or 0, warnings=list(status.warnings), layout=status.layout)
-                out[source] = (status, SourceResult(frames[source], report))
+        for section, key, data in rows:
+            try:
+                out[section] = (key, from_stored(hints[section], json.loads(data)))
+            except (KeyError, TypeError, ValueError, StopIteration):
+                continue
         return out
 
     def save_snapshot(self, snapshot: Snapshot) -> None:

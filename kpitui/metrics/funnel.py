@@ -53,15 +53,14 @@ class FunnelSql:
         self.config = config
         self.keys = ["user_id", "session_id"] if config.per_session else ["user_id"]
         self.matches = [self._match(step, columns) for step in config.steps]
-        params = sorted({"param." + key for step in config.steps for key in step.params} & columns)
-        self.columns = ["user_id", "session_id", "event_name", "source", "medium", *params]
 
-    def base(self, span: _Span) -> str:
-        """The temp table `base`: the needed columns of the events in the span, with `t` (µs) and `seq` (the view
-        `events` is scanned once)."""
-        columns = ", ".join(map(_column, self.columns))
+    @staticmethod
+    def base(span: _Span) -> str:
+        """The temp table `base`: the events of the span (that of the traffic figures and the breakdown) with what
+        those need, `t` (µs) and `seq`."""
         return (
-            f"CREATE OR REPLACE TEMP TABLE base AS SELECT {columns}, t, seq FROM events WHERE {span.where()}"
+            "CREATE OR REPLACE TEMP TABLE base AS SELECT user_id, session_id, event_name, source, medium, t, seq "
+            f"FROM events WHERE {span.where()}"
         )
 
     @staticmethod
@@ -75,14 +74,18 @@ class FunnelSql:
 
     def flagged(self, span: _Span) -> str:
         """A temp table `flagged`: the countable events of the span, one flag per step and the first step each
-        matches (`rank`, for ties); every event when directly followed, else only the steps' events."""
+        matches (`rank`, for ties); every event when directly followed, else only the steps' events. Users are
+        numbered (the windows partition by a number faster than by GA4's long client ids)."""
         flags = ", ".join(f"{m} AS m{i}" for i, m in enumerate(self.matches))
         rank = " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(self.matches))
         known = " AND ".join(f"{k} IS NOT NULL" for k in self.keys)
         relevant = "" if self.config.direct else " AND (" + " OR ".join(self.matches) + ")"
         return (
-            f"CREATE OR REPLACE TEMP TABLE flagged AS SELECT {', '.join(self.keys)}, t, seq, {flags}, "
-            f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM base WHERE {known} AND {span.where()}{relevant}"
+            f"CREATE OR REPLACE TEMP TABLE flagged AS WITH f AS (SELECT {', '.join(self.keys)}, t, seq, {flags}, "
+            f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
+            f"WHERE {known} AND {span.where()}{relevant}), "
+            "numbers AS (SELECT user_id, row_number() OVER () AS number FROM (SELECT DISTINCT user_id FROM f)) "
+            "SELECT * REPLACE (numbers.number AS user_id) FROM f JOIN numbers USING (user_id)"
         )
 
     def _followed(self, name: str, previous: str, step: int) -> str:
@@ -177,7 +180,7 @@ class FunnelSql:
             f"AND {span.where()}) WHERE n = 1), "
             "chosen AS (SELECT CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL THEN touch.seq "
             f"ELSE entry.seq END AS seq, completed FROM entry LEFT JOIN done USING ({keys}) "
-            "JOIN base own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = entry.user_id) "
+            "JOIN base own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = own.user_id) "
             "SELECT COALESCE(e.source, '(direct)') AS source, COALESCE(e.medium, '(none)') AS medium, "
             "count(*) AS entered, count(completed) AS completed FROM chosen JOIN base e USING (seq) "
             f"GROUP BY 1, 2 ORDER BY entered DESC, source, medium LIMIT {limit}"
@@ -233,8 +236,8 @@ def compute_funnel(events: Any, config: FunnelConfig, as_of: date, period_days: 
     try:
         params = tuple(sorted({key for step in config.steps for key in step.params}))
         sql = FunnelSql(config, _events_view(cursor, events, params))
-        cursor.execute(sql.base(_Span(min(before.lo, weeks.lo, month.lo), period.hi)))
         cursor.execute(sql.flagged(_Span(min(before.lo, weeks.lo), period.hi)))
+        cursor.execute(sql.base(_Span(min(period.lo, month.lo), period.hi)))
         reached: dict[str, tuple[list[int], list[int | None]]] = {}
         for name, span in (("period", period), ("before", before), ("weeks", weeks)):
             cursor.execute(sql.chain(span, name))
