@@ -1,140 +1,160 @@
-"""Issue 6: a funnel over 2M GA4 events (NDJSON and Parquet) vs reading the file with pyarrow + one groupby.
+"""Issue 16: `kpitui snapshot` on GA4 event exports (2M, 10M, 50M events) against the floor a data person would
+write (bench.floor_funnel: the same funnel, users and sessions as one DuckDB query), whole process against whole
+process, in turns; then the cron case (a second run on the same files and data dir).
 
-Run from the repo root: python -m bench.bench_funnel
+Run from the repo root: python -m bench.bench_funnel [--sizes 2,10,50]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from datetime import date
+import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
+from bench.common import Run, dataset, report, run_process
 
-from bench.common import against_floor, dataset, peak_rss_mb, report
-from connectors.ga4 import load
-from kpitui.config import FunnelConfig, FunnelStep
-from kpitui.metrics.funnel import compute_funnel
-
-EVENTS = 2_000_000
-AS_OF = date(2026, 11, 8)  # the events' last day: all but the first day's events fall in the period or the one before
-CONFIG = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in ("session_start", "sign_up", "begin_checkout", "purchase")))
+AS_OF = date(2026, 11, 8)  # the events' last day: the period and the one before lie in the 60 days of events
+STEPS = ("session_start", "sign_up", "begin_checkout", "purchase")
+WINDOW_US = 30 * 86400 * 10**6
+DAY_US = 86400 * 10**6
+MEMORY_GOAL_MB = 2500
 
 
-def _events(rng: np.random.Generator, events: int) -> tuple[np.ndarray, ...]:
-    """Event names, GA4 client ids, timestamps (µs) and session ids of `events` events over 60 days."""
-    names = rng.choice(
-        ["session_start", "page_view", "sign_up", "begin_checkout", "purchase", "scroll"],
-        events,
-        p=[0.2, 0.45, 0.12, 0.08, 0.05, 0.1],
+def generate(path: Path, events: int) -> None:
+    """BigQuery-shaped events over 60 days with DuckDB (one `ga_session_id` param each, client ids for an eighth as
+    many users as events), written as Parquet; the same rows for a given size on every machine."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": "1.5GB"})
+    con.execute(
+        f"""COPY (
+        SELECT '20261101' AS event_date, 1789000000000000 + hash(i, 1) % {60 * DAY_US} AS event_timestamp,
+            CASE WHEN x < 20 THEN 'session_start' WHEN x < 65 THEN 'page_view' WHEN x < 77 THEN 'sign_up'
+                 WHEN x < 85 THEN 'begin_checkout' WHEN x < 90 THEN 'purchase' ELSE 'scroll' END AS event_name,
+            CAST(1000000000 + hash(u, 2) % 1000000000 AS VARCHAR) || '.'
+                || CAST(1700000000 + hash(u, 3) % 89000000 AS VARCHAR) AS user_pseudo_id,
+            [{{'key': 'ga_session_id', 'value': {{'int_value': CAST(event_timestamp // 1800000000 * 1800 AS BIGINT)}}}}]
+                AS event_params
+        FROM (SELECT i, hash(i, 0) % 100 AS x, hash(i, 4) % {events // 8} AS u FROM range({events}) r(i))
+        ) TO '{path}' (FORMAT PARQUET)"""
     )
-    pseudo_ids = np.char.add(  # GA4's client ids: a random number, a dot, the first visit in Unix seconds
-        rng.integers(10**9, 2 * 10**9, events // 8).astype(str),
-        np.char.add(".", rng.integers(1_700_000_000, 1_789_000_000, events // 8).astype(str)),
+
+
+def generate_ndjson(path: Path, parquet: Path) -> None:
+    """The same events as BigQuery's NDJSON export writes them (INT64 values as strings)."""
+    import duckdb
+
+    duckdb.connect().execute(
+        f"""COPY (SELECT event_date, CAST(event_timestamp AS VARCHAR) AS event_timestamp, event_name, user_pseudo_id,
+            [{{'key': p.key, 'value': {{'int_value': CAST(p.value.int_value AS VARCHAR)}}}}
+             FOR p IN event_params] AS event_params FROM read_parquet('{parquet}'))
+        TO '{path}' (FORMAT JSON)"""
     )
-    users = pseudo_ids[rng.integers(0, events // 8, events)]
-    stamps = 1_789_000_000_000_000 + rng.integers(0, 60 * 86400 * 10**6, events)
-    sessions = stamps // (1800 * 10**6) * 1800  # a session id is its start in Unix seconds
-    return names, users, stamps, sessions
 
 
-def generate(stem: Path, events: int = EVENTS, seed: int = 3) -> None:
-    """BigQuery-shaped events over 60 days, one param each, written as NDJSON and Parquet (typed as BigQuery
-    exports them)."""
-    names, users, stamps, sessions = _events(np.random.default_rng(seed), events)
-    table = pa.table(
-        {
-            "event_date": pa.array(["20261101"] * events),
-            "event_timestamp": pa.array(stamps),
-            "event_name": pa.array(names),
-            "user_pseudo_id": pa.array(users),
-            "event_params": pa.array([[{"key": "ga_session_id", "value": {"int_value": int(s)}}] for s in sessions]),
-        }
+def _config(directory: Path, export: Path) -> Path:
+    config = directory / "kpitui.toml"
+    config.write_text(
+        f'[sources.web]\ntype = "ga4"\npath = "{export}"\n\n[funnel]\nsteps = {json.dumps(list(STEPS))}\n'
     )
-    pq.write_table(table, stem.with_suffix(".parquet"))
-    with stem.with_suffix(".ndjson").open("w") as handle:
-        for row in table.to_pylist():  # BigQuery's JSON export writes INT64 values as strings
-            row["event_timestamp"] = str(row["event_timestamp"])
-            row["event_params"][0]["value"]["int_value"] = str(row["event_params"][0]["value"]["int_value"])
-            handle.write(json.dumps(row) + "\n")
+    return config
 
 
-WIDE_PARAMS = {  # a web export's usual params: key → (value kind, values to pick from; None: the session ids)
-    "ga_session_id": ("int_value", None),
-    "ga_session_number": ("int_value", range(1, 40)),
-    "page_location": (
-        "string_value",
-        [f"https://example.com/{p}" for p in ("", "pricing", "blog/a", "docs", "signup")],
-    ),
-    "page_title": ("string_value", ["Example", "Pricing · Example", "A post · Example", "Docs · Example"]),
-    "page_referrer": ("string_value", ["https://www.google.com/", "https://example.com/", "https://t.co/"]),
-    "engagement_time_msec": ("int_value", range(0, 60_000, 7)),
-    "session_engaged": ("string_value", ["0", "1"]),
-    "source": ("string_value", ["google", "newsletter", "linkedin", "github.com"]),
-    "medium": ("string_value", ["organic", "email", "cpc", "referral"]),
-    "batch_ordering_id": ("int_value", range(1, 60)),
-}
+def _snapshot(config: Path, data_dir: Path) -> Run:
+    return run_process(
+        ["-m", "kpitui", "snapshot", "--format", "json", "--config", str(config), "--as-of", AS_OF.isoformat(),
+         "--data-dir", str(data_dir)]
+    )  # fmt: skip
 
 
-def _array(values: np.ndarray) -> pa.Array:
-    """A numpy array as one arrow array (arrow gives long text arrays in chunks)."""
-    array = pa.array(values)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def generate_wide(path: Path, events: int = EVENTS, seed: int = 3) -> None:
-    """The same events with the ten params a web export gives each (as Parquet): the params pivot's real load."""
-    rng = np.random.default_rng(seed)
-    names, users, stamps, sessions = _events(rng, events)
-    strings, ints = [], []
-    for kind, choices in WIDE_PARAMS.values():
-        picked = sessions if choices is None else np.asarray(list(choices))[rng.integers(0, len(choices), events)]
-        values = _array(picked)
-        strings.append(values if kind == "string_value" else pa.nulls(events, pa.string()))
-        ints.append(values if kind == "int_value" else pa.nulls(events, pa.int64()))
-    width = len(WIDE_PARAMS)
-    event_major = pa.array(np.arange(events * width).reshape(width, events).T.ravel())  # event e's param j: e*width+j
-    value = pa.StructArray.from_arrays(
-        [pc.take(pa.concat_arrays(strings), event_major), pc.take(pa.concat_arrays(ints), event_major)],
-        ["string_value", "int_value"],
+def _floor(export: Path, cwd: Path) -> Run:
+    end = (AS_OF + timedelta(days=1) - date(1970, 1, 1)).days * DAY_US
+    start = end - 30 * DAY_US
+    return run_process(
+        ["-m", "bench.floor_funnel", str(export), str(start), str(end), str(WINDOW_US), *STEPS], cwd=cwd
     )
-    params = pa.StructArray.from_arrays([_array(np.tile(np.array(list(WIDE_PARAMS)), events)), value], ["key", "value"])
-    offsets = pa.array(np.arange(0, events * width + 1, width, dtype=np.int32))
-    table = pa.table(
-        {
-            "event_date": pa.array(["20261101"] * events),
-            "event_timestamp": pa.array(stamps),
-            "event_name": pa.array(names),
-            "user_pseudo_id": pa.array(users),
-            "event_params": pa.ListArray.from_arrays(offsets, params),
-        }
-    )
-    pq.write_table(table, path)
+
+
+def _in_turns(runs: int, export: Path, work: Path) -> tuple[Run, Run]:
+    """The best of `runs` floor and kpitui runs, alternated; each kpitui run with a fresh data dir."""
+    config = _config(work, export)
+    floors, kpitui = [], []
+    for n in range(runs):
+        floors.append(_floor(export, work))
+        kpitui.append(_snapshot(config, work / f"data-{n}"))
+    best = lambda results: min(results, key=lambda r: r.seconds)  # noqa: E731
+    return best(floors), Run(best(kpitui).seconds, max(r.peak_mb for r in kpitui), kpitui[-1].stdout)
+
+
+def _users_and_sessions(export: Path) -> tuple[int, int]:
+    """kpitui's users and sessions of the period (they are not in the snapshot JSON)."""
+    from connectors.ga4 import load
+    from kpitui.config import FunnelConfig, FunnelStep
+    from kpitui.metrics.funnel import compute_funnel
+
+    config = FunnelConfig(steps=tuple(FunnelStep(name, name) for name in STEPS))
+    metrics = compute_funnel(load({"path": str(export)}).frames["events"], config, AS_OF, 30)
+    return metrics.users, metrics.sessions
+
+
+def _case(name: str, export: Path, runs: int, goal: float | None, compare_traffic: bool) -> tuple[bool, Run]:
+    with tempfile.TemporaryDirectory() as work:
+        floor, kpitui = _in_turns(runs, export, Path(work))
+    expected = json.loads(floor.stdout)
+    steps = [s["users"] for s in json.loads(kpitui.stdout)["funnel"]["steps"]]
+    same = steps == expected["steps"]
+    line = f"{name}: steps {steps} {'= floor' if same else '≠ floor ' + str(expected['steps'])}"
+    if compare_traffic:
+        traffic = _users_and_sessions(export)
+        same &= traffic == (expected["users"], expected["sessions"])
+        line += f"; users, sessions {traffic} {'= floor' if same else '≠ floor'}"
+    print(line)
+    print(f"  peak memory {kpitui.peak_mb:.0f} MB vs floor {floor.peak_mb:.0f} MB")
+    ok = same
+    if goal is not None:
+        ok &= report(f"  kpitui snapshot ({name})", kpitui.seconds, floor.seconds, goal)
+    else:
+        print(f"  kpitui snapshot: {kpitui.seconds:.2f} s vs floor {floor.seconds:.2f} s = "
+              f"{kpitui.seconds / floor.seconds:.2f}×")  # fmt: skip
+    return ok, kpitui
+
+
+def _cron(export: Path) -> bool:
+    """A second `kpitui snapshot` on the same files, as_of and settings, with the same data dir."""
+    with tempfile.TemporaryDirectory() as work:
+        config = _config(Path(work), export)
+        _snapshot(config, Path(work) / "data")
+        seconds = min(_snapshot(config, Path(work) / "data").seconds for _ in range(5))
+    ok = seconds < 0.5
+    print(f"cron run, nothing changed (2M events): {seconds:.3f} s (goal < 0.5 s) {'ok' if ok else 'OVER'}")
+    return ok
 
 
 def main() -> int:
-    stem = dataset("ga4-2m-bq.parquet", lambda path: generate(path.with_suffix(""))).with_suffix("")
-    wide = dataset("ga4-2m-10-params.parquet", generate_wide)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="2,10,50", help="millions of events, comma-separated")
+    sizes = [int(n) for n in parser.parse_args().sizes.split(",")]
     ok = True
-    cases = {  # what is measured: the file, how the floor reads it
-        "ndjson": (stem.with_suffix(".ndjson"), pajson.read_json),
-        "parquet": (stem.with_suffix(".parquet"), pq.read_table),
-        "parquet, 10 params per event": (wide, pq.read_table),
-    }
-    for name, (path, read) in cases.items():
-        floor, seconds, metrics = against_floor(
-            5,
-            lambda read=read, path=path: read(path).group_by("event_name").aggregate([("user_pseudo_id", "count")]),
-            lambda path=path: compute_funnel(load({"path": str(path)}).frames["events"], CONFIG, AS_OF, 30),
-        )
-        print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB; steps {[s.users for s in metrics.steps]}")
-        ok &= report(f"read + funnel ({name})", seconds, floor, 3.0)
-    print(f"peak memory {peak_rss_mb():.0f} MB")
+    growth = []
+    for millions in sizes:
+        export = dataset(f"ga4-{millions}m.parquet", lambda path, n=millions: generate(path, n * 1_000_000))
+        runs = 5 if millions <= 2 else 2 if millions <= 10 else 1
+        case_ok, run = _case(f"{millions}M events, Parquet", export, runs, 1.5, millions <= 10)
+        if millions == 50:
+            fits = run.peak_mb < MEMORY_GOAL_MB
+            print(f"  peak memory goal < {MEMORY_GOAL_MB} MB {'ok' if fits else 'OVER'}")
+            case_ok &= fits
+        ok &= case_ok
+        growth.append((millions, run))
+        if millions == 2:
+            ndjson = dataset("ga4-2m.ndjson", lambda path, parquet=export: generate_ndjson(path, parquet))
+            ok &= _case("2M events, NDJSON", ndjson, 3, None, False)[0]
+            ok &= _cron(export)
+    if len(growth) > 1:
+        print("growth: " + ", ".join(f"{m}M {r.seconds:.1f} s {r.peak_mb:.0f} MB" for m, r in growth))
     return 0 if ok else 1
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +57,33 @@ def report(name: str, seconds: float, floor: float, goal: float) -> bool:
     ok = ratio <= goal
     print(f"{name}: {seconds:.3f} s vs floor {floor:.3f} s = {ratio:.2f}× (goal ≤ {goal}×) {'ok' if ok else 'OVER'}")
     return ok
+
+
+@dataclass(frozen=True)
+class Run:
+    """One whole process: its wall time, peak resident memory and what it printed."""
+
+    seconds: float
+    peak_mb: float
+    stdout: str
+
+
+def run_process(args: list[str], cwd: Path | None = None) -> Run:
+    """Run `python ARGS…` as its own process, as a user would; its wall time and peak RSS (from wait4)."""
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(DATA.parents[1])}  # the repo's modules, from any working directory
+    child = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, cwd=cwd, env=env)
+    stdout = child.stdout.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {child.returncode}")
+    return Run(seconds, usage.ru_maxrss / 1024, stdout)
+
+
+def best_run(runs: int, args: list[str], cwd: Path | None = None) -> Run:
+    """The fastest of `runs` runs of a process (its peak memory the highest seen)."""
+    results = [run_process(args, cwd) for _ in range(runs)]
+    fastest = min(results, key=lambda r: r.seconds)
+    return Run(fastest.seconds, max(r.peak_mb for r in results), fastest.stdout)

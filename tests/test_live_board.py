@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from connectors.paths import file_signatures
 from connectors.tickets import load as load_tickets
 from kpitui.app import KpiApp, step_interval
 from kpitui.config import AlertRule, Config, SourceConfig
@@ -46,15 +47,21 @@ def tile_text(app: KpiApp, key: str, part: str) -> str:
     return str(app.query_one(f"#tile-{key}", KpiTile).query_one(f".tile-{part}").render())
 
 
-def test_store_round_trips_frames_status_and_history(tmp_path):
+def test_store_round_trips_statuses_signatures_book_and_history(tmp_path):
+    """A billing source's frames come back as saved; a file source keeps its status and file signatures, never
+    its rows."""
     store = Store(tmp_path / "s.sqlite3")
     source = SourceConfig("support", "tickets", 60.0, {"path": ZENDESK})
-    state = succeeded(source, load_tickets(source.options), FROZEN)
-    store.save_source("support", state.status, state.result.frames)
-    restored = store.load_sources({"support"})
-    status, result = restored["support"]
-    assert status == state.status
-    pd.testing.assert_frame_equal(result.frames["tickets"], state.result.frames["tickets"], check_dtype=False)
+    state = succeeded(source, load_tickets(source.options), FROZEN, file_signatures(ZENDESK))
+    store.save_source("support", state.status, None, state.signature)
+    book = {"customers": pd.DataFrame({"customer_id": ["c1", "c2"], "name": ["Ada", "Grace"]})}
+    store.save_source("billing", state.status, book)
+    assert store.load_sources({"support", "billing"}) == {
+        "support": (state.status, file_signatures(ZENDESK)),
+        "billing": (state.status, None),
+    }
+    assert store.load_frames("support") is None
+    pd.testing.assert_frame_equal(store.load_frames("billing").frames["customers"], book["customers"])
     store.record_kpis(date(2026, 11, 1), {"support.backlog": 4.0})
     store.record_kpis(date(2026, 11, 2), {"support.backlog": 6.0})
     store.record_kpis(date(2026, 11, 2), {"support.backlog": 7.0})  # the latest of a day wins
@@ -352,8 +359,9 @@ def test_closed_terminal_exits_instead_of_spinning(tmp_path):
     assert os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
 
 
-def test_an_unchanged_file_is_not_read_or_stored_again(tmp_path, monkeypatch):
-    """A refresh of a file nobody touched reuses the last load and only updates the stored status."""
+def test_an_unchanged_file_is_not_read_again_and_its_rows_never_stored(tmp_path, monkeypatch):
+    """A refresh of a file nobody touched reuses the last load and only updates the stored status; no refresh
+    writes the tickets into the store, and a new ticket is read."""
     from kpitui.pipeline import fetch
 
     path = tmp_path / "t.csv"
@@ -367,18 +375,16 @@ def test_an_unchanged_file_is_not_read_or_stored_again(tmp_path, monkeypatch):
     store = Store(tmp_path / "s.sqlite3")
     first = fetch("support", source, store, FROZEN)
     again = fetch("support", source, store, FROZEN + timedelta(minutes=5))
-    assert again.result is first.result and len(writes) == 1
-    assert store.load_sources({"support"})["support"][0].last_success == FROZEN + timedelta(minutes=5)
-    other = Store(tmp_path / "other.sqlite3")  # a store that never had these frames gets them
-    fetch("support", source, other, FROZEN)
-    assert len(writes) == 2 and len(other.load_sources({"support"})["support"][1].frames["tickets"]) == 5
+    assert again.result is first.result and again.signature == first.signature
+    status, signature = store.load_sources({"support"})["support"]
+    assert (status.last_success, signature) == (FROZEN + timedelta(minutes=5), first.signature)
     row = Path(ZENDESK).read_text().splitlines()[1].replace(",101,", ",999,")  # a new ticket arrives
     with path.open("a") as handle:
         handle.write(row + "\n")
     grown = fetch("support", source, store, FROZEN + timedelta(minutes=10))
-    assert grown.result is not first.result and grown.status.rows == first.status.rows + 1 and len(writes) == 3
+    assert grown.result is not first.result and grown.status.rows == first.status.rows + 1
+    assert grown.signature != first.signature and store.load_frames("support") is None and writes == []
     store.close()
-    other.close()
 
 
 def test_a_section_is_recomputed_only_when_its_sources_change(tmp_path, monkeypatch):

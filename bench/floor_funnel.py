@@ -1,0 +1,62 @@
+"""The floor a data person would write: GA4's funnel (one ASOF join per step), users and sessions of the period,
+as one DuckDB query over the period's events of the export file. Prints the figures as JSON.
+
+Run: python -m bench.floor_funnel FILE START_US END_US WINDOW_US STEP [STEP …]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import duckdb
+
+SESSION = "event_params[list_position(list_transform(event_params, lambda p: p.key), 'ga_session_id')].value.int_value"
+
+
+def source(path: str) -> str:
+    """The file as a FROM item: Parquet as typed, NDJSON with BigQuery's INT64-as-text read as text."""
+    if path.endswith(".parquet"):
+        return f"read_parquet('{path}')"
+    columns = (
+        "{'event_timestamp': 'VARCHAR', 'event_name': 'VARCHAR', 'user_pseudo_id': 'VARCHAR', "
+        "'event_params': 'STRUCT(key VARCHAR, value STRUCT(int_value VARCHAR))[]'}"
+    )
+    return f"read_json('{path}', format = 'newline_delimited', columns = {columns})"
+
+
+def events(path: str, start: int, end: int) -> str:
+    """The period's events, read once into a temp table (a CTE over `read_json` is re-read: 17 s instead of 0.6)."""
+    stamp = "CAST(event_timestamp AS BIGINT)"
+    return (
+        f"CREATE TEMP TABLE e AS SELECT user_pseudo_id AS u, {stamp} AS t, event_name AS n, {SESSION} AS s "
+        f"FROM {source(path)} WHERE {stamp} >= {start} AND {stamp} < {end}"
+    )
+
+
+def query(window: int, steps: list[str]) -> str:
+    """Each step's events that follow a counted previous-step event of the same user within the window (ASOF: the
+    latest at or before it), distinct users per step, users and sessions."""
+    ctes = [f"s0 AS (SELECT u, t FROM e WHERE n = '{steps[0]}')"]
+    for k in range(1, len(steps)):
+        ctes.append(
+            f"s{k} AS (SELECT b.u, b.t FROM (SELECT u, t FROM e WHERE n = '{steps[k]}') b "
+            f"ASOF JOIN s{k - 1} a ON a.u = b.u AND a.t <= b.t WHERE b.t - a.t <= {window})"
+        )
+    counts = ", ".join(f"(SELECT count(DISTINCT u) FROM s{k})" for k in range(len(steps)))
+    return (
+        f"WITH {', '.join(ctes)} SELECT {counts}, (SELECT count(DISTINCT u) FROM e), "
+        "(SELECT count(*) FROM (SELECT DISTINCT u, s FROM e WHERE s IS NOT NULL))"
+    )
+
+
+def main() -> None:
+    path, start, end, window, *steps = sys.argv[1:]
+    con = duckdb.connect(config={"memory_limit": "1.5GB"})
+    con.execute(events(path, int(start), int(end)))
+    *users, visitors, sessions = con.execute(query(int(window), steps)).fetchone()
+    print(json.dumps({"steps": users, "users": visitors, "sessions": sessions}))
+
+
+if __name__ == "__main__":
+    main()
