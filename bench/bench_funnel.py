@@ -73,9 +73,7 @@ def _snapshot(config: Path, data_dir: Path) -> Run:
 def _floor(export: Path, cwd: Path) -> Run:
     end = (AS_OF + timedelta(days=1) - date(1970, 1, 1)).days * DAY_US
     start = end - 30 * DAY_US
-    return run_process(
-        ["-m", "bench.floor_funnel", str(export), str(start), str(end), str(WINDOW_US), *STEPS], cwd=cwd
-    )
+    return run_process(["-m", "bench.floor_funnel", str(export), str(start), str(end), str(WINDOW_US), *STEPS], cwd=cwd)
 
 
 def _in_turns(runs: int, export: Path, work: Path) -> tuple[Run, Run]:

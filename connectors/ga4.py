@@ -111,8 +111,7 @@ def _checked(path: Path, types: dict[str, str]) -> None:
     missing += [] if any(c in types for c in _USER_COLUMNS) else ["user_pseudo_id"]
     if missing:
         raise ConnectorError(
-            f"{path}: not a GA4 event export: no {', '.join(missing)} column; "
-            f"found {', '.join(sorted(types))[:300]}"
+            f"{path}: not a GA4 event export: no {', '.join(missing)} column; found {', '.join(sorted(types))[:300]}"
         )
 
 
@@ -322,4 +321,3 @@ def load(options: Mapping[str, Any]) -> SourceResult:
     result = {name: _stacked(name, parts) for name, parts in collected.items()}
     report.rows = sum(len(table) for table in result.values())
     return SourceResult(result, report)
-
