@@ -8,13 +8,13 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.paths import expand_path
-from connectors.scan import TableScan, arrow_name
+from connectors.scan import TableScan, fresh_name
 from kpitui import engine
 from kpitui.engine import sql_literal
 
@@ -49,6 +49,7 @@ class EventFile:
     row: str
     rows: int
     arrow: tuple[tuple[str, Any], ...] = ()
+    origin: str = ""  # where the file's own columns are listed, when `types` are not (an NDJSON file)
 
     def source_time(self) -> str:
         """The event's time in µs since the epoch, UTC."""
@@ -57,9 +58,7 @@ class EventFile:
 
     def present(self, cursor: Any) -> dict[str, str]:
         """The columns the file itself has (for an NDJSON file, those in its first lines)."""
-        if self.source.startswith("read_json("):
-            return _describe(cursor, self.source.split(", columns = ")[0] + ")")
-        return dict(self.types)
+        return _describe(cursor, self.origin) if self.origin else dict(self.types)
 
     def select(self, params: tuple[str, ...]) -> str:
         """The canonical events (`t` their time in µs) with a `param.KEY` text column for each of `params`."""
@@ -130,7 +129,7 @@ def _counted(cursor: Any, path: Path, part: EventFile, report: SourceReport) -> 
     if timed < rows:
         timeless = cursor.execute(f"SELECT row + 1 FROM ({part.select(())}) WHERE t IS NULL ORDER BY row").fetchall()
         report.skip_many(path.name, [line for (line,) in timeless], "no readable event_timestamp")
-    return EventFile(part.source, part.types, part.row, rows, part.arrow)
+    return replace(part, rows=rows)
 
 
 def _parquet(cursor: Any, path: Path, report: SourceReport) -> EventFile:
@@ -147,18 +146,31 @@ def _parquet(cursor: Any, path: Path, report: SourceReport) -> EventFile:
 
 
 def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
-    """An NDJSON export read in place, every field as text; one that DuckDB cannot read as it is (a broken line,
-    another encoding) is read line by line instead, its bad lines reported."""
+    """An NDJSON export read into the engine once (every field as text; the table lives as long as the scan), as
+    text is costly to parse again; one that DuckDB cannot read as it is (a broken line, another encoding) is read
+    line by line instead, its bad lines reported."""
     import duckdb
 
     columns = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
-    source = f"read_json({sql_literal(str(path))}, format = 'newline_delimited', columns = {columns})"
-    # the row's place: DuckDB keeps a scan's order (preserve_insertion_order), and a JSON scan has no row number
-    part = EventFile(source, tuple(_JSON_COLUMNS.items()), "row_number() OVER () - 1", 0)
-    try:
-        return _counted(cursor, path, part, report)
+    file = sql_literal(str(path))
+    table = fresh_name("ndjson")
+    try:  # DuckDB keeps a scan's order (preserve_insertion_order): the row number is the line's place
+        cursor.execute(
+            f"CREATE TABLE {table} AS SELECT *, row_number() OVER () - 1 AS kpitui_row "
+            f"FROM read_json({file}, format = 'newline_delimited', columns = {columns})"
+        )
     except duckdb.Error:
         return _counted(cursor, path, _from_rows(cursor, path, _json_rows(path, report)), report)
+    origin = f"read_json({file}, format = 'newline_delimited')"
+    try:
+        part = _counted(
+            cursor, path, EventFile(table, tuple(_JSON_COLUMNS.items()), "kpitui_row", 0, (), origin), report
+        )
+    except BaseException:
+        cursor.execute(f"DROP TABLE {table}")
+        raise
+    engine.drop_with(part, table)
+    return part
 
 
 def _text(value: Any) -> str | None:
@@ -253,7 +265,7 @@ def _from_rows(cursor: Any, path: Path, rows: list[dict[str, Any]]) -> EventFile
     for number, row in enumerate(rows):
         row["kpitui_row"] = number
     table = pa.Table.from_pylist(rows)
-    name = arrow_name()
+    name = fresh_name("arrow")
     cursor.register(name, table)
     types = _describe(cursor, name)
     _checked(path, types)

@@ -11,9 +11,9 @@ _ROWS_PER_PART = 1 << 40  # `seq` = part number × this + the row within the par
 _names = itertools.count()
 
 
-def arrow_name() -> str:
-    """A fresh name to register an Arrow table under (unique in this process)."""
-    return f"arrow_{next(_names)}"
+def fresh_name(kind: str) -> str:
+    """A fresh name for a table the engine reads (an Arrow table registered, a file read into the engine)."""
+    return f"{kind}_{next(_names)}"
 
 
 class ScanPart(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,12 +34,13 @@ def sql_literal(text: str) -> str:
 
 
 def configure(settings: EngineSettings) -> None:
-    """Use these settings from the next query on (the database is opened lazily, so importing stays cheap)."""
-    global _settings, _database
+    """Use these settings from the next query on (the database is opened lazily, so importing stays cheap; an
+    open one keeps its tables and takes the new settings)."""
+    global _settings
     with _lock:
         if settings != _settings and _database is not None:
-            _database.close()
-            _database = None
+            for name, value in _config(settings).items():
+                _database.execute(f"SET {name} = {sql_literal(str(value))}")
         _settings = settings
 
 
@@ -51,15 +53,28 @@ def cursor() -> duckdb.DuckDBPyConnection:
         return _database.cursor()
 
 
-def _open(settings: EngineSettings) -> duckdb.DuckDBPyConnection:
-    import duckdb
+def drop_with(owner: object, table: str) -> None:
+    """Drop an engine table once `owner` (the scan that reads it) is garbage-collected."""
+    weakref.finalize(owner, _drop, table)
+
+
+def _drop(table: str) -> None:
+    with _lock:
+        database = _database
+    if database is not None:
+        database.cursor().execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _config(settings: EngineSettings) -> dict[str, str | int]:
+    """DuckDB's settings for ours: the memory limit, where it spills (default the user cache dir), one thread per
+    core."""
     from platformdirs import user_cache_path
 
     spill = Path(settings.temp_directory or user_cache_path("kpitui") / "duckdb").expanduser()
-    return duckdb.connect(
-        config={
-            "memory_limit": settings.memory_limit,
-            "temp_directory": str(spill),
-            "threads": os.cpu_count() or 1,
-        }
-    )
+    return {"memory_limit": settings.memory_limit, "temp_directory": str(spill), "threads": os.cpu_count() or 1}
+
+
+def _open(settings: EngineSettings) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    return duckdb.connect(config=_config(settings))

@@ -542,3 +542,33 @@ def test_event_params_first_value_per_row_and_gaps(tmp_path):
     events = scanned(ga4.load({"path": str(path)}).frames["events"])
     assert events["session_id"].fillna("-").tolist() == ["7", "-", "-"]
     assert events["source"].fillna("-").tolist() == ["x", "-", "y"]
+
+
+def test_an_ndjson_export_is_read_into_the_engine_once_and_dropped_with_its_scan(tmp_path):
+    """Text is parsed once into an engine table, which new engine settings keep and which goes with its scan."""
+    import gc
+
+    from kpitui import engine
+
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(event) + "\n" for event in _worked_events()))
+    scan = ga4.load({"path": str(path)}).frames["events"]
+    table = scan.parts[0].source
+
+    def tables() -> set[str]:
+        cursor = engine.cursor()
+        try:
+            return {name for (name,) in cursor.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        finally:
+            cursor.close()
+
+    assert table.startswith("ndjson_") and table in tables()
+    engine.configure(engine.EngineSettings(memory_limit="1GB"))
+    try:
+        config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600)
+        assert [s.users for s in compute_funnel(scan, config, date(2026, 11, 20)).steps] == [5, 3, 2]
+    finally:
+        engine.configure(engine.EngineSettings())
+    del scan
+    gc.collect()
+    assert table not in tables()
