@@ -295,14 +295,15 @@ def test_demo_takes_goals_alerts_and_board_settings_from_a_config(tmp_path, caps
 
 
 def test_snapshot_into_a_reader_that_stops_early_ends_quietly(tmp_path):
-    """`kpitui snapshot --format csv | head -1`: the first line, no traceback about the closed pipe."""
+    """`kpitui snapshot … | true`: the reader is gone before the first line (Python takes far longer to start than
+    `true` to exit); no traceback about the closed pipe, exit 0."""
     import subprocess
     import sys
 
     path = write(tmp_path, f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n')
     command = (
         f"{sys.executable} -m kpitui snapshot --config {path} --as-of 2026-11-20 --format csv "
-        f"--data-dir {tmp_path / 'data'} | head -1"
+        f"--data-dir {tmp_path / 'data'} | true"
     )
     done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
-    assert (done.stdout, done.stderr, done.returncode) == ("kpi,value\n", "", 0)
+    assert (done.stderr, done.returncode) == ("", 0)
