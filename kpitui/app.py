@@ -37,12 +37,12 @@ from kpitui.widgets.status import SourceStatusBar
 if TYPE_CHECKING:
     from kpitui.store import Store
 
-PANES: tuple[tuple[str, str, type[Pane], str | None], ...] = (
-    ("overview", "Overview", OverviewPane, None),
-    ("revenue", "Revenue", RevenuePane, "stripe"),
-    ("nps", "NPS", NpsPane, "nps"),
-    ("support", "Support", SupportPane, "tickets"),
-    ("funnel", "Funnel", FunnelPane, "ga4"),
+PANES: tuple[tuple[str, str, type[Pane]], ...] = (  # id (the snapshot section it shows, but the overview), label
+    ("overview", "Overview", OverviewPane),
+    ("revenue", "Revenue", RevenuePane),
+    ("nps", "NPS", NpsPane),
+    ("support", "Support", SupportPane),
+    ("funnel", "Funnel", FunnelPane),
 )
 PERIODS = (7, 30, 90, 365)
 INTERVALS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
@@ -100,7 +100,7 @@ class KpiApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
         *(
             Binding(str(i), f"show_pane('{pane_id}')", label, id=f"pane.{pane_id}")
-            for i, (pane_id, label, _, _) in enumerate(PANES, start=1)
+            for i, (pane_id, label, _) in enumerate(PANES, start=1)
         ),
         Binding("r", "refresh_pane", "Refresh", id="refresh.pane"),
         Binding("R", "refresh_all", "Refresh all", id="refresh.all"),
@@ -161,7 +161,7 @@ class KpiApp(App[None]):
         yield Header()
         yield SourceStatusBar(id="status")
         with TabbedContent(id="panes"):
-            for index, (pane_id, label, pane_class, _) in enumerate(PANES):
+            for index, (pane_id, label, pane_class) in enumerate(PANES):
                 with TabPane(label, id=pane_id):
                     if index == 0:
                         yield pane_class(id=f"pane-{pane_id}")
@@ -189,7 +189,7 @@ class KpiApp(App[None]):
 
     async def _mount_hidden_panes(self) -> None:
         """Mount the panes not on screen after the first frame (they draw the current snapshot when mounted)."""
-        for pane_id, _, pane_class, _ in PANES[1:]:
+        for pane_id, _, pane_class in PANES[1:]:
             tab = self.query_one(f"#{pane_id}", TabPane)
             if not tab.is_attached:
                 return
@@ -353,9 +353,11 @@ class KpiApp(App[None]):
 
     def action_refresh_pane(self) -> None:
         """Refresh the sources behind the visible pane (all of them on the overview)."""
-        kind = {p[0]: p[3] for p in PANES}[self.query_one(TabbedContent).active]
+        from connectors.registry import SECTION_OF
+
+        section = self.query_one(TabbedContent).active
         for name, source in self.config.sources.items():
-            if kind is None or source.type == kind:
+            if section == "overview" or SECTION_OF[source.type] == section:
                 self.refresh_source(name)
 
     def action_refresh_all(self) -> None:
@@ -441,7 +443,7 @@ class KpiApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Palette entries: jump to a pane, refresh, toggle dark/light (plus Textual's theme switcher)."""
         yield from super().get_system_commands(screen)
-        for pane_id, label, _, _ in PANES:
+        for pane_id, label, _ in PANES:
             yield SystemCommand(f"Go to {label}", f"Show the {label} pane", partial(self.action_show_pane, pane_id))
         yield SystemCommand("Refresh all sources", "Reload every source now", self.action_refresh_all)
         yield SystemCommand("Refresh this pane", "Reload the sources behind this pane", self.action_refresh_pane)

@@ -178,6 +178,7 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_check(config: Config) -> int:
     """Load each source and say what was found or what is wrong, one line each."""
+    from connectors.registry import CONNECTORS
     from kpitui.pipeline import describe_error, load_source
     from kpitui.text import clean
 
@@ -195,7 +196,7 @@ def cmd_check(config: Config) -> int:
         report = result.report
         columns = ", ".join(f"{k}={v!r}" for k, v in report.columns_used.items())
         line = f"✓ {name} ({source.type}): {report.rows:,} rows"
-        if source.type == "stripe":
+        if not CONNECTORS[source.type].reads_files:
             line += f", {report.requests} requests, key {_key_label(source)}"
         if report.layout:
             line += f", layout {report.layout}"
@@ -209,7 +210,9 @@ def cmd_check(config: Config) -> int:
 
 def _setting_warnings(config: Config, source, result) -> list[str]:
     """What the config asks of this source's data that the data cannot give (SLA targets and priorities)."""
-    if source.type != "tickets":
+    from connectors.registry import SECTION_OF
+
+    if SECTION_OF[source.type] != "support":
         return []
     from kpitui.metrics.support import sla_warnings
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.registry import CONNECTORS, SECTIONS
 from kpitui.durations import parse_duration, parse_period
 from kpitui.engine import EngineSettings
-from kpitui.model import SECTION_OF
 
-SOURCE_TYPES = ("stripe", "ga4", "tickets", "nps")
 DEFAULT_REFRESH = 300.0
 
 
@@ -204,29 +203,14 @@ def _currency(value: Any) -> str:
 
 _COMMON = {"type": _string, "refresh": _duration, "enabled": _boolean}
 _DATE_ORDER = _choice("month-first", "day-first")  # how `03/04/2026` is read
-_SOURCE_KEYS: dict[str, dict[str, Check]] = {
-    "stripe": {
-        "api_key_env": _string,
-        "api_key": _string,
-        "base_url": _string,
-        "stripe_version": _string,
-        "timeout": _duration,
-        "max_retries": _positive_int,
-    },
-    "ga4": {"path": _string, "timezone": _timezone},
-    "tickets": {"path": _string, "timezone": _timezone, "date_order": _DATE_ORDER, "columns": _string_table},
-    "nps": {
-        "path": _string,
-        "timezone": _timezone,
-        "date_order": _DATE_ORDER,
-        "score_column": _string,
-        "comment_column": _string,
-        "date_column": _string,
-        "segment_column": _string,
-        "columns": _string_table,
-    },
+_VALUE_CHECKS: dict[str, Check] = {  # the kinds of value a connector's config keys take (connectors.registry)
+    "string": _string,
+    "duration": _duration,
+    "count": _positive_int,
+    "timezone": _timezone,
+    "date_order": _DATE_ORDER,
+    "string_table": _string_table,
 }
-_REQUIRED = {"stripe": (), "ga4": ("path",), "tickets": ("path",), "nps": ("path",)}
 THEMES = (  # Textual's built-in themes (a test checks this list against Textual's own)
     "ansi-dark", "ansi-light", "atom-one-dark", "atom-one-light", "catppuccin-frappe", "catppuccin-latte",
     "catppuccin-macchiato", "catppuccin-mocha", "dracula", "flexoki", "gruvbox", "monokai", "nord", "rose-pine",
@@ -314,11 +298,12 @@ def _read_sources(reader: _Reader, data: dict, default_refresh: float) -> dict[s
         section = f"sources.{name}"
         table = reader.table(raw, section)
         kind = table.get("type")
-        if kind not in SOURCE_TYPES:
-            reader.problem(section, "type", "expected one of " + ", ".join(SOURCE_TYPES) + f", got {kind!r}")
+        if kind not in CONNECTORS:
+            reader.problem(section, "type", "expected one of " + ", ".join(CONNECTORS) + f", got {kind!r}")
             continue
-        values = reader.read(table, section, {**_COMMON, **_SOURCE_KEYS[kind]})
-        for key in _REQUIRED[kind]:
+        keys = {key: _VALUE_CHECKS[value] for key, value in CONNECTORS[kind].keys.items()}
+        values = reader.read(table, section, {**_COMMON, **keys})
+        for key in CONNECTORS[kind].required:
             if key not in table:
                 reader.problem(section, key, "missing; this source needs it")
         if values.get("enabled", True) is False:
@@ -390,7 +375,7 @@ def _read_tiles(reader: _Reader, data: dict) -> tuple[TileChoice, ...]:
         )
         kpi = values.get("kpi")
         path = ALIASES.get(kpi, kpi) if isinstance(kpi, str) else None
-        if path is None or "." not in path or path.split(".")[0] not in SECTION_OF.values():
+        if path is None or "." not in path or path.split(".")[0] not in SECTIONS:
             reader.problem(
                 "board",
                 "tiles",

@@ -9,8 +9,6 @@ from functools import cache
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-SECTION_OF = {"stripe": "revenue", "tickets": "support", "nps": "nps", "ga4": "funnel"}  # source type → its section
-
 
 def detail(default: Any = None) -> Any:
     """A field the panes use that is not part of the snapshot JSON contract."""

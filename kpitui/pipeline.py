@@ -6,15 +6,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS
 from kpitui.config import Config, SourceConfig
 from kpitui.metrics import MetricsError
-from kpitui.model import SECTION_OF, Snapshot, SourceStatus, to_plain
+from kpitui.model import Snapshot, SourceStatus, to_plain
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from connectors.base import SourceResult
-    from connectors.stripe import StripeSource
     from kpitui.metrics.revenue import Book, ClosedMonths, RevenueSettings
     from kpitui.store import Store
 
@@ -31,12 +31,7 @@ class SourceState:
     signature: tuple | None = None
 
 
-def reads_files(kind: str) -> bool:
-    """Whether sources of this type read export files (their files are their storage, not the store)."""
-    return kind != "stripe"
-
-
-_BILLING: dict[tuple, StripeSource] = {}
+_READERS: dict[tuple, Any] = {}  # an API source's reader, per source and options
 _FILES: dict[str, tuple[tuple, SourceResult]] = {}  # source name → (what was read, its result)
 
 
@@ -53,22 +48,15 @@ def read_source(source: SourceConfig) -> tuple[SourceResult, tuple | None]:
     """The source's tables and, for a file source, the signatures of the files read (taken before the read: a
     change during it shows next time).
 
-    Billing connectors are kept per source (and options) so later refreshes read only the changes. File sources
-    whose files have not changed since their last load give that load's result again (the same object).
+    An API source's reader is kept per source (and options) so later refreshes read only the changes. File
+    sources whose files have not changed since their last load give that load's result again (the same object).
     """
-    if source.type == "stripe":
-        from connectors.stripe import StripeSource
-
+    connector = CONNECTORS[source.type]
+    if not connector.reads_files:
         key = _options_key(source)
-        if key not in _BILLING:
-            _BILLING[key] = StripeSource(source.options)
-        return _BILLING[key].load(), None
-    if source.type == "ga4":
-        from connectors import ga4 as module
-    elif source.type == "tickets":
-        from connectors import tickets as module
-    else:
-        from connectors import nps as module
+        if key not in _READERS:
+            _READERS[key] = connector.load_function()(source.options)
+        return _READERS[key].load(), None
     from connectors.paths import file_signatures
 
     signature = file_signatures(source.options["path"])
@@ -76,7 +64,7 @@ def read_source(source: SourceConfig) -> tuple[SourceResult, tuple | None]:
     last = _FILES.get(source.name)
     if last is not None and last[0] == read:
         return last[1], signature
-    result = module.load(source.options)
+    result = connector.load_function()(source.options)
     _FILES[source.name] = (read, result)
     return result, signature
 
@@ -122,14 +110,17 @@ def pending(source: SourceConfig) -> SourceState:
     return SourceState(SourceStatus(type=source.type, interval=source.refresh))
 
 
-def _frames(
-    states: dict[str, SourceState], kind: str, sources: dict[str, SourceConfig], name: str
-) -> pd.DataFrame | None:
-    """The named table stacked over every source of a type that has data (scans one after another)."""
+def _feeding(config: Config, states: dict[str, SourceState], section: str) -> dict[str, SourceState]:
+    """The states of the sources whose tables feed a section."""
+    return {name: state for name, state in states.items() if SECTION_OF[config.sources[name].type] == section}
+
+
+def _frames(config: Config, states: dict[str, SourceState], section: str, name: str) -> pd.DataFrame | None:
+    """The named table stacked over every source feeding a section that has data (scans one after another)."""
     parts = [
         s.result.frames[name]
-        for n, s in states.items()
-        if s.result is not None and sources[n].type == kind and name in s.result.frames
+        for s in _feeding(config, states, section).values()
+        if s.result is not None and name in s.result.frames
     ]
     if not parts:
         return None
@@ -159,14 +150,13 @@ def compute_snapshot(
     engine.configure(config.engine)
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
-    for kind, section in SECTION_OF.items():
+    for section in SECTIONS:
         try:
-            sections[section] = _section_once(kind, config, states, as_of, closed or {}, kept or {})
+            sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {})
         except MetricsError as exc:
             sections[section] = None
-            for name, source in config.sources.items():
-                if source.type == kind and name in statuses:
-                    statuses[name] = replace(statuses[name], status="error", error=str(exc))
+            for name in _feeding(config, states, section):
+                statuses[name] = replace(statuses[name], status="error", error=str(exc))
     snapshot = Snapshot(
         as_of=as_of,
         generated_at=now,
@@ -180,17 +170,17 @@ def compute_snapshot(
     return replace(snapshot, alerts=thresholds + freshness_alerts(statuses, now, config.stale_after))
 
 
-_SECTIONS: dict[str, tuple] = {}  # source type → (its inputs by identity, its metrics, those inputs)
+_SECTIONS: dict[str, tuple] = {}  # section → (the config and its inputs by identity, its metrics, those inputs)
 StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it was computed from, its result)
 
 
-def section_key(kind: str, config: Config, states: dict[str, SourceState], as_of: date) -> str | None:
+def section_key(section: str, config: Config, states: dict[str, SourceState], as_of: date) -> str | None:
     """What a file-fed section is computed from: the files read (their signatures), as_of, the settings and the
-    kpitui version; None when no source of the type has read files."""
+    kpitui version; None when no source feeding it has read files."""
     read = sorted(
         (name, state.signature)
-        for name, state in states.items()
-        if config.sources[name].type == kind and state.signature is not None
+        for name, state in _feeding(config, states, section).items()
+        if state.signature is not None
     )
     if not read:
         return None
@@ -200,20 +190,17 @@ def section_key(kind: str, config: Config, states: dict[str, SourceState], as_of
 
     options = [sorted(config.sources[name].options.items()) for name, _ in read]
     settings = (config.period_days, config.funnel, config.metrics, sorted(config.sla_minutes.items()), options)
-    text = repr((__version__, kind, as_of.isoformat(), settings, read))
+    text = repr((__version__, section, as_of.isoformat(), settings, read))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _unread(kind: str, config: Config, states: dict[str, SourceState]) -> bool:
-    """Whether a source of this type has read files whose tables this process does not hold."""
-    return any(
-        config.sources[name].type == kind and state.result is None and state.signature is not None
-        for name, state in states.items()
-    )
+def _unread(section: str, config: Config, states: dict[str, SourceState]) -> bool:
+    """Whether a source feeding the section has read files whose tables this process does not hold."""
+    return any(s.result is None and s.signature is not None for s in _feeding(config, states, section).values())
 
 
 def _section_once(
-    kind: str,
+    section: str,
     config: Config,
     states: dict[str, SourceState],
     as_of: date,
@@ -223,20 +210,20 @@ def _section_once(
     """`_section`, or the stored section where it was computed from the same files, as_of and settings (or, for
     files not read in this process, the last one computed); reused while the config and the sources' results
     are the same objects: a refresh of a billing source leaves a two-million-event funnel as it was."""
-    stored = kept.get(SECTION_OF[kind])
-    if stored is not None and stored[0] == section_key(kind, config, states, as_of):
+    stored = kept.get(section)
+    if stored is not None and stored[0] == section_key(section, config, states, as_of):
         return stored[1]
-    if _unread(kind, config, states):
+    if _unread(section, config, states):
         return stored[1] if stored is not None else None
-    results = [(name, state.result) for name, state in states.items() if config.sources[name].type == kind]
-    key = (id(config), as_of, tuple((name, id(result)) for name, result in results))
-    if kind == "stripe":
+    results = [(name, state.result) for name, state in _feeding(config, states, section).items()]
+    key = (config, as_of, tuple((name, id(result)) for name, result in results))
+    if section == "revenue":
         key += (tuple(closed), _book_read_at(config, states))
-    last = _SECTIONS.get(kind)
+    last = _SECTIONS.get(section)
     if last is None or last[0] != key:
-        value = _section(kind, config, states, as_of, closed)
-        last = (key, value, (config, results))  # held: their ids stay theirs
-        _SECTIONS[kind] = last
+        value = _section(section, config, states, as_of, closed)
+        last = (key, value, results)  # held: their ids stay theirs
+        _SECTIONS[section] = last
     return last[1]
 
 
@@ -244,15 +231,15 @@ def _book_read_at(config: Config, states: dict[str, SourceState]) -> datetime | 
     """When the billing book in use was read: the latest good refresh of a billing source."""
     times = [
         s.status.last_success
-        for n, s in states.items()
-        if config.sources[n].type == "stripe" and s.result is not None and s.status.last_success is not None
+        for s in _feeding(config, states, "revenue").values()
+        if s.result is not None and s.status.last_success is not None
     ]
     return max(times, default=None)
 
 
 def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book, RevenueSettings, str] | None:
     """The billing book of every billing source, the revenue settings and their closing-rows fingerprint."""
-    frame = lambda name: _frames(states, "stripe", config.sources, name)  # noqa: E731
+    frame = lambda name: _frames(config, states, "revenue", name)  # noqa: E731
     subscriptions = frame("subscriptions")
     if subscriptions is None:
         return None
@@ -274,14 +261,14 @@ def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book
         cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
         period_days=config.period_days,
     )
-    sources = sorted(name for name, source in config.sources.items() if source.type == "stripe")
+    sources = sorted(name for name, source in config.sources.items() if SECTION_OF[source.type] == "revenue")
     return book, settings, f"{settings.fingerprint()} {sources}"
 
 
-def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
-    """Compute one section from the frames of its source type, or None without data."""
-    frame = lambda name: _frames(states, kind, config.sources, name)  # noqa: E731
-    if kind == "stripe":
+def _section(section: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
+    """Compute one section from the tables of the sources feeding it, or None without data."""
+    frame = lambda name: _frames(config, states, section, name)  # noqa: E731
+    if section == "revenue":
         inputs = revenue_inputs(config, states)
         if inputs is None:
             return None
@@ -289,13 +276,13 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
 
         book, settings, _ = inputs
         return compute_revenue(book, settings, as_of, observed=_book_read_at(config, states), closed=closed)
-    if kind == "tickets":
+    if section == "support":
         tickets = frame("tickets")
         if tickets is None:
             return None
         from kpitui.metrics.support import SupportSettings, compute_support
 
-        zones = [s.options.get("timezone", "UTC") for s in config.sources.values() if s.type == "tickets"]
+        zones = [config.sources[name].options.get("timezone", "UTC") for name in _feeding(config, states, section)]
         settings = SupportSettings(
             config.period_days,
             tuple(config.sla_minutes.items()),
@@ -303,7 +290,7 @@ def _section(kind: str, config: Config, states: dict[str, SourceState], as_of: d
             zones[0] if zones else "UTC",
         )
         return compute_support(tickets, settings, as_of)
-    if kind == "nps":
+    if section == "nps":
         responses = frame("responses")
         if responses is None:
             return None
@@ -364,13 +351,13 @@ def compute_and_record(
     snapshot = compute_snapshot(config, states, as_of, now, closed, kept)
     if inputs is not None and as_of == now.date() and snapshot.revenue is not None:
         close_months(store, inputs, as_of, set(closed), _book_read_at(config, states))
-    for kind, section in SECTION_OF.items():
-        key = section_key(kind, config, states, as_of)
+    for section in SECTIONS:
+        key = section_key(section, config, states, as_of)
         value = getattr(snapshot, section)
         if (
             key is not None
             and value is not None
-            and not _unread(kind, config, states)
+            and not _unread(section, config, states)
             and kept.get(section, ("",))[0] != key
         ):
             store.save_section(section, key, value)
@@ -397,15 +384,16 @@ def close_months(
 def _unchanged(
     config: Config, stored: dict[str, SourceState], kept: StoredSections, as_of: date, now: datetime
 ) -> dict[str, SourceState]:
-    """The file sources of each type whose stored section was computed from the files as they are now, for this
-    as_of and these settings: fresh as of now, nothing to read."""
+    """The sources of each section fed by files alone whose stored result was computed from the files as they are
+    now, for this as_of and these settings: fresh as of now, nothing to read."""
     from connectors.base import ConnectorError
     from connectors.paths import file_signatures
 
     out: dict[str, SourceState] = {}
-    for kind, section in SECTION_OF.items():
-        names = [name for name, source in config.sources.items() if source.type == kind]
-        if not names or not reads_files(kind) or section not in kept or not all(n in stored for n in names):
+    for section in SECTIONS:
+        names = [name for name, source in config.sources.items() if SECTION_OF[source.type] == section]
+        files_only = all(CONNECTORS[config.sources[n].type].reads_files and n in stored for n in names)
+        if not names or not files_only or section not in kept:
             continue
         try:
             current = {n: file_signatures(config.sources[n].options["path"]) for n in names}
@@ -414,7 +402,7 @@ def _unchanged(
         fresh = {n: SourceState(replace(stored[n].status, last_success=now), None, current[n]) for n in names}
         if (
             all(current[n] == stored[n].signature for n in names)
-            and section_key(kind, config, fresh, as_of) == kept[section][0]
+            and section_key(section, config, fresh, as_of) == kept[section][0]
         ):
             out.update(fresh)
     return out

@@ -18,7 +18,7 @@ async def save_screenshots(config: Config, as_of: date, out: Path, size: tuple[i
     written = []
     async with app.run_test(size=size) as pilot:
         await app.ready.wait()
-        for pane_id, _, _, _ in PANES:
+        for pane_id, _, _ in PANES:
             app.action_show_pane(pane_id)
             await pilot.pause()
             written.append(Path(app.save_screenshot(filename=f"{pane_id}.svg", path=str(out))))

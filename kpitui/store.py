@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from connectors.registry import SECTIONS
 from kpitui.model import Snapshot, SourceStatus, field_types, flatten, from_stored, to_stored
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def scalar_kpis(plain: dict[str, Any]) -> dict[str, float]:
     """The snapshot JSON's numeric leaves outside lists and sources: what daily history keeps."""
     return {
         path: float(value)
-        for section in ("revenue", "nps", "support", "funnel")
+        for section in SECTIONS
         for path, value in flatten(plain.get(section), section)
         if isinstance(value, (int, float))
         and not isinstance(value, bool)

@@ -401,13 +401,13 @@ def test_a_section_is_recomputed_only_when_its_sources_change(tmp_path, monkeypa
     states = {name: pipeline.fetch(name, source, None, FROZEN) for name, source in config.sources.items()}
     computed: list[str] = []
     section = pipeline._section
-    monkeypatch.setattr(pipeline, "_section", lambda kind, *args: computed.append(kind) or section(kind, *args))
+    monkeypatch.setattr(pipeline, "_section", lambda name, *args: computed.append(name) or section(name, *args))
     first = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
-    assert sorted(computed) == ["ga4", "nps", "stripe", "tickets"]
+    assert sorted(computed) == ["funnel", "nps", "revenue", "support"]
     computed.clear()
     states["support"] = succeeded(config.sources["support"], load_tickets({"path": ZENDESK}), FROZEN)
     again = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
-    assert computed == ["tickets"] and again.nps is first.nps
+    assert computed == ["support"] and again.nps is first.nps
     assert again.support == first.support and again.support is not first.support
 
 

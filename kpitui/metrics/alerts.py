@@ -6,8 +6,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from connectors.registry import SECTION_OF
 from kpitui.config import AlertRule
-from kpitui.model import SECTION_OF, AlertState, SourceStatus, lookup
+from kpitui.model import AlertState, SourceStatus, lookup
 
 SOURCE_PREFIX = "sources."
 

@@ -43,14 +43,16 @@ class Pane(VerticalScroll):
         """Update every widget from the snapshot (called on each refresh)."""
         raise NotImplementedError
 
-    def source_age(self, snapshot: Snapshot, now: datetime, kind: str) -> tuple[str, str]:
-        """`as of 2 min ago` (or `stale · 3 h ago`) for this pane's sources, and a tile state when stale or missing.
+    def source_age(self, snapshot: Snapshot, now: datetime, section: str) -> tuple[str, str]:
+        """`as of 2 min ago` (or `stale · 3 h ago`) for the sources feeding a section, and a tile state when stale or
+        missing.
 
         Data is stale when its last refresh failed or it is older than `[app] stale_after` refresh intervals.
         """
+        from connectors.registry import SECTION_OF
         from kpitui.formatting import age
 
-        statuses = [s for s in snapshot.sources.values() if s.type == kind]
+        statuses = [s for s in snapshot.sources.values() if SECTION_OF.get(s.type) == section]
         if not statuses:
             return "no source configured", "missing"
         oldest = min((s.last_success for s in statuses if s.last_success), default=None)

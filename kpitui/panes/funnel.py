@@ -40,7 +40,7 @@ class FunnelPane(Pane):
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.funnel`."""
-        age, state = self.source_age(snapshot, now, "ga4")
+        age, state = self.source_age(snapshot, now, "funnel")
         f = snapshot.funnel
         tiles = {k: self.query_one(f"#fun-{k}", KpiTile) for k in ("conversion", "visitors", "signups", "users")}
         if f is None:

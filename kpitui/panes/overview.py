@@ -13,7 +13,7 @@ from textual.geometry import Size
 from kpitui import formatting as fmt
 from kpitui.config import TileChoice
 from kpitui.goals import goal_for, progress
-from kpitui.model import SECTION_OF, Snapshot, lookup, to_plain
+from kpitui.model import Snapshot, lookup, to_plain
 from kpitui.panes.base import Pane, tile_columns, trend
 from kpitui.widgets.tile import KpiTile
 
@@ -49,36 +49,36 @@ class TileSpec:
     key: str
     title: str
     kpi: str
-    source: str
     text: Callable[[Snapshot, float], str]
     higher_is_better: bool = True
     change: str = "relative"
     series: Series | None = None
 
+    @property
+    def section(self) -> str:
+        """The snapshot section the KPI lies in (whose sources' freshness the tile shows)."""
+        return self.kpi.split(".")[0]
+
 
 TILES = (
-    TileSpec(
-        "mrr", "MRR", "revenue.mrr", "stripe", lambda s, v: fmt.money(v, s.currency, compact=True), series=_mrr_series
-    ),
-    TileSpec("customers", "Paying customers", "revenue.paying_customers", "stripe", lambda s, v: fmt.number(v)),
-    TileSpec("nrr", "NRR (12 mo)", "revenue.nrr", "stripe", lambda s, v: fmt.percent(v), change="rate"),
-    TileSpec("nps", "NPS", "nps.score", "nps", _nps_text, change="points", series=_nps_series),
+    TileSpec("mrr", "MRR", "revenue.mrr", lambda s, v: fmt.money(v, s.currency, compact=True), series=_mrr_series),
+    TileSpec("customers", "Paying customers", "revenue.paying_customers", lambda s, v: fmt.number(v)),
+    TileSpec("nrr", "NRR (12 mo)", "revenue.nrr", lambda s, v: fmt.percent(v), change="rate"),
+    TileSpec("nps", "NPS", "nps.score", _nps_text, change="points", series=_nps_series),
     TileSpec(
         "first_response",
         "First response (median)",
         "support.first_response_minutes.median",
-        "tickets",
         lambda s, v: fmt.minutes(v),
         higher_is_better=False,
         series=_first_response_series,
     ),
-    TileSpec("backlog", "Backlog", "support.backlog", "tickets", lambda s, v: fmt.number(v), higher_is_better=False),
-    TileSpec("csat", "CSAT", "support.csat", "tickets", lambda s, v: fmt.percent(v), change="rate"),
+    TileSpec("backlog", "Backlog", "support.backlog", lambda s, v: fmt.number(v), higher_is_better=False),
+    TileSpec("csat", "CSAT", "support.csat", lambda s, v: fmt.percent(v), change="rate"),
     TileSpec(
         "conversion",
         "Funnel conversion",
         "funnel.overall_conversion",
-        "ga4",
         lambda s, v: fmt.percent(v),
         change="rate",
         series=_conversion_series,
@@ -102,7 +102,6 @@ _TITLES = {
 }
 _LOWER_IS_BETTER = ("backlog", "minutes", "breach", "churn", "at_risk")
 _MONEY = ("mrr", "arr", "arpa", "cmrr", "acv", "ltv", "mrr_at_risk", "churn", "expansion", "contraction", "net_new")
-_SOURCE_OF = {section: kind for kind, section in SECTION_OF.items()}
 
 
 def _format_of(kpi: str) -> str:
@@ -139,7 +138,6 @@ def board_tiles(choices: tuple[TileChoice, ...]) -> tuple[TileSpec, ...]:
             key=choice.kpi.replace(".", "-").replace("_", "-"),
             title=_TITLES.get(choice.kpi, choice.kpi),
             kpi=choice.kpi,
-            source=_SOURCE_OF[choice.kpi.split(".")[0]],
             text=_text(kind),
             higher_is_better=not any(word in choice.kpi for word in _LOWER_IS_BETTER),
             change="rate" if kind == "percent" else "relative",
@@ -193,7 +191,7 @@ class OverviewPane(Pane):
         alerts = {a.kpi: a.state for a in snapshot.alerts if a.state in ("warning", "critical")}
         for spec in self.tiles:
             tile = self.query_one(f"#tile-{spec.key}", KpiTile)
-            age, state = self.source_age(snapshot, now, spec.source)
+            age, state = self.source_age(snapshot, now, spec.section)
             value = lookup(plain, spec.kpi)
             if value is None:
                 tile.show_missing(age, state)

@@ -68,7 +68,7 @@ class RevenuePane(Pane):
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.revenue`."""
-        age, state = self.source_age(snapshot, now, "stripe")
+        age, state = self.source_age(snapshot, now, "revenue")
         r, cur = snapshot.revenue, snapshot.currency
         tiles = [self.query_one(f"#rev-{k}", KpiTile) for k in ("mrr", "arr", "arpa")]
         if r is None:

@@ -51,7 +51,7 @@ class SupportPane(Pane):
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill the pane from `snapshot.support`."""
-        age, state = self.source_age(snapshot, now, "tickets")
+        age, state = self.source_age(snapshot, now, "support")
         s = snapshot.support
         tiles = {k: self.query_one(f"#sup-{k}", KpiTile) for k in ("first", "resolution", "sla", "backlog")}
         if s is None:
