@@ -169,6 +169,40 @@ def test_delighted_worked_example():
     ]
 
 
+@pytest.mark.parametrize(
+    ("as_of", "window", "previous", "november", "comments", "segments"),
+    [
+        # window [18 Aug, 16 Nov): 3, 7, 0, 10 → 1 promoter, 2 detractors; before it 2 and 4; the replies of 18
+        # and 19 November are unknown on the 15th, in the window and in November's point alike
+        (
+            date(2026, 11, 15),
+            (4, 1, 1, 2, -25.0),
+            -100.0,
+            (-100.0, 1),
+            [3, 0, 7],
+            (("Pro", 0.0, 2), ("Business", 0.0, 1), ("Starter", -100.0, 1)),
+        ),
+        # window [21 Aug, 19 Nov): 9 (18 Nov), 3, 7, 0, 10; 10 of 19 November is the next day's
+        (
+            date(2026, 11, 18),
+            (5, 2, 1, 2, 0.0),
+            -100.0,
+            (0.0, 2),
+            [3, 0, 7],
+            (("Pro", 0.0, 2), ("Starter", 0.0, 2), ("Business", 0.0, 1)),
+        ),
+    ],
+)
+def test_delighted_at_earlier_dates(as_of, window, previous, november, comments, segments):
+    """A backdated NPS is what the board showed that day: nothing stamped on or after the midnight after as_of."""
+    m = compute_nps(nps.load({"path": str(DATA / "nps/delighted.csv")}).frames["responses"], as_of)
+    assert (m.responses, m.promoters, m.passives, m.detractors, m.score) == window
+    assert m.previous_score == previous
+    assert {p.month: (p.score, p.responses) for p in m.history}["2026-11"] == november
+    assert [c.score for c in m.comments] == comments
+    assert m.segments == segments
+
+
 def test_typed_and_text_survey_reads_agree(tmp_path, monkeypatch):
     """Whole-number scores and Unix times are read typed; a score that is not a number sends the file through text."""
     clean = tmp_path / "clean.csv"

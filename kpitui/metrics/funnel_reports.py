@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from kpitui.metrics.funnel import funnel_steps, overall_conversion
-from kpitui.metrics.months import day_slots
 from kpitui.metrics.revenue import end_of_day
 from kpitui.model import FunnelMetrics
+
+DAY_US = 86_400_000_000  # microseconds in a day
 
 
 def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
@@ -26,6 +27,16 @@ def funnel_from_steps(steps: pd.DataFrame) -> FunnelMetrics:
         overall_conversion=overall_conversion(counts),
         preaggregated=True,
     )
+
+
+def day_slots(times: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> tuple[list[str], np.ndarray]:
+    """The UTC days of the period (start, end] (`YYYY-MM-DD`), and each time's day in them (-1 outside)."""
+    first = np.datetime64(start.tz_convert(None), "D") + 1
+    count = int((np.datetime64(end.tz_convert(None), "D") - first).astype(np.int64)) + 1
+    slots = times.astype("datetime64[us]", copy=False).view(np.int64) // DAY_US
+    slots -= first.astype(np.int64)  # NaT (the smallest int64) lands far before the first day
+    slots[(slots < 0) | (slots >= count)] = -1
+    return [str(first + i) for i in range(count)], slots
 
 
 _VISITOR_METRICS = ("active users", "users", "total users")

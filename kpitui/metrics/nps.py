@@ -1,18 +1,21 @@
-"""Net Promoter Score over a window, with its margin of error and monthly trend (DESIGN.md §4)."""
+"""Net Promoter Score over a window, with its margin of error and monthly trend (DESIGN.md §4), as SQL on the
+engine. Windows are half-open, [start, end): `end` the midnight after `as_of` (UTC); what was answered later is
+unknown at `as_of`."""
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from kpitui.metrics.months import month_slots
-from kpitui.metrics.revenue import end_of_day
+from kpitui import engine
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
+
+_MONTHS = 12  # the monthly trend's length
+_COUNTS = (
+    "count(*) AS n, count(CASE WHEN score >= 9 THEN 1 END) AS promoters, "
+    "count(CASE WHEN score <= 6 THEN 1 END) AS detractors"
+)
 
 
 def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | None, int, int, int, float | None]:
@@ -25,120 +28,104 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
     return 100 * (p - d), promoters, n - promoters - detractors, detractors, margin
 
 
-def _nps_of_distribution(counts: np.ndarray) -> tuple[float | None, int, int, int, float | None]:
-    """`nps_from_counts` of the count of each score 0..10."""
-    return nps_from_counts(int(counts.sum()), int(counts[9:].sum()), int(counts[:7].sum()))
+def _instant(moment: datetime) -> str:
+    """A UTC instant as a SQL literal."""
+    return f"TIMESTAMPTZ '{moment.isoformat()}'"
 
 
-def _distributions(groups: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
-    """Responses per group 0..count-1 (-1 and `count`: no group) and score: a (count, 11) table, one bincount."""
-    key = np.clip(groups, -1, count).astype(np.int64, copy=False)  # a new array: changed in place below
-    key += 1
-    key *= 11
-    key += scores
-    return np.bincount(key, minlength=11 * (count + 2)).reshape(-1, 11)[1 : count + 1]
+def _month_start(day: date, back: int = 0) -> date:
+    """The first day of `day`'s month, `back` months earlier."""
+    months = day.year * 12 + day.month - 1 - back
+    return date(months // 12, months % 12 + 1, 1)
 
 
-def _periods(times: np.ndarray, end: pd.Timestamp, span: np.timedelta64) -> np.ndarray:
-    """0 for times in the window (end − span, end], 1 in the window before it; other numbers outside (or no time)."""
-    end_us = np.datetime64(end.tz_localize(None), "us").astype(np.int64)
-    span_us = span.astype("timedelta64[us]").astype(np.int64)
-    ago = end_us - np.maximum(times.view(np.int64), end_us - 2 * span_us)  # no time (NaT) is older than both
-    return ago // span_us
-
-
-def compute_nps(responses: pd.DataFrame, as_of: date, window_days: int = 90, comments: int = 200) -> NpsMetrics:
-    """NPS for the window ending `as_of`, the previous window, monthly trend and comments."""
-    if responses["score"].hasnans:
-        responses = responses[responses["score"].notna()]
-    times = responses["responded_at"].to_numpy(dtype="datetime64[us]")
-    all_scores = responses["score"].to_numpy(dtype=np.int64, na_value=0)
-    dated = not np.isnat(times).all()
-    end = end_of_day(as_of)
-    if dated:
-        periods = _periods(times, end, np.timedelta64(window_days, "D"))
-    else:
-        periods = np.zeros(len(responses), dtype=np.int64)
-    now, before = _distributions(periods, all_scores, 2)
-    score, promoters, passives, detractors, margin = _nps_of_distribution(now)
-    previous, *_, previous_margin = _nps_of_distribution(before)
-    significant = None
-    if score is not None and previous is not None and margin is not None and previous_margin is not None:
-        significant = abs(score - previous) > math.sqrt(margin**2 + previous_margin**2)
-    window = np.flatnonzero(periods == 0)
-    scores = all_scores[window]
-    return NpsMetrics(
-        score=score,
-        responses=int(now.sum()),
-        promoters=promoters,
-        passives=passives,
-        detractors=detractors,
-        margin_of_error=margin,
-        previous_score=previous,
-        history=_history(times, all_scores, end) if dated else (),
-        distribution=tuple(int(v) for v in now),
-        comments=_comments(responses, window, times, all_scores, comments),
-        windowed=dated,
-        window_days=window_days,
-        change_is_significant=significant,
-        segments=_segments(responses["segment"], window, scores),
-    )
-
-
-def _history(times: np.ndarray, scores: np.ndarray, end: pd.Timestamp) -> tuple[NpsPoint, ...]:
-    """NPS and responses per month, last 12 months."""
-    labels, slots = month_slots(times, end)
-    table = _distributions(slots, scores, len(labels))
-    return tuple(
-        NpsPoint(label, _nps_of_distribution(table[i])[0], int(table[i].sum())) for i, label in enumerate(labels)
-    )
-
-
-def _comments(responses, window: np.ndarray, times, scores, limit: int) -> tuple[NpsComment, ...]:
-    """The window's comments: detractors first, then passives, then promoters; newest first in each."""
-    comment = responses["comment"]
-    rows = window[~comment.isna().to_numpy()[window]]
-    stamps = np.where(np.isnat(times[rows]), 0, times[rows].astype(np.int64))  # undated last
-    key = ((scores[rows] > 6).astype(np.int64) + (scores[rows] > 8)) * (1 << 60) - stamps
-    wanted = 4 * limit  # blank-only comments are rare: usually one round
-    while True:
-        count = min(wanted, len(rows))
-        first = np.argpartition(key, count - 1)[:count] if 0 < count < len(rows) else np.arange(len(rows))
-        ordered = rows[first[np.argsort(key[first], kind="stable")]]
-        texts = [str(t) for t in comment.iloc[ordered].to_numpy()]
-        kept = [i for i, text in enumerate(texts) if text.strip()]
-        if len(kept) >= limit or count == len(rows):
-            break
-        wanted *= 4
-    kept = kept[:limit]
-    chosen = ordered[kept]
-    segments = responses["segment"].iloc[chosen].to_numpy()
-    return tuple(
-        NpsComment(
-            None if np.isnat(times[row]) else _utc(times[row]),
-            int(scores[row]),
-            texts[i],
-            "" if pd.isna(segment) else str(segment),
+def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: int = 200) -> NpsMetrics:
+    """NPS for the window ending `as_of`, the previous window, the monthly trend, segments and comments; an export
+    without dates is scored as a whole."""
+    end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
+    start, before = end - timedelta(days=window_days), end - timedelta(days=2 * window_days)
+    cursor = engine.cursor()
+    try:
+        cursor.register("raw", responses.assign(seq=range(len(responses))))
+        cursor.execute("CREATE OR REPLACE TEMP VIEW scored AS SELECT * FROM raw WHERE score IS NOT NULL")
+        dated = cursor.execute("SELECT count(responded_at) > 0 FROM scored").fetchone()[0]
+        in_window = f"responded_at >= {_instant(start)} AND responded_at < {_instant(end)}" if dated else "TRUE"
+        cursor.execute(f"CREATE OR REPLACE TEMP VIEW windowed AS SELECT * FROM scored WHERE {in_window}")
+        distribution = dict(cursor.execute("SELECT score, count(*) FROM windowed GROUP BY score").fetchall())
+        counts = [int(distribution.get(score, 0)) for score in range(11)]
+        score, promoters, passives, detractors, margin = _of_distribution(counts)
+        previous = previous_margin = None
+        if dated:
+            earlier = f"responded_at >= {_instant(before)} AND responded_at < {_instant(start)}"
+            previous, *_, previous_margin = nps_from_counts(
+                *cursor.execute(f"SELECT {_COUNTS} FROM scored WHERE {earlier}").fetchone()
+            )
+        significant = None
+        if None not in (score, previous, margin, previous_margin):
+            significant = abs(score - previous) > math.sqrt(margin**2 + previous_margin**2)
+        return NpsMetrics(
+            score=score,
+            responses=sum(counts),
+            promoters=promoters,
+            passives=passives,
+            detractors=detractors,
+            margin_of_error=margin,
+            previous_score=previous,
+            history=_history(cursor, as_of, end) if dated else (),
+            distribution=tuple(counts),
+            comments=_comments(cursor, comments),
+            windowed=dated,
+            window_days=window_days,
+            change_is_significant=significant,
+            segments=_segments(cursor),
         )
-        for i, row, segment in zip(kept, chosen, segments, strict=True)
+    finally:
+        cursor.close()
+
+
+def _of_distribution(counts: list[int]) -> tuple[float | None, int, int, int, float | None]:
+    """`nps_from_counts` of the count of each score 0..10."""
+    return nps_from_counts(sum(counts), sum(counts[9:]), sum(counts[:7]))
+
+
+def _history(cursor: Any, as_of: date, end: datetime) -> tuple[NpsPoint, ...]:
+    """NPS and responses per month (UTC), the 12 months ending with as_of's, up to `end`."""
+    first = _month_start(as_of, _MONTHS - 1)
+    rows = cursor.execute(
+        f"SELECT date_trunc('month', CAST(responded_at AS TIMESTAMP)) AS month, {_COUNTS} FROM scored "
+        f"WHERE responded_at >= TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' AND responded_at < {_instant(end)} "
+        "GROUP BY month"
+    ).fetchall()
+    by_month = {month.strftime("%Y-%m"): counts for month, *counts in rows}
+    months = [_month_start(as_of, back).strftime("%Y-%m") for back in range(_MONTHS - 1, -1, -1)]
+    return tuple(
+        NpsPoint(month, nps_from_counts(*by_month.get(month, (0, 0, 0)))[0], int(by_month.get(month, (0,))[0]))
+        for month in months
     )
 
 
-def _utc(moment: np.datetime64) -> datetime:
-    """A naive UTC datetime64 as an aware datetime."""
-    return pd.Timestamp(moment).tz_localize("UTC").to_pydatetime()
+def _comments(cursor: Any, limit: int) -> tuple[NpsComment, ...]:
+    """The window's comments: detractors first, then passives, then promoters; newest first in each, undated
+    last; blank ones left out."""
+    rows = cursor.execute(
+        "SELECT epoch_us(responded_at), score, comment, segment FROM windowed "
+        "WHERE comment IS NOT NULL AND trim(comment) <> '' "
+        "ORDER BY CASE WHEN score <= 6 THEN 0 WHEN score <= 8 THEN 1 ELSE 2 END, responded_at DESC NULLS LAST, seq "
+        f"LIMIT {limit}"
+    ).fetchall()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return tuple(
+        NpsComment(None if us is None else epoch + timedelta(microseconds=us), int(score), comment, segment or "")
+        for us, score, comment, segment in rows
+    )
 
 
-def _segments(segment: pd.Series, window: np.ndarray, scores: np.ndarray) -> tuple[tuple[str, float | None, int], ...]:
-    """NPS and responses per segment (e.g. plan) over the window, largest first."""
-    text = pa.array(segment.array)
-    encoded = pc.dictionary_encode(pc.take(text, window))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    if encoded.null_count == len(encoded):
+def _segments(cursor: Any) -> tuple[tuple[str, float | None, int], ...]:
+    """NPS and responses per segment (e.g. plan) over the window, largest first; none when no response has one."""
+    rows = cursor.execute(
+        f"SELECT COALESCE(segment, '(none)') AS name, {_COUNTS}, count(segment) AS named FROM windowed GROUP BY name "
+        "ORDER BY n DESC, name"
+    ).fetchall()
+    if not any(named for *_, named in rows):
         return ()
-    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
-    names = [*encoded.dictionary.to_pylist(), "(none)"]
-    table = _distributions(codes, scores, len(names))
-    out = [(name, _nps_of_distribution(table[i])[0], int(table[i].sum())) for i, name in enumerate(names)]
-    return tuple(sorted((row for row in out if row[2]), key=lambda r: (-r[2], r[0])))
+    return tuple((name, nps_from_counts(n, p, d)[0], int(n)) for name, n, p, d, _ in rows)
