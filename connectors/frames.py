@@ -118,6 +118,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "satisfaction": FLOAT,
         "reopens": FLOAT,
         "subject": STR,
+        "requester": STR,
+        "requester_email": STR,
+        "organization": STR,
     },
     "responses": {
         "response_id": STR,

@@ -86,6 +86,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "reopens": ("reopens",),
     "subject": ("subject", "ticket subject", "title", "summary", "ticket name"),
+    "requester": ("requester", "requester name", "full name", "customer name", "contact name"),
+    "requester_email": ("requester email", "email", "customer email", "contact email"),
+    "organization": ("organization", "organisation", "company name", "company"),
 }
 _TIMES = ("created", "first_response_at", "solved_at")
 _MINUTES = ("first_response_minutes", "resolution_minutes")

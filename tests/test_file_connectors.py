@@ -606,3 +606,16 @@ def test_an_ndjson_export_is_read_into_the_engine_once_and_dropped_with_its_scan
     del scan
     gc.collect()
     assert table not in tables()
+
+
+def test_tickets_carry_their_requester_and_organization():
+    """Zendesk's `Requester`, `Requester email`, `Organization` and the public dataset's `Customer Name`/`Customer
+    Email` fill the canonical requester columns (the cross-source views match customers on them)."""
+    zendesk = tickets.load({"path": str(DATA / "tickets/zendesk.csv")}).frames["tickets"]
+    assert zendesk[["requester", "requester_email", "organization"]].head(2).values.tolist() == [
+        ["Ann", "ann@x.example", "X"],
+        ["Ben", "ben@y.example", "Y"],
+    ]
+    dataset = tickets.load({"path": str(DATA / "tickets/customer_support_dataset.csv")}).frames["tickets"]
+    assert dataset["requester_email"].tolist()[:2] == ["m@x.example", "j@x.example"]
+    assert dataset["organization"].isna().all()
