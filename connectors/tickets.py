@@ -290,11 +290,18 @@ def _in_hours(header: str) -> bool:
 
 
 def _fill_durations(out: pd.DataFrame) -> None:
-    """Recompute calendar minutes from timestamps where the export left them empty."""
+    """Recompute calendar minutes from timestamps where the export left them empty, and date the reply or solve
+    by its minutes where the export gives minutes and no time (Zendesk's first reply): created + minutes."""
     if "created" not in out:
         return
     starts = out["created"].to_numpy(dtype="datetime64[us]")
     for minutes, stamp in (("first_response_minutes", "first_response_at"), ("resolution_minutes", "solved_at")):
+        if stamp not in out and minutes in out:
+            elapsed = out[minutes].to_numpy(dtype=float)
+            out[stamp] = pd.Series(starts + (elapsed * 60e6).astype("timedelta64[us]"), index=out.index).dt.tz_localize(
+                "UTC"
+            )
+            continue
         if stamp not in out:
             continue
         current = out[minutes].to_numpy(dtype=float) if minutes in out else np.full(len(out), np.nan)

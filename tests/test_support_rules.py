@@ -203,6 +203,31 @@ def test_a_negative_duration_keeps_the_ticket(tmp_path):
     assert (m.first_response_minutes.median, m.resolution_minutes.median) == (15.0, 120.0)
 
 
+@pytest.mark.parametrize(
+    ("as_of", "tickets", "first_reply"),
+    [
+        (date(2026, 11, 20), 2, 15.0),  # ticket 1's reply lands at 01:00 on the 21st: unknown on the 20th
+        (date(2026, 11, 21), 2, 67.5),  # known the next day: the median of 15 and 120
+    ],
+)
+def test_a_zendesk_reply_given_in_minutes_is_dated_by_them(tmp_path, as_of, tickets, first_reply):
+    """Zendesk gives the first reply as minutes after creation, not a time: the reply happened at created + minutes,
+    so a backdated snapshot leaves out replies made after its end, as it does for Freshdesk's stamped ones."""
+    path = _csv(
+        tmp_path,
+        "Id,Created at,Status,Priority,Solved at,First reply time in minutes\n"
+        "1,2026-11-20 23:00:00,Open,Normal,,120\n"
+        "2,2026-11-19 09:00:00,Open,Normal,,15\n",
+    )
+    result = tickets_connector.load({"path": str(path)})
+    assert result.frames["tickets"]["first_response_at"].tolist() == [
+        pd.Timestamp("2026-11-21 01:00", tz="UTC"),
+        pd.Timestamp("2026-11-19 09:15", tz="UTC"),
+    ]
+    m = compute_support(result.frames["tickets"], SupportSettings(30), as_of)
+    assert (m.tickets, m.first_response_minutes.median) == (tickets, first_reply)
+
+
 def test_kpitui_check_names_sla_targets_that_match_nothing(tmp_path, capsys):
     from pathlib import Path
 
