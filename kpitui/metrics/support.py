@@ -15,6 +15,7 @@ from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, 
 SOLVED = ("solved", "closed", "resolved")
 _DURATIONS = ("first_response_minutes", "resolution_minutes", "first_response_minutes_business",
               "resolution_minutes_business")  # fmt: skip
+_KEPT = ("ticket_id", "subject", "priority", "channel", "created", "reopens", "sla_first_response_met")  # read later
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _known(end: str, settings: SupportSettings) -> str:
 
     suffix = "_business" if settings.business else ""
     return (
-        "SELECT *, "
+        f"SELECT {', '.join(_KEPT)}, "
         f"{minutes('first_response_minutes' + suffix, 'first_response_at')} AS first_reply, "
         f"{minutes('resolution_minutes' + suffix, 'solved_at', solved_known)} AS resolution, "
         f"{minutes('first_response_minutes', 'first_response_at')} AS first_reply_calendar, "
