@@ -265,6 +265,11 @@ def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book
     return book, settings, f"{settings.fingerprint()} {sources}"
 
 
+def _zone(config: Config, states: dict[str, SourceState], section: str) -> str:
+    """The time zone of the first source feeding a section (`timezone`, default UTC): its days and periods."""
+    return next((config.sources[n].options.get("timezone", "UTC") for n in _feeding(config, states, section)), "UTC")
+
+
 def _section(section: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
     """Compute one section from the tables of the sources feeding it, or None without data."""
     frame = lambda name: _frames(config, states, section, name)  # noqa: E731
@@ -282,12 +287,11 @@ def _section(section: str, config: Config, states: dict[str, SourceState], as_of
             return None
         from kpitui.metrics.support import SupportSettings, compute_support
 
-        zones = [config.sources[name].options.get("timezone", "UTC") for name in _feeding(config, states, section)]
         settings = SupportSettings(
             config.period_days,
             tuple(config.sla_minutes.items()),
             config.metrics.support_minutes == "business",
-            zones[0] if zones else "UTC",
+            _zone(config, states, section),
         )
         return compute_support(tickets, settings, as_of)
     if section == "nps":
@@ -301,7 +305,7 @@ def _section(section: str, config: Config, states: dict[str, SourceState], as_of
     if events is not None and len(events) and config.funnel.steps:
         from kpitui.metrics.funnel import compute_funnel
 
-        return compute_funnel(events, config.funnel, as_of, config.period_days)
+        return compute_funnel(events, config.funnel, as_of, config.period_days, _zone(config, states, section))
     if (steps is None or steps.empty) and (traffic is None or traffic.empty):
         return None
     from kpitui.metrics.funnel_reports import funnel_from_steps, with_report_traffic

@@ -13,6 +13,7 @@ import pytest
 
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
+from connectors.frames import conform
 from connectors.parsing import DATE_ORDER_HINT
 from connectors.scan import TableScan
 from kpitui.config import FunnelConfig, FunnelStep
@@ -619,3 +620,27 @@ def test_tickets_carry_their_requester_and_organization():
     dataset = tickets.load({"path": str(DATA / "tickets/customer_support_dataset.csv")}).frames["tickets"]
     assert dataset["requester_email"].tolist()[:2] == ["m@x.example", "j@x.example"]
     assert dataset["organization"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("timezone", "users", "days"),
+    [
+        # Paris: the period is [22 Oct 00:00 CEST, 21 Nov 00:00 CET) = [21 Oct 22:00, 20 Nov 23:00) UTC; u1 is in it,
+        # u2 (00:30 on the 21st in Paris) is not; u3's 00:30 UTC visits fall on 25 Oct (02:30 CEST) and 26 Oct
+        # (00:30 CET, after the clocks went back)
+        ("Europe/Paris", 2, {"2026-10-22": 1, "2026-10-25": 1, "2026-10-26": 1}),
+        ("UTC", 2, {"2026-10-25": 1, "2026-11-20": 1}),
+    ],
+)
+def test_funnel_days_and_period_are_the_propertys(timezone, users, days):
+    """GA4's days are the property's: the period ends at the midnight after as_of there, visitors per local day."""
+    stamps = {"u1": ["2026-10-21 22:30"], "u2": ["2026-11-20 23:30"], "u3": ["2026-10-25 00:30", "2026-10-25 23:30"]}
+    rows = [{"event_time": t, "event_name": "a", "user_id": u} for u, times in stamps.items() for t in times]
+    frame = conform("events", pd.DataFrame(rows))
+    config = FunnelConfig(steps=(FunnelStep("a", "a"), FunnelStep("b", "b")))
+    m = compute_funnel(frame, config, date(2026, 11, 20), timezone=timezone)
+    assert (m.users, m.steps[0].users) == (users, users)
+    daily = dict(m.daily_visitors)
+    assert (len(daily), m.daily_visitors[0][0], m.daily_visitors[-1][0]) == (30, "2026-10-22", "2026-11-20")
+    assert {day: n for day, n in daily.items() if n} == days
+    assert (m.weekly[0][0], m.weekly[-1][0]) == ("2026-10-02", "2026-11-20")

@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connectors.frames import conform
@@ -149,3 +149,35 @@ def test_sql_funnel_matches_the_brute_force_reference(rows, names, window, direc
     assert users(m) == counts
     assert [s.abandonments for s in m.steps] == abandonments
     assert m.overall_conversion == (None if counts[0] == 0 else pytest.approx(counts[-1] / counts[0]))
+
+
+_AROUND = lambda t: [t - 3_600_000_001, t - 1, t, t + 3_600_000_000]  # noqa: E731  (an hour either side of a change)
+
+
+@settings(max_examples=60, deadline=None)
+@example(zone="Europe/Paris", moments=_AROUND(1_774_746_000_000_000) + _AROUND(1_792_890_000_000_000))
+@example(zone="Australia/Sydney", moments=_AROUND(1_775_318_400_000_000) + _AROUND(1_791_043_200_000_000))
+@example(zone="America/New_York", moments=_AROUND(1_772_953_200_000_000) + _AROUND(1_793_512_800_000_000))
+@given(
+    zone=st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]),
+    moments=st.lists(st.integers(1_767_225_600_000_000, 1_798_761_599_999_999), min_size=1, max_size=40),
+)
+def test_local_days_in_sql_match_the_zone_database(zone, moments):
+    """An event's local day, as the funnel's SQL computes it over 2026, is the date zoneinfo gives, at every
+    moment including those around the clock changes."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from kpitui import engine
+    from kpitui.metrics.funnel import _Calendar
+
+    first, last = date(2026, 1, 1), date(2026, 12, 31)
+    day = _Calendar(ZoneInfo(zone)).day_of(first, last)
+    cursor = engine.cursor()
+    try:
+        got = [cursor.execute(f"SELECT {day} FROM (SELECT CAST({t} AS BIGINT) AS t)").fetchone()[0] for t in moments]
+    finally:
+        cursor.close()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    expected = [((epoch + timedelta(microseconds=t)).astimezone(ZoneInfo(zone)).date() - first).days for t in moments]
+    assert got == expected

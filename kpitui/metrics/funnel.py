@@ -4,8 +4,9 @@ directly followed, per user or per session, param filters, and every entry tried
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.config import FunnelConfig, FunnelStep
@@ -16,7 +17,6 @@ _SIGN_UP = "sign_up"
 _WEEKS = 8  # the weekly trend's length
 _NONE = -(2**62)  # "no earlier event": further back than any time
 DAY_US = 86_400_000_000  # microseconds in a day
-_WEEK_US = 7 * DAY_US
 
 
 def _column(name: str) -> str:
@@ -36,14 +36,42 @@ class _Span:
         return f"{time} >= {self.lo} AND {time} < {self.hi}"
 
 
-def _micros(day: date) -> int:
-    """The midnight (UTC) that starts a day, as µs since the epoch."""
-    return (day - date(1970, 1, 1)).days * DAY_US
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _day_label(micros: int) -> str:
-    """The UTC day of a moment in µs since the epoch, as YYYY-MM-DD."""
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)).strftime("%Y-%m-%d")
+@dataclass(frozen=True)
+class _Calendar:
+    """The days of the property's time zone: their midnights as µs since the epoch, and an event's day in SQL."""
+
+    zone: ZoneInfo
+
+    def midnight(self, day: date) -> int:
+        """The instant a local day starts, in µs since the epoch."""
+        return (datetime.combine(day, time(), self.zone) - _EPOCH) // timedelta(microseconds=1)
+
+    def _offset(self, micros: int) -> int:
+        """The zone's UTC offset at an instant, in µs."""
+        return (_EPOCH + timedelta(microseconds=micros)).astimezone(self.zone).utcoffset() // timedelta(microseconds=1)
+
+    def day_of(self, first: date, last: date) -> str:
+        """SQL: the local day of `t` counted from `first` (0), exact across the offset changes between `first`
+        and `last` (each found to the µs)."""
+        changes, lo = [], self.midnight(first)
+        for n in range((last - first).days + 1):
+            hi = self.midnight(first + timedelta(days=n + 1))
+            if self._offset(lo) != self._offset(hi):
+                before, after = lo, hi
+                while after - before > 1:  # the first instant with the new offset
+                    middle = (before + after) // 2
+                    before, after = (middle, after) if self._offset(middle) == self._offset(lo) else (before, middle)
+                changes.append(after)
+            lo = hi
+        start = self._offset(self.midnight(first))
+        offset = str(start) if not changes else (
+            "CASE " + " ".join(f"WHEN t < {c} THEN {self._offset(c - 1)}" for c in changes)
+            + f" ELSE {self._offset(changes[-1])} END"
+        )  # fmt: skip
+        return f"((t + {offset}) // {DAY_US} - {(first - date(1970, 1, 1)).days})"
 
 
 class FunnelSql:
@@ -161,11 +189,12 @@ class FunnelSql:
             f"WHERE kind = 's' AND step = {len(self.matches) - 1})"
         )
 
-    def weekly(self, table: str, span: _Span) -> str:
-        """Per week of the span: keys that entered (their first step-1 event) and of those, keys that completed."""
+    def weekly(self, table: str, week: str) -> str:
+        """Per week (`week`: SQL of an entry's week number): keys that entered (their first step-1 event) and of
+        those, keys that completed."""
         return (
             f"WITH {self._entries(table)} "
-            f"SELECT LEAST((t - {span.lo}) // {_WEEK_US}, {_WEEKS - 1}) AS week, count(*) AS entered, "
+            f"SELECT {week} AS week, count(*) AS entered, "
             f"count(completed) AS completed FROM entry LEFT JOIN done USING ({', '.join(self.keys)}) GROUP BY week"
         )
 
@@ -223,14 +252,20 @@ def _events_view(cursor: Any, events: Any, params: tuple[str, ...]) -> set[str]:
     return {name for name, *_ in cursor.execute("DESCRIBE events").fetchall()}
 
 
-def compute_funnel(events: Any, config: FunnelConfig, as_of: date, period_days: int = 30) -> FunnelMetrics:
+def compute_funnel(
+    events: Any, config: FunnelConfig, as_of: date, period_days: int = 30, timezone: str = "UTC"
+) -> FunnelMetrics:
     """Funnel steps, overall conversion, previous period, weekly trend, source/medium breakdown and traffic over
-    the period [start, end): `end` the midnight after `as_of` (UTC). `events`: a scan, or a canonical frame."""
-    end = _micros(as_of + timedelta(days=1))
-    period = _Span(end - period_days * DAY_US, end)
-    before = _Span(period.lo - (period.hi - period.lo), period.lo)
-    weeks = _Span(period.hi - _WEEKS * _WEEK_US, period.hi)
-    month = _Span(_micros(as_of.replace(day=1)), period.hi)
+    the period [start, end): `end` the midnight after `as_of` in the property's time zone, days and weeks local
+    too. `events`: a scan, or a canonical frame."""
+    calendar = _Calendar(ZoneInfo(timezone))
+    day_after = as_of + timedelta(days=1)
+    at = lambda days_before: calendar.midnight(day_after - timedelta(days=days_before))  # noqa: E731
+    period = _Span(at(period_days), at(0))
+    before = _Span(at(2 * period_days), period.lo)
+    weeks = _Span(at(_WEEKS * 7), period.hi)
+    month = _Span(calendar.midnight(as_of.replace(day=1)), period.hi)
+    first_week = day_after - timedelta(days=_WEEKS * 7)
     names = [s.name for s in config.steps]
     cursor = engine.cursor()
     try:
@@ -247,12 +282,14 @@ def compute_funnel(events: Any, config: FunnelConfig, as_of: date, period_days: 
                 counts,
                 [found.get(("c", k + 1), 0) if k + 1 < len(names) else None for k in range(len(names))],
             )
-        weekly = _weekly(cursor.execute(sql.weekly("weeks", weeks)).fetchall(), weeks)
+        week = f"{calendar.day_of(first_week, as_of)} // 7"
+        weekly = _weekly(cursor.execute(sql.weekly("weeks", week)).fetchall(), first_week)
         breakdown = tuple(
             BreakdownRow(source, medium, entered, completed, completed / entered)
             for source, medium, entered, completed in cursor.execute(sql.breakdown("period", period)).fetchall()
         )
-        traffic = _traffic(cursor, period, month)
+        first_day = day_after - timedelta(days=period_days)
+        traffic = _traffic(cursor, period, month, calendar.day_of(first_day, as_of), first_day, period_days)
     finally:
         cursor.close()
     counts, continued = reached["period"]
@@ -266,19 +303,19 @@ def compute_funnel(events: Any, config: FunnelConfig, as_of: date, period_days: 
     )
 
 
-def _weekly(rows: list[tuple], span: _Span) -> tuple[tuple[str, float | None], ...]:
-    """(the week's last day, conversion of the keys that entered that week) for each week of the span."""
+def _weekly(rows: list[tuple], first: date) -> tuple[tuple[str, float | None], ...]:
+    """(the week's last day, conversion of the keys that entered that week) for each week from `first`."""
     by_week = {week: (entered, completed) for week, entered, completed in rows}
     out = []
     for k in range(_WEEKS):
-        last_day = _day_label(span.lo + (k + 1) * _WEEK_US - 1)
         entered, completed = by_week.get(k, (0, 0))
-        out.append((last_day, None if entered == 0 else completed / entered))
+        out.append(((first + timedelta(days=7 * k + 6)).isoformat(), None if entered == 0 else completed / entered))
     return tuple(out)
 
 
-def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
-    """Visitors per UTC day, users and sessions of the period, month-to-date visitors, sign-ups per day."""
+def _traffic(cursor, period: _Span, month: _Span, day: str, first: date, days: int) -> dict[str, object]:
+    """Visitors per local day (`day`: its number from `first`), users and sessions of the period, month-to-date
+    visitors, sign-ups per day."""
     in_period, in_month = period.where(), month.where()
     users, sessions, monthly = cursor.execute(
         f"SELECT count(DISTINCT CASE WHEN {in_period} THEN user_id END), "
@@ -286,7 +323,6 @@ def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
         f"AND session_id IS NOT NULL AND {in_period})), count(DISTINCT CASE WHEN {in_month} THEN user_id END) "
         f"FROM base WHERE user_id IS NOT NULL"
     ).fetchone()
-    day = f"t // {DAY_US}"
     visitors = dict(
         cursor.execute(
             f"SELECT {day} AS day, count(DISTINCT user_id) FROM base WHERE user_id IS NOT NULL AND {in_period} "
@@ -299,10 +335,10 @@ def _traffic(cursor, period: _Span, month: _Span) -> dict[str, object]:
             "GROUP BY day"
         ).fetchall()
     )
-    days = range(period.lo // DAY_US, period.hi // DAY_US)
+    labels = [(first + timedelta(days=n)).isoformat() for n in range(days)]
     return {
-        "daily_visitors": tuple((_day_label(d * DAY_US), int(visitors.get(d, 0))) for d in days),
-        "daily_signups": tuple((_day_label(d * DAY_US), int(signups.get(d, 0))) for d in days),
+        "daily_visitors": tuple((label, int(visitors.get(n, 0))) for n, label in enumerate(labels)),
+        "daily_signups": tuple((label, int(signups.get(n, 0))) for n, label in enumerate(labels)),
         "users": int(users),
         "sessions": int(sessions),
         "monthly_visitors": int(monthly),
