@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from connectors.base import SourceResult
 
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PRIMARY KEY (source, frame));
 CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
@@ -62,7 +63,8 @@ class Store:
         self.path = path
         self._lock = threading.Lock()
         self._written: dict[str, dict[str, pd.DataFrame]] = {}  # source → the frames object last written
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # a board and a cron `kpitui snapshot` may share the file: a writer waits its turn rather than failing
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)

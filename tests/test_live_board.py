@@ -441,3 +441,28 @@ async def test_a_stale_source_says_so_and_raises_its_alert_once(tmp_path):
         ]
         assert tile_text(app, "backlog", "age").startswith("stale · ")
         assert [n.title for n in app._notifications] == ["Warning", "Stale"]  # no new backlog crossing while held
+
+
+def test_a_board_and_a_cron_snapshot_share_one_store(tmp_path):
+    """Two processes writing the same store at once (a board's refreshes, a cron run's): each waits its turn, none
+    fails with `database is locked`, and every row both wrote is there."""
+    db = tmp_path / "shared.sqlite3"
+    script = textwrap.dedent(f"""
+        import sys
+        from datetime import date, timedelta
+        from pathlib import Path
+        from kpitui.store import Store
+        store = Store(Path({str(db)!r}))
+        who = sys.argv[1]
+        for i in range(300):
+            store.record_kpis(date(2026, 1, 1) + timedelta(days=i), {{who: float(i)}})
+            store.save_section(who, str(i), {{"written": i}})
+        store.close()
+    """)
+    writers = [subprocess.Popen([sys.executable, "-c", script, who], stderr=subprocess.PIPE) for who in "ab"]
+    errors = [writer.communicate(timeout=120)[1].decode() for writer in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    store = Store(db)
+    history = store.kpi_history(date(2026, 1, 1))
+    store.close()
+    assert {kpi: len(rows) for kpi, rows in history.items()} == {"a": 300, "b": 300}
