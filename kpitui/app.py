@@ -22,7 +22,7 @@ from textual.widget import MountError
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from kpitui.config import Config
+from kpitui.config import Config, ConfigError
 from kpitui.durations import format_period, format_seconds
 from kpitui.model import AlertState, Snapshot
 from kpitui.panes.base import Pane
@@ -137,6 +137,11 @@ class KpiApp(App[None]):
         super().__init__()
         from kpitui.pipeline import pending
 
+        unknown = sorted(set(config.keys) - set(binding_ids()))
+        if unknown:
+            raise ConfigError(
+                [f"[keys] {name}: no such key binding; the bindings are {', '.join(binding_ids())}" for name in unknown]
+            )
         self.config = config
         self.fixed_as_of = as_of
         self.clock = clock
@@ -168,9 +173,10 @@ class KpiApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Theme, SIGHUP, then stored data at once (if any) and a refresh of every source."""
+        """Theme and `[keys]`, SIGHUP, then stored data at once (if any) and a refresh of every source."""
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
+        self.set_keymap(self.config.keys)
         try:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone)
         except (NotImplementedError, RuntimeError, AttributeError, ValueError):
@@ -399,11 +405,11 @@ class KpiApp(App[None]):
         self._show_status()
 
     def action_help(self) -> None:
-        """Show every binding."""
-        from kpitui.widgets.sortable_table import SortableTable
-
-        bindings = [b for b in (*self.BINDINGS, *SortableTable.BINDINGS) if isinstance(b, Binding)]
-        rows = [(KEY_NAMES.get(b.key, b.key), b.description) for b in bindings]
+        """Show every binding, with the keys `[keys]` gave it."""
+        rows = []
+        for binding in _bindings():
+            keys = self.config.keys.get(binding.id or "", binding.key)
+            rows.append((KEY_NAMES.get(keys, keys), binding.description))
         self.push_screen(HelpScreen(rows))
 
     def _active_pane(self) -> Pane | None:
@@ -449,3 +455,15 @@ class KpiApp(App[None]):
         yield SystemCommand("Refresh this pane", "Reload the sources behind this pane", self.action_refresh_pane)
         yield SystemCommand("Toggle dark / light", "Switch between dark and light themes", self.action_toggle_dark)
         yield SystemCommand("Pause / resume refreshes", "Stop or restart automatic polling", self.action_toggle_pause)
+
+
+def _bindings() -> list[Binding]:
+    """Every key binding of the board: the app's and its tables'."""
+    from kpitui.widgets.sortable_table import SortableTable
+
+    return [b for b in (*KpiApp.BINDINGS, *SortableTable.BINDINGS) if isinstance(b, Binding)]
+
+
+def binding_ids() -> list[str]:
+    """The ids `[keys]` can remap."""
+    return [b.id for b in _bindings() if b.id]

@@ -133,7 +133,8 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
 
 
 def _demo_with_settings(demo: Config, mine: Config) -> Config:
-    """The demo's sources with the board settings of the user's file: tiles, goals, alerts, theme, period, staleness."""
+    """The demo's sources with the board settings of the user's file: tiles, keys, goals, alerts, theme, period,
+    staleness."""
     from dataclasses import replace
 
     return replace(
@@ -146,6 +147,7 @@ def _demo_with_settings(demo: Config, mine: Config) -> Config:
         stale_after=mine.stale_after,
         engine=mine.engine,
         tiles=mine.tiles,
+        keys=mine.keys,
         warnings=mine.warnings,
     )
 

@@ -108,6 +108,7 @@ class Config:
     goals: dict[str, float] = field(default_factory=dict)
     engine: EngineSettings = field(default_factory=EngineSettings)
     tiles: tuple[TileChoice, ...] = ()  # `[board] tiles`; empty: the default eight
+    keys: dict[str, str] = field(default_factory=dict)  # `[keys]`: binding id → keys, e.g. "refresh.all" = "f5"
     warnings: tuple[str, ...] = ()
 
 
@@ -250,7 +251,8 @@ _ALERT_KEYS = {
 _ENGINE_KEYS = {"memory_limit": _memory, "temp_directory": _string}
 _BOARD_KEYS = {"tiles": None}
 _TILE_KEYS = {"kpi": _string, "label": _string, "format": _choice("money", "percent", "number", "minutes")}
-_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board")
+_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board", "keys")
+_KEYS = re.compile(r"[A-Za-z0-9_+]+(,[A-Za-z0-9_+]+)*")  # Textual key names, comma-separated
 
 
 class _Reader:
@@ -354,6 +356,18 @@ def _read_alerts(reader: _Reader, raw: Any) -> tuple[AlertRule, ...]:
             continue
         rules.append(AlertRule(**values))
     return tuple(rules)
+
+
+def _read_keys(reader: _Reader, data: dict) -> dict[str, str]:
+    """`[keys]`: binding id → the keys that run it (Textual names, comma-separated: "f5,ctrl+r"); which ids exist
+    is the board's to say (kpitui.app)."""
+    keys = {}
+    for binding, value in data.items():
+        if isinstance(value, str) and _KEYS.fullmatch(value.replace(" ", "")):
+            keys[str(binding)] = value.replace(" ", "")
+        else:
+            reader.problem("keys", str(binding), f'expected keys like "f5" or "ctrl+r,f5", got {value!r}'[:300])
+    return keys
 
 
 def _read_tiles(reader: _Reader, data: dict) -> tuple[TileChoice, ...]:
@@ -468,6 +482,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         goals=_read_numbers(reader, reader.table(data.get("goals"), "goals"), "goals"),
         engine=EngineSettings(**reader.read(reader.table(data.get("engine"), "engine"), "engine", _ENGINE_KEYS)),
         tiles=_read_tiles(reader, reader.table(data.get("board"), "board")),
+        keys=_read_keys(reader, reader.table(data.get("keys"), "keys")),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

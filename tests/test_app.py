@@ -486,3 +486,33 @@ async def test_the_board_shows_the_users_own_tiles(demo):
             ("NPS", f"{app.snapshot.nps.score:.0f} ±{app.snapshot.nps.margin_of_error:.0f}"),
             ("Top plan", f"${revenue.by_plan[0].mrr / 1000:.1f}k"),
         ]
+
+
+async def test_keys_remap_bindings_shown_in_the_footer_and_help(demo):
+    """`[keys]` gives a binding other keys (Textual keymaps): they run it, its old key no longer does, and the footer
+    and `?` show the new ones."""
+    from kpitui.config import parse_config
+
+    keys = parse_config({"keys": {"refresh.pause": "f6", "app.help": "f1,h"}}).keys
+    app = app_for(dataclasses.replace(demo.config, keys=keys))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await app.ready.wait()
+        footer = {key: b.binding.id for key, b in app.active_bindings.items() if b.binding.show}
+        assert (footer.get("f6"), footer.get("f1"), "p" in footer) == ("refresh.pause", "app.help", False)
+        await pilot.press("p")
+        assert app.paused is False
+        await pilot.press("f6")
+        assert app.paused is True
+        await pilot.press("h")
+        assert isinstance(app.screen, HelpScreen)
+        assert ("f6", "Pause") in app.screen.rows and ("f1,h", "Help") in app.screen.rows
+
+
+def test_keys_name_known_bindings_and_real_keys(demo):
+    from kpitui.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match=r"\[keys\] refresh\.all: expected keys like"):
+        parse_config({"keys": {"refresh.all": 5}})
+    keys = parse_config({"keys": {"refresh.everything": "f5"}}).keys
+    with pytest.raises(ConfigError, match=r"\[keys\] refresh\.everything: no such key binding; the bindings are "):
+        app_for(dataclasses.replace(demo.config, keys=keys))
