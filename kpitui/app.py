@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -31,6 +31,7 @@ from kpitui.panes.nps import NpsPane
 from kpitui.panes.overview import OverviewPane
 from kpitui.panes.revenue import RevenuePane
 from kpitui.panes.support import SupportPane
+from kpitui.rotation import Rotation
 from kpitui.widgets.help import HelpScreen
 from kpitui.widgets.status import SourceStatusBar
 
@@ -111,6 +112,7 @@ class KpiApp(App[None]):
         Binding("minus", "interval(-1)", "Faster refresh", id="refresh.faster"),
         Binding("slash", "filter_comments", "Filter", id="nps.filter"),
         Binding("f", "focus_table", "Next table", id="table.next"),
+        Binding("o", "toggle_rotation", "Rotate", id="rotate.toggle"),
         Binding("pagedown", "scroll_pane('page_down')", "Page down", id="scroll.page_down", show=False),
         Binding("pageup", "scroll_pane('page_up')", "Page up", id="scroll.page_up", show=False),
         Binding("end", "scroll_pane('end')", "Bottom of the pane", id="scroll.end", show=False),
@@ -153,6 +155,8 @@ class KpiApp(App[None]):
         self.alert_problem: str | None = None  # how the last alert command failed
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
         self.last_run_snapshot: Snapshot | None = None
+        self.rotation = Rotation(round(config.rotate)) if config.rotate else None
+        self.rotation_timer: Timer | None = None
         if not animate:
             self.animation_level = "none"
 
@@ -184,6 +188,8 @@ class KpiApp(App[None]):
         self._show_status()
         self.call_after_refresh(self._mount_hidden_panes)
         self.set_interval(30, self.redraw_ages)
+        if self.rotation is not None:
+            self.rotation_timer = self.set_interval(1, self._rotation_tick)
         if self.store is not None:
             from kpitui.pipeline import restore
 
@@ -288,11 +294,44 @@ class KpiApp(App[None]):
         if snapshot is None:
             return
         self._render_panes(snapshot)
-        self.sub_title = f"as of {snapshot.as_of.isoformat()} · period {format_period(snapshot.period_days)}"
+        self._show_subtitle()
         self._show_status()
         self._raise_alerts(snapshot)
         if not self.loading and snapshot is not self.last_run_snapshot:
             self.ready.set()
+
+    def _show_subtitle(self) -> None:
+        """As of, period and, in kiosk mode, the rotation's countdown."""
+        parts = []
+        if self.snapshot is not None:
+            parts += [f"as of {self.snapshot.as_of.isoformat()}", f"period {format_period(self.snapshot.period_days)}"]
+        if self.rotation is not None:
+            parts.append(self.rotation.label(self.config.keys.get("rotate.toggle", "o").split(",")[0]))
+        self.sub_title = " · ".join(parts)
+
+    def _rotation_tick(self) -> None:
+        """Once a second in kiosk mode: count down, show the next pane when due."""
+        if self.rotation.tick():
+            self.action_cycle_pane(1)
+        self._show_subtitle()
+
+    @on(events.Key)
+    def pause_rotation(self, event: events.Key) -> None:
+        """Any key pauses the kiosk rotation (the rotate key itself resumes it)."""
+        toggle = self.config.keys.get("rotate.toggle", "o").split(",")
+        if self.rotation is not None and not self.rotation.paused and event.key not in toggle:
+            self.rotation.pause()
+            self._show_subtitle()
+
+    def action_toggle_rotation(self) -> None:
+        """Resume or pause the kiosk rotation (`--rotate` or `[board] rotate`)."""
+        if self.rotation is None:
+            self.notify("start kpitui with --rotate 30s (or [board] rotate) to rotate the panes", markup=False)
+        elif self.rotation.paused:
+            self.rotation.resume()
+        else:
+            self.rotation.pause()
+        self._show_subtitle()
 
     def _render_panes(self, snapshot: Snapshot) -> None:
         now = self.clock()

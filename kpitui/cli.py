@@ -6,6 +6,7 @@ import argparse
 import os
 import shlex
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,19 @@ def _as_of(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
+def _rotation(text: str) -> float:
+    """`--rotate 30s`: a duration of at least a second."""
+    from kpitui.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration like 30s or 2m, got {text!r}") from None
+    if seconds < 1:
+        raise argparse.ArgumentTypeError("expected at least 1s")
+    return seconds
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -51,12 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--no-animation", action="store_true", default=argparse.SUPPRESS, help="no animations (slow links, SSH)"
     )
+    kiosk = argparse.ArgumentParser(add_help=False)
+    kiosk.add_argument(
+        "--rotate", type=_rotation, default=argparse.SUPPRESS, help="kiosk: show each pane for this long (e.g. 30s)"
+    )
     parser = argparse.ArgumentParser(
-        prog="kpitui", parents=[common], description="A terminal KPI board for SaaS operators."
+        prog="kpitui", parents=[common, kiosk], description="A terminal KPI board for SaaS operators."
     )
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("board", parents=[common], help="the board (default)")
-    commands.add_parser("demo", parents=[common], help="the board on generated demo data")
+    commands.add_parser("board", parents=[common, kiosk], help="the board (default)")
+    commands.add_parser("demo", parents=[common, kiosk], help="the board on generated demo data")
     snap = commands.add_parser("snapshot", parents=[common], help="one refresh, printed")
     snap.add_argument("--format", choices=("json", "table", "csv"), default="table")
     commands.add_parser("check", parents=[common], help="test every configured source")
@@ -83,10 +101,10 @@ def open_store(args: argparse.Namespace, config: Config, demo: bool) -> Store:
 def _board_arguments(args: argparse.Namespace) -> list[str]:
     """The global options of this call, to start the same board elsewhere."""
     forwarded = []
-    for option in ("config", "as_of", "data_dir"):
+    for option in ("config", "as_of", "data_dir", "rotate"):
         value = getattr(args, option, None)
         if value is not None:
-            forwarded += ["--" + option.replace("_", "-"), str(value)]
+            forwarded += ["--" + option.replace("_", "-"), f"{value:g}s" if option == "rotate" else str(value)]
     for flag in ("demo", "no_animation"):
         if getattr(args, flag, False):
             forwarded.append("--" + flag.replace("_", "-"))
@@ -133,10 +151,8 @@ def _resolve_config(args: argparse.Namespace) -> tuple[Config, Demo | None]:
 
 
 def _demo_with_settings(demo: Config, mine: Config) -> Config:
-    """The demo's sources with the board settings of the user's file: tiles, keys, goals, alerts, theme, period,
-    staleness."""
-    from dataclasses import replace
-
+    """The demo's sources with the board settings of the user's file: tiles, keys, rotation, goals, alerts, theme,
+    period, staleness."""
     return replace(
         demo,
         path=mine.path,
@@ -148,6 +164,7 @@ def _demo_with_settings(demo: Config, mine: Config) -> Config:
         engine=mine.engine,
         tiles=mine.tiles,
         keys=mine.keys,
+        rotate=mine.rotate,
         warnings=mine.warnings,
     )
 
@@ -275,6 +292,8 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return cmd_serve(args)
         config, demo = _resolve_config(args)
+        if getattr(args, "rotate", None) is not None:
+            config = replace(config, rotate=args.rotate)
         _print_warnings(config)
         try:
             if args.command == "snapshot":

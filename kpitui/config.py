@@ -109,6 +109,7 @@ class Config:
     engine: EngineSettings = field(default_factory=EngineSettings)
     tiles: tuple[TileChoice, ...] = ()  # `[board] tiles`; empty: the default eight
     keys: dict[str, str] = field(default_factory=dict)  # `[keys]`: binding id → keys, e.g. "refresh.all" = "f5"
+    rotate: float | None = None  # `[board] rotate`: seconds each pane shows in kiosk mode; None: no rotation
     warnings: tuple[str, ...] = ()
 
 
@@ -249,7 +250,7 @@ _ALERT_KEYS = {
     "command": _string,
 }
 _ENGINE_KEYS = {"memory_limit": _memory, "temp_directory": _string}
-_BOARD_KEYS = {"tiles": None}
+_BOARD_KEYS = {"tiles": None, "rotate": _duration}
 _TILE_KEYS = {"kpi": _string, "label": _string, "format": _choice("money", "percent", "number", "minutes")}
 _TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board", "keys")
 _KEYS = re.compile(r"[A-Za-z0-9_+]+(,[A-Za-z0-9_+]+)*")  # Textual key names, comma-separated
@@ -370,11 +371,10 @@ def _read_keys(reader: _Reader, data: dict) -> dict[str, str]:
     return keys
 
 
-def _read_tiles(reader: _Reader, data: dict) -> tuple[TileChoice, ...]:
+def _read_tiles(reader: _Reader, raw: Any) -> tuple[TileChoice, ...]:
     """`[board] tiles`: short names (`mrr`, `nps`, …) or snapshot JSON paths, or tables with kpi, label, format."""
     from kpitui.goals import ALIASES
 
-    raw = reader.read(data, "board", _BOARD_KEYS).get("tiles")
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -466,6 +466,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     refresh = app.get("refresh", DEFAULT_REFRESH)
     sources = _read_sources(reader, reader.table(data.get("sources"), "sources"), refresh)
     fx = _read_numbers(reader, reader.table(data.get("fx"), "fx"), "fx")
+    board = reader.read(reader.table(data.get("board"), "board"), "board", _BOARD_KEYS)
     config = Config(
         path=path,
         currency=app.get("currency", "usd"),
@@ -481,7 +482,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         alerts=_read_alerts(reader, data.get("alerts")),
         goals=_read_numbers(reader, reader.table(data.get("goals"), "goals"), "goals"),
         engine=EngineSettings(**reader.read(reader.table(data.get("engine"), "engine"), "engine", _ENGINE_KEYS)),
-        tiles=_read_tiles(reader, reader.table(data.get("board"), "board")),
+        tiles=_read_tiles(reader, board.get("tiles")),
+        rotate=board.get("rotate"),
         keys=_read_keys(reader, reader.table(data.get("keys"), "keys")),
     )
     if reader.problems:

@@ -9,6 +9,7 @@ import io
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from connectors.base import SourceResult
 
 BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's
+_RETRY_PAUSE = 0.05
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_frames (source TEXT, frame TEXT, data BLOB, PRIMARY KEY (source, frame));
 CREATE TABLE IF NOT EXISTS source_status (source TEXT PRIMARY KEY, status TEXT NOT NULL);
@@ -65,7 +67,22 @@ class Store:
         self._written: dict[str, dict[str, pd.DataFrame]] = {}  # source → the frames object last written
         # a board and a cron `kpitui snapshot` may share the file: a writer waits its turn rather than failing
         self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """WAL mode and the tables. Switching a new file to WAL needs it alone, and SQLite answers `locked` at once
+        (no busy wait) when another process opens it at the same moment: try again shortly, for as long as a
+        write would wait."""
+        attempts = int(BUSY_TIMEOUT / _RETRY_PAUSE)
+        for attempt in range(attempts):
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(_RETRY_PAUSE)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 

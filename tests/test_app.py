@@ -516,3 +516,42 @@ def test_keys_name_known_bindings_and_real_keys(demo):
     keys = parse_config({"keys": {"refresh.everything": "f5"}}).keys
     with pytest.raises(ConfigError, match=r"\[keys\] refresh\.everything: no such key binding; the bindings are "):
         app_for(dataclasses.replace(demo.config, keys=keys))
+
+
+def test_rotation_counts_down_pauses_and_resumes():
+    from kpitui.rotation import Rotation
+
+    rotation = Rotation(3)
+    assert [rotation.tick() for _ in range(7)] == [False, False, True, False, False, True, False]
+    assert rotation.label("o") == "next pane in 2 s"
+    rotation.pause()
+    assert (rotation.tick(), rotation.label("o")) == (False, "rotation paused · o resumes")
+    rotation.resume()
+    assert (rotation.left, rotation.tick()) == (3, False)
+
+
+async def test_kiosk_rotates_the_panes_and_any_key_pauses_it(demo):
+    """`--rotate 3s`: the header counts down, each third second shows the next pane; a key pauses, `o` resumes."""
+    app = app_for(dataclasses.replace(demo.config, rotate=3.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        app.rotation_timer.pause()  # its ticks are driven by hand from here, from the Overview
+        app.action_show_pane("overview")
+        app.rotation.resume()
+        tabs = app.query_one(TabbedContent)
+        for _ in range(2):
+            app._rotation_tick()
+        assert tabs.active == "overview" and app.sub_title.endswith("next pane in 1 s")
+        app._rotation_tick()
+        await pilot.pause()
+        assert tabs.active == "revenue"
+        await pilot.press("x")
+        for _ in range(6):
+            app._rotation_tick()
+        await pilot.pause()
+        assert tabs.active == "revenue" and app.sub_title.endswith("rotation paused · o resumes")
+        await pilot.press("o")
+        for _ in range(3):
+            app._rotation_tick()
+        await pilot.pause()
+        assert tabs.active == "nps"

@@ -307,3 +307,14 @@ def test_snapshot_into_a_reader_that_stops_early_ends_quietly(tmp_path):
     )
     done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
     assert (done.stderr, done.returncode) == ("", 0)
+
+
+def test_board_rotation_from_the_config_or_the_command_line(tmp_path):
+    assert parse_config({"board": {"rotate": "30s"}}).rotate == 30.0
+    with pytest.raises(ConfigError, match=r"\[board\] rotate: expected a duration"):
+        parse_config({"board": {"rotate": 30}})
+    from kpitui.cli import _board_arguments, _parser
+
+    args = _parser().parse_args(["demo", "--rotate", "45s"])
+    assert (args.rotate, _board_arguments(args)[-2:]) == (45.0, ["--rotate", "45s"])
+    assert run(["demo", "--rotate", "0s"]) == 2
