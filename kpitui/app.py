@@ -334,15 +334,32 @@ class KpiApp(App[None]):
         self._show_subtitle()
 
     def _render_panes(self, snapshot: Snapshot) -> None:
+        """Draw the pane on screen now; the others when they are shown."""
         now = self.clock()
+        active = self._active_pane()
         for pane in self.query(Pane):
-            pane.show_snapshot(snapshot, now)
+            pane.outdated = pane is not active
+        if active is not None:
+            active.show_snapshot(snapshot, now)
+
+    @on(TabbedContent.TabActivated)
+    def draw_shown_pane(self) -> None:
+        """A pane coming on screen shows the latest snapshot and ages if it missed them."""
+        pane = self._active_pane()
+        if pane is not None and pane.outdated and self.snapshot is not None:
+            pane.outdated = False
+            pane.show_snapshot(self.snapshot, self.clock())
 
     def redraw_ages(self) -> None:
         """Every 30 s: refresh "n min ago" labels and staleness, even when no source answers."""
         self._show_status()
-        if self.snapshot is not None:
-            self._render_panes(self.snapshot)
+        if self.snapshot is None:
+            return
+        active = self._active_pane()
+        for pane in self.query(Pane):
+            pane.outdated = pane.outdated or pane is not active
+        if active is not None:
+            active.show_ages(self.snapshot, self.clock())
 
     def _raise_alerts(self, snapshot: Snapshot) -> None:
         """Notify once per crossing (not on every refresh); ring the bell and run commands if configured."""

@@ -466,3 +466,32 @@ def test_a_board_and_a_cron_snapshot_share_one_store(tmp_path):
     history = store.kpi_history(date(2026, 1, 1))
     store.close()
     assert {kpi: len(rows) for kpi, rows in history.items()} == {"a": 300, "b": 300}
+
+
+async def test_an_age_tick_updates_only_ages_and_hidden_panes_wait_until_shown(monkeypatch):
+    """The 30-second tick touches the Overview's ages, not its numbers, and draws no pane off screen; a pane
+    shown later catches up on the ages it missed."""
+    from kpitui.panes.base import Pane
+    from kpitui.panes.overview import OverviewPane
+
+    now = [FROZEN]
+    app = KpiApp(tickets_config(), as_of=AS_OF, clock=lambda: now[0])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.ready.wait()
+        await pilot.press("4", "1")  # the Support pane is mounted and drawn once, then hidden
+        await pilot.pause()
+        drawn: list[str] = []
+        for pane_class in {type(p) for p in app.query(Pane)}:
+            original = pane_class.show_snapshot
+            monkeypatch.setattr(
+                pane_class, "show_snapshot", lambda self, *a, o=original: drawn.append(self.id) or o(self, *a)
+            )
+        now[0] = FROZEN + timedelta(minutes=2)
+        app.redraw_ages()
+        await pilot.pause()
+        assert drawn == [] and tile_text(app, "backlog", "age") == "as of 2 min ago"
+        assert isinstance(app.query_one("#pane-overview"), OverviewPane)
+        await pilot.press("4")
+        await pilot.pause()
+        first_reply_age = str(app.query_one("#sup-first", KpiTile).query_one(".tile-age").render())
+        assert drawn == ["pane-support"] and first_reply_age.endswith("2 min ago")

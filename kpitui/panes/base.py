@@ -23,6 +23,7 @@ class Pane(VerticalScroll):
 
     SECTION = ""
     can_focus = False
+    outdated = False  # a newer snapshot or age tick came while the pane was off screen
 
     def on_mount(self) -> None:
         """A pane mounted late (lazily) shows the data the board already has."""
@@ -42,6 +43,10 @@ class Pane(VerticalScroll):
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Update every widget from the snapshot (called on each refresh)."""
         raise NotImplementedError
+
+    def show_ages(self, snapshot: Snapshot, now: datetime) -> None:
+        """The 30-second tick: bring the data's ages up to date (by default, draw the snapshot again)."""
+        self.show_snapshot(snapshot, now)
 
     def source_age(self, snapshot: Snapshot, now: datetime, section: str) -> tuple[str, str]:
         """`as of 2 min ago` (or `stale · 3 h ago`) for the sources feeding a section, and a tile state when stale or

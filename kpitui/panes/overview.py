@@ -181,6 +181,7 @@ class OverviewPane(Pane):
     def compose(self) -> ComposeResult:
         """A grid of the board's tiles."""
         self.tiles = board_tiles(self.app.config.tiles)
+        self.missing: set[str] = set()  # the tiles last drawn without a value
         with Grid(id="overview-grid", classes="tiles"):
             for spec in self.tiles:
                 yield KpiTile(spec.title, good_when_up=spec.higher_is_better, id=f"tile-{spec.key}")
@@ -188,15 +189,33 @@ class OverviewPane(Pane):
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill every tile; a missing value shows a dash, never a made-up number."""
         plain = to_plain(snapshot)
-        alerts = {a.kpi: a.state for a in snapshot.alerts if a.state in ("warning", "critical")}
+        alerts = _alert_states(snapshot)
+        self.missing = set()
         for spec in self.tiles:
             tile = self.query_one(f"#tile-{spec.key}", KpiTile)
             age, state = self.source_age(snapshot, now, spec.section)
             value = lookup(plain, spec.kpi)
             if value is None:
+                self.missing.add(spec.key)
                 tile.show_missing(age, state)
                 continue
             series, previous = spec.series(snapshot) if spec.series else trend(snapshot, spec.kpi)
             delta, direction = fmt.change(value, previous, spec.change)
             goal = progress(value, goal_for(snapshot.goals, spec.kpi), spec.higher_is_better)
             tile.show(spec.text(snapshot, value), delta, direction, series, age, alerts.get(spec.kpi, state), goal)
+
+    def show_ages(self, snapshot: Snapshot, now: datetime) -> None:
+        """Only each tile's age and state: the numbers have not changed."""
+        alerts = _alert_states(snapshot)
+        for spec in self.tiles:
+            age, state = self.source_age(snapshot, now, spec.section)
+            tile = self.query_one(f"#tile-{spec.key}", KpiTile)
+            if spec.key in self.missing:
+                tile.show_age(age, state or "missing")
+            else:
+                tile.show_age(age, alerts.get(spec.kpi, state))
+
+
+def _alert_states(snapshot: Snapshot) -> dict[str, str]:
+    """The KPIs whose alerts are warning or critical, and that state."""
+    return {a.kpi: a.state for a in snapshot.alerts if a.state in ("warning", "critical")}

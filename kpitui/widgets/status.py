@@ -19,6 +19,8 @@ class SourceStatusBar(Static):
     """One line per refresh: `● billing 2 min ago · 1 warning  ● support: 503 from api, retrying in 4m`;
     the warnings themselves (skipped rows, guessed date order) in its tooltip."""
 
+    shown: Text | None = None  # the line on screen
+
     def show(
         self,
         statuses: dict[str, SourceStatus],
@@ -51,5 +53,9 @@ class SourceStatusBar(Static):
             line.append("   ")
         if note:
             line.append(f"! {clean(note, limit=120)}", style="yellow")
-        self.update(line)
-        self.tooltip = Text("\n".join(clean(w, limit=300) for w in warnings)) if warnings else None
+        if line != self.shown:  # an unchanged line is not drawn again (the 30-second tick, mostly)
+            self.shown = line
+            self.update(line)
+        tooltip = Text("\n".join(clean(w, limit=300) for w in warnings)) if warnings else None
+        if tooltip != self.tooltip:
+            self.tooltip = tooltip

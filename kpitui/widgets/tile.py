@@ -48,7 +48,14 @@ class KpiTile(Vertical):
         spark = self.query_one(Sparkline)
         spark.data = [v for v in (series or []) if v is not None]
         spark.display = len(spark.data) > 1
-        self.query_one(".tile-age", Static).update(Text(age))
+        self.show_age(age, state)
+
+    def show_age(self, age: str, state: str = "") -> None:
+        """Update only the data's age and the tile's state (the 30-second tick); an unchanged age is not redrawn
+        (a label's update lays the screen out again)."""
+        label = self.query_one(".tile-age", Static)
+        if str(label.render()) != age:
+            label.update(Text(age))
         for name in ("warning", "critical", "stale", "missing"):
             self.set_class(state == name, f"-{name}")
 
