@@ -270,8 +270,9 @@ def main() -> int:
     print(f"pane switch under Pilot: {pilot_switch * 1000:.1f} ms (a no-op key {floor * 1000:.1f} ms)")
     tick, wait = asyncio.run(tick_cpu())
     print(
-        f"age tick, five panes mounted, 120x40: {(tick - wait) * 1000:.1f} ms of CPU ({tick * 1000:.1f} ms less "
-        f"Pilot's own wait, {wait * 1000:.1f} ms; goal < 5 ms) {'ok' if tick - wait < 0.005 else 'OVER'}"
+        f"age tick, five panes mounted, 120x40: {(tick - wait) * 1000:.1f} ms of CPU ({tick * 1000:.1f} ms with "
+        f"Pilot's wait for the screen, which alone takes {wait * 1000:.1f} ms; goal < 5 ms) "
+        f"{'ok' if tick - wait < 0.005 else 'OVER'}"
     )
     ok &= tick - wait < 0.005
     print(f"peak memory {peak_rss_mb():.0f} MB")

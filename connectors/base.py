@@ -9,6 +9,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+PARAM_PREFIX = "param."  # a GA4 event param as a canonical column: `param.page_location`
+
+
 class ConnectorError(Exception):
     """A source could not be read; the message tells the user what to do (`status`: the HTTP status behind it)."""
 

@@ -1,13 +1,11 @@
-"""The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids; text is `string`, or
-categorical `string` where the connector made each distinct value once (event names read from dictionaries,
-session ids written as text once per distinct number)."""
+"""The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids, text as `string`."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
-from pandas.api.types import union_categoricals
 
+from connectors.base import PARAM_PREFIX
 from connectors.parsing import TEXT
 
 TIME = "time"
@@ -94,6 +92,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "event_time": TIME,
         "event_name": STR,
         "user_id": STR,
+        "login_id": STR,
         "session_id": STR,
         "source": STR,
         "medium": STR,
@@ -139,7 +138,7 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
             return series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
         return pd.to_datetime(series, utc=True, errors="coerce")
     if kind == STR:
-        return series if _is_categorical_text(series) else series.astype("string")
+        return series.astype("string")
     if kind == FLOAT:
         return series if series.dtype == "float64" else pd.to_numeric(series, errors="coerce").astype(float)
     if kind == INT:
@@ -152,21 +151,9 @@ def _coerce(series: pd.Series, kind: str) -> pd.Series:
     return series
 
 
-def _is_categorical_text(series: pd.Series) -> bool:
-    """Whether the column is a categorical of text values (kept as is: a `string` column would cost more)."""
-    return isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(series.cat.categories)
-
-
 def stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames of one kind one after another; categorical text stays categorical over the union of the values."""
-    if len(parts) == 1:
-        return parts[0]
-    columns = list(dict.fromkeys(column for part in parts for column in part.columns))
-    categorical = [c for c in columns if all(c in part and _is_categorical_text(part[c]) for part in parts)]
-    out = pd.concat([part.drop(columns=categorical) for part in parts], ignore_index=True)
-    for column in categorical:
-        out[column] = union_categoricals([part[column] for part in parts])
-    return out[columns]
+    """Frames of one kind one after another."""
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 _DTYPES = {
@@ -178,7 +165,6 @@ _DTYPES = {
     ANY: "object",
 }
 _NULL = {TIME: pd.NaT, STR: pd.NA, FLOAT: float("nan"), INT: pd.NA, BOOL: pd.NA, ANY: None}
-PARAM_PREFIX = "param."
 
 
 def _nulls(kind: str, index: pd.Index) -> pd.Series:

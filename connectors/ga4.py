@@ -12,14 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorError, SourceReport, SourceResult
+from connectors.base import PARAM_PREFIX, ConnectorError, SourceReport, SourceResult
 from connectors.paths import expand_path
 from connectors.scan import TableScan, fresh_name
 from kpitui import engine
 from kpitui.engine import sql_literal
 
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
-PARAM_PREFIX = "param."
 _USER_COLUMNS = ("user_pseudo_id", "user_id")
 _VALUE_KINDS = ("string_value", "int_value", "double_value", "float_value")  # a param value's kinds
 _TOUCH_FIELDS = {"source": "source", "medium": "medium", "campaign": "name"}  # first-touch traffic_source fields

@@ -65,18 +65,6 @@ def string_series(array: pa.Array | pa.ChunkedArray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(pc.cast(array, TEXT)))
 
 
-def category_series(array: pa.Array | pa.ChunkedArray) -> pd.Series:
-    """Text of few distinct values (event names) as a categorical of `string`: each value is hashed once, here,
-    or not at all when it was read dictionary-encoded."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()  # unifies the chunks' dictionaries
-    if not pa.types.is_dictionary(array.type):
-        array = pc.dictionary_encode(array)
-    codes = array.indices.fill_null(-1).to_numpy()
-    values = pd.CategoricalDtype(pd.Index(string_series(array.dictionary)))
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=values, validate=False))
-
-
 def _index(values: Column) -> pd.Index:
     """The pandas index results are given: the input's, or positions for arrow input."""
     return values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(values))

@@ -207,8 +207,9 @@ class OverviewPane(Pane):
     def show_ages(self, snapshot: Snapshot, now: datetime) -> None:
         """Only each tile's age and state: the numbers have not changed."""
         alerts = _alert_states(snapshot)
+        ages = {section: self.source_age(snapshot, now, section) for section in {spec.section for spec in self.tiles}}
         for spec in self.tiles:
-            age, state = self.source_age(snapshot, now, spec.section)
+            age, state = ages[spec.section]
             tile = self.query_one(f"#tile-{spec.key}", KpiTile)
             if spec.key in self.missing:
                 tile.show_age(age, state or "missing")
