@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import pty
 import select
@@ -15,7 +16,9 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from bench.common import peak_rss_mb, report
 
@@ -173,12 +176,9 @@ def pane_switch_in_terminal(argv: list[str], switches: int = 30) -> float:
         _stop(pid, fd)
 
 
-async def pane_switch(switches: int = 40, animate: bool = False) -> tuple[float, float]:
-    """Mean seconds from key press to the new pane painted, and the same for a no-op key (the floor).
-
-    With animations on, Pilot also waits for the tab underline to finish sliding (about 0.5 s);
-    the pane itself is painted before that.
-    """
+@contextlib.asynccontextmanager
+async def demo_board(animate: bool) -> AsyncIterator[tuple[Any, Any]]:
+    """The board on fresh demo data at 120×40 under Pilot, every source loaded: (app, pilot)."""
     from kpitui.app import KpiApp
     from kpitui.demo.setup import start_demo
 
@@ -188,47 +188,47 @@ async def pane_switch(switches: int = 40, animate: bool = False) -> tuple[float,
         async with app.run_test(size=(120, 40)) as pilot:
             await app.ready.wait()
             await app.workers.wait_for_complete()
-            times, floor = [], []
-            for i in range(switches):
-                start = time.perf_counter()
-                await pilot.press("12345"[i % 5])
-                await pilot.pause()
-                times.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                await pilot.press("F13")
-                await pilot.pause()
-                floor.append(time.perf_counter() - start)
-        return sum(times) / len(times), sum(floor) / len(floor)
+            yield app, pilot
     finally:
         demo.stop()
+
+
+async def pane_switch(switches: int = 40, animate: bool = False) -> tuple[float, float]:
+    """Mean seconds from key press to the new pane painted, and the same for a no-op key (the floor).
+
+    With animations on, Pilot also waits for the tab underline to finish sliding (about 0.5 s);
+    the pane itself is painted before that.
+    """
+    async with demo_board(animate) as (_, pilot):
+        times, floor = [], []
+        for i in range(switches):
+            start = time.perf_counter()
+            await pilot.press("12345"[i % 5])
+            await pilot.pause()
+            times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            await pilot.press("F13")
+            await pilot.pause()
+            floor.append(time.perf_counter() - start)
+    return sum(times) / len(times), sum(floor) / len(floor)
 
 
 async def tick_cpu(ticks: int = 50) -> tuple[float, float]:
     """Median CPU seconds of one age tick (the 30-second `redraw_ages`) until the board is idle again, with all five
     panes mounted, at 120×40 on demo data; and of Pilot's wait alone (the floor, subtracted)."""
-    from kpitui.app import KpiApp
-    from kpitui.demo.setup import start_demo
-
-    demo = start_demo(__import__("datetime").date(2026, 11, 22), directory=Path(tempfile.mkdtemp()))
-    try:
-        app = KpiApp(demo.config, animate=False)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await app.ready.wait()
-            await app.workers.wait_for_complete()
-            await pilot.press("1", "2", "3", "4", "5", "1")  # every pane mounted and drawn once
-            await pilot.pause()
-            medians = []
-            for job in (app.redraw_ages, lambda: None):
-                used = []
-                for _ in range(ticks):
-                    start = time.process_time()
-                    job()
-                    await pilot.pause()
-                    used.append(time.process_time() - start)
-                medians.append(sorted(used)[len(used) // 2])
-        return medians[0], medians[1]
-    finally:
-        demo.stop()
+    async with demo_board(animate=False) as (app, pilot):
+        await pilot.press("1", "2", "3", "4", "5", "1")  # every pane mounted and drawn once
+        await pilot.pause()
+        medians = []
+        for job in (app.redraw_ages, lambda: None):
+            used = []
+            for _ in range(ticks):
+                start = time.process_time()
+                job()
+                await pilot.pause()
+                used.append(time.process_time() - start)
+            medians.append(sorted(used)[len(used) // 2])
+    return medians[0], medians[1]
 
 
 def main() -> int:
