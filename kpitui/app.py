@@ -139,11 +139,8 @@ class KpiApp(App[None]):
         super().__init__()
         from kpitui.pipeline import pending
 
-        unknown = sorted(set(config.keys) - set(binding_ids()))
-        if unknown:
-            raise ConfigError(
-                [f"[keys] {name}: no such key binding; the bindings are {', '.join(binding_ids())}" for name in unknown]
-            )
+        if problems := keymap_problems(config.keys):
+            raise ConfigError(problems)
         self.config = config
         self.fixed_as_of = as_of
         self.clock = clock
@@ -523,3 +520,12 @@ def _bindings() -> list[Binding]:
 def binding_ids() -> list[str]:
     """The ids `[keys]` can remap."""
     return [b.id for b in _bindings() if b.id]
+
+
+def keymap_problems(keys: dict[str, str]) -> list[str]:
+    """One line per `[keys]` id that names no binding, listing those that do."""
+    known = binding_ids()
+    return [
+        f"[keys] {name}: no such key binding; the bindings are {', '.join(known)}"
+        for name in sorted(set(keys) - set(known))
+    ]

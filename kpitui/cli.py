@@ -204,6 +204,11 @@ def cmd_check(config: Config) -> int:
     if not config.sources:
         print(f"{config.path}: no [sources.NAME] tables; add one (kpitui init writes examples)", file=sys.stderr)
         return EXIT_USAGE
+    if config.keys:
+        from kpitui.app import keymap_problems
+
+        if problems := keymap_problems(config.keys):
+            raise ConfigError(problems)
     status = EXIT_OK
     for name, source in config.sources.items():
         try:

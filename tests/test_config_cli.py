@@ -318,3 +318,13 @@ def test_board_rotation_from_the_config_or_the_command_line(tmp_path):
     args = _parser().parse_args(["demo", "--rotate", "45s"])
     assert (args.rotate, _board_arguments(args)[-2:]) == (45.0, ["--rotate", "45s"])
     assert run(["demo", "--rotate", "0s"]) == 2
+
+
+def test_check_names_key_bindings_that_do_not_exist(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        f'[sources.support]\ntype = "tickets"\npath = "{DATA}/tickets/zendesk.csv"\n'
+        '[keys]\n"refresh.everything" = "f5"\n',
+    )
+    assert run(["check", "--config", str(path)]) == 2
+    assert "[keys] refresh.everything: no such key binding; the bindings are app.help" in capsys.readouterr().err
