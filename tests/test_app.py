@@ -451,6 +451,7 @@ def test_overview_tiles_fit_from_80x24_up():
     assert fit_tiles(8, 78, 12) == (4, 5, True)  # a shorter window: compact tiles (label, value, change)
     assert fit_tiles(8, 118, 33) == (4, 16, False)  # 120×40: the tiles grow to fill the screen
     assert fit_tiles(8, 40, 12) == (2, 5, True)  # too small even compact: the pane scrolls
+    assert fit_tiles(8, 198, 55) == (4, 27, False)  # 200×60: two rows of four cards, not eight tall strips
 
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (200, 60)])

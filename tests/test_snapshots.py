@@ -1,4 +1,4 @@
-"""Visual snapshots of every pane at 80×24 and 120×40, demo data, frozen clock."""
+"""Visual snapshots of every pane at 80×24, 120×40 and 200×60 (a wall screen), demo data, frozen clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from kpitui.app import PANES, KpiApp
 from tests.conftest import AS_OF, FROZEN
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
 @pytest.mark.parametrize("pane", [p[0] for p in PANES])
 def test_pane_snapshot(snap_compare, demo, pane, size):
     app = KpiApp(demo.config, as_of=AS_OF, clock=lambda: FROZEN)

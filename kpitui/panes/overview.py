@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -151,19 +152,27 @@ def board_tiles(choices: tuple[TileChoice, ...]) -> tuple[TileSpec, ...]:
 TILE_HEIGHT, COMPACT_HEIGHT = 8, 5  # rows: the full tile; label, value and change only
 
 
+_TILE_SHAPE = 1.5  # a grown tile's width ÷ (2 × height): terminal cells are about twice as tall as wide
+
+
 def fit_tiles(count: int, width: int, height: int) -> tuple[int, int, bool]:
     """Columns, tile height and compactness that show every tile without scrolling where possible: full tiles
-    24 cells wide, then 18, then compact ones; on a larger screen the tiles grow to fill it."""
+    24 cells wide, then 18, then compact ones; on a larger screen the tiles grow to fill it, in the columns that
+    keep them closest to a card's shape (a wall screen: two rows of four, not eight tall strips)."""
     for min_width, tile_height, compact in (
         (24, TILE_HEIGHT, False),
         (18, TILE_HEIGHT, False),
         (18, COMPACT_HEIGHT, True),
     ):
-        columns = tile_columns(count, width, min_width)
-        rows = -(-count // columns)
-        if rows * tile_height <= height:
-            return columns, tile_height if compact else max(tile_height, height // rows), compact
-    return columns, COMPACT_HEIGHT, True
+        fits = []
+        for columns in range(1, tile_columns(count, width, min_width) + 1):
+            rows = -(-count // columns)
+            if (count % columns == 0 or columns == count) and rows * tile_height <= height:
+                fits.append((columns, tile_height if compact else max(tile_height, height // rows)))
+        if fits:
+            columns, grown = min(fits, key=lambda fit: abs(math.log(width / fit[0] / (2 * fit[1]) / _TILE_SHAPE)))
+            return columns, grown, compact
+    return tile_columns(count, width, 18), COMPACT_HEIGHT, True
 
 
 class OverviewPane(Pane):
