@@ -466,9 +466,10 @@ class KpiApp(App[None]):
         self.push_screen(HelpScreen(rows))
 
     def _active_pane(self) -> Pane | None:
-        """The pane on screen (None while it is still being mounted)."""
+        """The pane on screen (None while it is still being mounted: it draws the snapshot once it is)."""
         panes = self.query(f"#pane-{self.query_one(TabbedContent).active}")
-        return panes.first(Pane) if panes else None
+        pane = panes.first(Pane) if panes else None
+        return pane if pane is not None and pane.is_mounted else None
 
     def action_scroll_pane(self, how: str) -> None:
         """Scroll the pane on screen (keys a focused table or input does not take themselves)."""
