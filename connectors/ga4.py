@@ -62,8 +62,9 @@ class EventFile:
     def select(self, params: tuple[str, ...]) -> str:
         """The canonical events (`t` their time in µs) with a `param.KEY` text column for each of `params`."""
         types = dict(self.types)
-        user = "user_pseudo_id" if "user_pseudo_id" in types else "user_id"
-        login = "CAST(user_id AS VARCHAR)" if user == "user_pseudo_id" and "user_id" in types else "NULL"
+        ids = [f"CAST({c} AS VARCHAR)" for c in _USER_COLUMNS if c in types]  # the client id, else the login
+        user = ids[0] if len(ids) == 1 else f"COALESCE({', '.join(ids)})"
+        login = "CAST(user_id AS VARCHAR)" if "user_id" in types else "NULL"
         value = {key: self._param(key, types) for key in dict.fromkeys([*DEFAULT_PARAMS, *params])}
         touch = set(re.findall(r"\b(source|medium|name)\b", types.get("traffic_source", "")))
         attribution = {
@@ -75,7 +76,7 @@ class EventFile:
             "CAST(make_timestamp(t) AS TIMESTAMPTZ) AS event_time",
             "t",
             "CAST(event_name AS VARCHAR) AS event_name",
-            f"CAST({user} AS VARCHAR) AS user_id",
+            f"{user} AS user_id",
             f"{login} AS login_id",
             f"{value['ga_session_id']} AS session_id",
             *(f"{expression} AS {field}" for field, expression in attribution.items()),

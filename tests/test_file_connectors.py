@@ -644,3 +644,22 @@ def test_funnel_days_and_period_are_the_propertys(timezone, users, days):
     assert (len(daily), m.daily_visitors[0][0], m.daily_visitors[-1][0]) == (30, "2026-10-22", "2026-11-20")
     assert {day: n for day, n in daily.items() if n} == days
     assert (m.weekly[0][0], m.weekly[-1][0]) == ("2026-10-02", "2026-11-20")
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
+def test_an_export_with_only_logged_in_user_ids_counts_them(tmp_path, fmt):
+    """Without `user_pseudo_id` the site's own `user_id` is the identity counted; with both, the client id is, and
+    the login is kept as `login_id`."""
+    rows = [
+        {k: v for k, v in e.items() if k != "user_pseudo_id"} | {"user_id": e["user_pseudo_id"]}
+        for e in _worked_events()
+    ]
+    path = tmp_path / f"events.{fmt}"
+    if fmt == "ndjson":
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    scan = ga4.load({"path": str(path)}).frames["events"]
+    config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600)
+    assert [s.users for s in compute_funnel(scan, config, date(2026, 11, 20)).steps] == [5, 3, 2]
+    assert scanned(scan)["login_id"].tolist() == scanned(scan)["user_id"].tolist()
