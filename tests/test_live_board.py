@@ -43,6 +43,20 @@ def tickets_config(path: str = ZENDESK, **extra) -> Config:
     return Config(sources={"support": SourceConfig("support", "tickets", 60.0, {"path": path})}, **extra)
 
 
+async def settled(app: KpiApp, pilot) -> None:
+    """Wait until the board has its first snapshot, every worker has finished and the screen has caught up."""
+    await app.ready.wait()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def ringing(app: KpiApp) -> list[int]:
+    """The terminal bells the board rings, one 1 each."""
+    bells: list[int] = []
+    app.bell = lambda: bells.append(1)
+    return bells
+
+
 def tile_text(app: KpiApp, key: str, part: str) -> str:
     return str(app.query_one(f"#tile-{key}", KpiTile).query_one(f".tile-{part}").render())
 
@@ -229,12 +243,9 @@ async def test_alert_notifies_once_rings_and_runs_its_command(tmp_path):
     command = f"{sys.executable} -c \"import sys; open({str(out)!r}, 'w').write(sys.stdin.read())\""
     rule = AlertRule(kpi="support.backlog", above=1, bell=True, command=command)
     app = KpiApp(tickets_config(alerts=(rule,), goals={"backlog": 5}), as_of=date(2026, 11, 20), clock=lambda: FROZEN)
-    bells = []
-    app.bell = lambda: bells.append(1)
+    bells = ringing(app)
     async with app.run_test(size=(120, 30)) as pilot:
-        await app.ready.wait()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settled(app, pilot)
         warnings = [n for n in app._notifications if n.title == "Warning"]
         assert len(warnings) == 1 and "support.backlog = 2.00 crossed 1.00" in warnings[0].message
         assert bells == [1]
@@ -262,9 +273,7 @@ async def test_a_timed_out_alert_command_is_reported_without_its_secret(tmp_path
     rule = AlertRule(kpi="support.backlog", above=1, command=command)
     app = KpiApp(tickets_config(alerts=(rule,)), as_of=date(2026, 11, 20), clock=lambda: FROZEN)
     async with app.run_test(size=(160, 30)) as pilot:
-        await app.ready.wait()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settled(app, pilot)
         status = str(app.query_one(SourceStatusBar).render())
         assert "the alert command for support.backlog timed out after 0.2 s" in status
         shown = status + " ".join(n.message for n in app._notifications)
@@ -280,12 +289,9 @@ async def test_a_restart_does_not_raise_the_same_crossing_again(tmp_path):
     for run in range(2):
         now = FROZEN + timedelta(minutes=5 * run)
         app = KpiApp(tickets_config(alerts=(rule,)), as_of=date(2026, 11, 20), clock=lambda now=now: now, store=store)
-        bells = []
-        app.bell = lambda bells=bells: bells.append(1)
+        bells = ringing(app)
         async with app.run_test(size=(120, 30)) as pilot:
-            await app.ready.wait()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await settled(app, pilot)
             warnings = [n for n in app._notifications if n.title == "Warning"]
         if runs.read_text() == "x" and bells == [1]:
             continue  # the first run: it fired
@@ -419,12 +425,9 @@ async def test_a_stale_source_says_so_and_raises_its_alert_once(tmp_path):
     now = [FROZEN]
     rules = (AlertRule(kpi="sources.support", bell=True), AlertRule(kpi="support.backlog", above=1))
     app = KpiApp(tickets_config(str(path), alerts=rules), as_of=date(2026, 11, 20), clock=lambda: now[0])
-    bells = []
-    app.bell = lambda: bells.append(1)
+    bells = ringing(app)
     async with app.run_test(size=(120, 30)) as pilot:
-        await app.ready.wait()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settled(app, pilot)
         assert [n.title for n in app._notifications] == ["Warning"]  # the backlog crossed 1
         path.unlink()
         for minutes in (2, 5, 6):  # 60-second interval: stale after 3 minutes
