@@ -110,9 +110,14 @@ def pending(source: SourceConfig) -> SourceState:
     return SourceState(SourceStatus(type=source.type, interval=source.refresh))
 
 
+def _sources_feeding(config: Config, section: str) -> list[str]:
+    """The configured sources whose tables feed a section, in config order."""
+    return [name for name, source in config.sources.items() if SECTION_OF[source.type] == section]
+
+
 def _feeding(config: Config, states: dict[str, SourceState], section: str) -> dict[str, SourceState]:
     """The states of the sources whose tables feed a section."""
-    return {name: state for name, state in states.items() if SECTION_OF[config.sources[name].type] == section}
+    return {name: states[name] for name in _sources_feeding(config, section) if name in states}
 
 
 def _frames(config: Config, states: dict[str, SourceState], section: str, name: str) -> pd.DataFrame | None:
@@ -261,7 +266,7 @@ def revenue_inputs(config: Config, states: dict[str, SourceState]) -> tuple[Book
         cancel_immediately=config.metrics.cancel_at_period_end == "immediately",
         period_days=config.period_days,
     )
-    sources = sorted(name for name, source in config.sources.items() if SECTION_OF[source.type] == "revenue")
+    sources = sorted(_sources_feeding(config, "revenue"))
     return book, settings, f"{settings.fingerprint()} {sources}"
 
 
@@ -395,7 +400,7 @@ def _unchanged(
 
     out: dict[str, SourceState] = {}
     for section in SECTIONS:
-        names = [name for name, source in config.sources.items() if SECTION_OF[source.type] == section]
+        names = _sources_feeding(config, section)
         files_only = all(CONNECTORS[config.sources[n].type].reads_files and n in stored for n in names)
         if not names or not files_only or section not in kept:
             continue
@@ -404,10 +409,7 @@ def _unchanged(
         except ConnectorError:
             continue
         fresh = {n: SourceState(replace(stored[n].status, last_success=now), None, current[n]) for n in names}
-        if (
-            all(current[n] == stored[n].signature for n in names)
-            and section_key(section, config, fresh, as_of) == kept[section][0]
-        ):
+        if section_key(section, config, fresh, as_of) == kept[section][0]:  # the key holds the files' signatures
             out.update(fresh)
     return out
 
