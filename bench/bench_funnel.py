@@ -14,7 +14,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.common import Run, dataset, report, run_process
+from bench.common import Run, dataset, in_turns, report, run_process, snapshot_args
 
 AS_OF = date(2026, 11, 8)  # the events' last day: the period and the one before lie in the 60 days of events
 STEPS = ("session_start", "sign_up", "begin_checkout", "purchase")
@@ -63,28 +63,10 @@ def _config(directory: Path, export: Path) -> Path:
     return config
 
 
-def _snapshot(config: Path, data_dir: Path) -> Run:
-    return run_process(
-        ["-m", "kpitui", "snapshot", "--format", "json", "--config", str(config), "--as-of", AS_OF.isoformat(),
-         "--data-dir", str(data_dir)]
-    )  # fmt: skip
-
-
-def _floor(export: Path, cwd: Path) -> Run:
+def _floor(export: Path) -> list[str]:
+    """The floor's command line: the funnel over the 30 days ending AS_OF."""
     end = (AS_OF + timedelta(days=1) - date(1970, 1, 1)).days * DAY_US
-    start = end - 30 * DAY_US
-    return run_process(["-m", "bench.floor_funnel", str(export), str(start), str(end), str(WINDOW_US), *STEPS], cwd=cwd)
-
-
-def _in_turns(runs: int, export: Path, work: Path) -> tuple[Run, Run]:
-    """The best of `runs` floor and kpitui runs, alternated; each kpitui run with a fresh data dir."""
-    config = _config(work, export)
-    floors, kpitui = [], []
-    for n in range(runs):
-        floors.append(_floor(export, work))
-        kpitui.append(_snapshot(config, work / f"data-{n}"))
-    best = lambda results: min(results, key=lambda r: r.seconds)  # noqa: E731
-    return best(floors), Run(best(kpitui).seconds, max(r.peak_mb for r in kpitui), kpitui[-1].stdout)
+    return ["-m", "bench.floor_funnel", str(export), str(end - 30 * DAY_US), str(end), str(WINDOW_US), *STEPS]
 
 
 def _users_and_sessions(export: Path) -> tuple[int, int]:
@@ -100,7 +82,7 @@ def _users_and_sessions(export: Path) -> tuple[int, int]:
 
 def _case(name: str, export: Path, runs: int, goal: float | None, compare_traffic: bool) -> tuple[bool, Run]:
     with tempfile.TemporaryDirectory() as work:
-        floor, kpitui = _in_turns(runs, export, Path(work))
+        floor, kpitui = in_turns(runs, _floor(export), _config(Path(work), export), AS_OF.isoformat(), Path(work))
     expected = json.loads(floor.stdout)
     steps = [s["users"] for s in json.loads(kpitui.stdout)["funnel"]["steps"]]
     same = steps == expected["steps"]
@@ -124,8 +106,9 @@ def _cron(export: Path) -> bool:
     """A second `kpitui snapshot` on the same files, as_of and settings, with the same data dir."""
     with tempfile.TemporaryDirectory() as work:
         config = _config(Path(work), export)
-        _snapshot(config, Path(work) / "data")
-        seconds = min(_snapshot(config, Path(work) / "data").seconds for _ in range(5))
+        cron = snapshot_args(config, AS_OF.isoformat(), Path(work) / "data")
+        run_process(cron)
+        seconds = min(run_process(cron).seconds for _ in range(5))
     ok = seconds < 0.5
     print(f"cron run, nothing changed (2M events): {seconds:.3f} s (goal < 0.5 s) {'ok' if ok else 'OVER'}")
     return ok

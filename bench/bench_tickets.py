@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import dataset, report, run_process
+from bench.common import dataset, in_turns, report
 from kpitui.demo.exports import ZENDESK_HEADER
 
 ROWS = 1_000_000
@@ -52,17 +52,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as work:
         config = Path(work) / "kpitui.toml"
         config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{path}"\n')
-        floors, runs = [], []
-        for n in range(3):  # in turns, each kpitui run with a fresh data dir
-            floors.append(
-                run_process(["-m", "bench.floor_tickets", str(path), f"{end - timedelta(days=30)} 00:00:00",
-                             f"{end} 00:00:00"], cwd=Path(work))
-            )  # fmt: skip
-            runs.append(
-                run_process(["-m", "kpitui", "snapshot", "--format", "json", "--config", str(config), "--as-of",
-                             AS_OF.isoformat(), "--data-dir", str(Path(work) / f"data-{n}")])
-            )  # fmt: skip
-    floor, kpitui = min(floors, key=lambda r: r.seconds), min(runs, key=lambda r: r.seconds)
+        floor_args = ["-m", "bench.floor_tickets", str(path), f"{end - timedelta(days=30)} 00:00:00", f"{end} 00:00:00"]
+        floor, kpitui = in_turns(3, floor_args, config, AS_OF.isoformat(), Path(work))
     expected, support = json.loads(floor.stdout), json.loads(kpitui.stdout)["support"]
     figures = {
         "tickets": support["tickets"],
@@ -73,8 +64,7 @@ def main() -> int:
     }
     same = figures == {**expected, "csat": round(expected["csat"], 6)}
     print(f"figures {figures} {'= floor' if same else '≠ floor ' + str(expected)}")
-    peak = max(r.peak_mb for r in runs)
-    print(f"peak memory {peak:.0f} MB vs floor {max(r.peak_mb for r in floors):.0f} MB")
+    print(f"peak memory {kpitui.peak_mb:.0f} MB vs floor {floor.peak_mb:.0f} MB")
     return 0 if report("kpitui snapshot, every support KPI", kpitui.seconds, floor.seconds, 1.5) and same else 1
 
 

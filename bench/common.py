@@ -82,8 +82,23 @@ def run_process(args: list[str], cwd: Path | None = None) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, stdout)
 
 
-def best_run(runs: int, args: list[str], cwd: Path | None = None) -> Run:
-    """The fastest of `runs` runs of a process (its peak memory the highest seen)."""
-    results = [run_process(args, cwd) for _ in range(runs)]
+def snapshot_args(config: Path, as_of: str, data_dir: Path) -> list[str]:
+    """`kpitui snapshot --format json` on a config and as_of, with its own data dir."""
+    return ["-m", "kpitui", "snapshot", "--format", "json", "--config", str(config), "--as-of", as_of,
+            "--data-dir", str(data_dir)]  # fmt: skip
+
+
+def in_turns(runs: int, floor: list[str], config: Path, as_of: str, work: Path) -> tuple[Run, Run]:
+    """The floor process and `kpitui snapshot` run `runs` times in turns (so both see the same machine), each
+    snapshot with a fresh data dir: the fastest run of each, with the highest peak memory seen."""
+    floors, snapshots = [], []
+    for n in range(runs):
+        floors.append(run_process(floor, cwd=work))
+        snapshots.append(run_process(snapshot_args(config, as_of, work / f"data-{n}")))
+    return _best(floors), _best(snapshots)
+
+
+def _best(results: list[Run]) -> Run:
+    """The fastest of several runs of one process, with the highest peak memory of them."""
     fastest = min(results, key=lambda r: r.seconds)
     return Run(fastest.seconds, max(r.peak_mb for r in results), fastest.stdout)
