@@ -30,3 +30,23 @@ def test_engine_settings_come_from_the_config(tmp_path):
         assert _setting("temp_directory") == str(spill)
     finally:
         engine.configure(engine.EngineSettings())
+
+
+def _demo_snapshot(zone: str, data_dir) -> dict:
+    """`kpitui snapshot --demo` as JSON, run as its own process on a machine whose clock is in `zone`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "kpitui", "snapshot", "--demo", "--as-of", "2026-11-22", "--format", "json",
+               "--data-dir", str(data_dir)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TZ": zone}, check=True)
+    data = json.loads(done.stdout)
+    return {section: data[section] for section in ("revenue", "support", "nps", "funnel")}
+
+
+def test_figures_do_not_depend_on_the_machines_time_zone(tmp_path):
+    """Days, weeks and months are the source's (UTC unless set), never the clock of the machine kpitui runs on:
+    DuckDB would otherwise take TimeZone from the process (here UTC+14)."""
+    assert _demo_snapshot("Pacific/Kiritimati", tmp_path / "far") == _demo_snapshot("UTC", tmp_path / "utc")
