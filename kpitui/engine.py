@@ -75,8 +75,8 @@ def _config(settings: EngineSettings) -> dict[str, str | int]:
 
 
 def _open(settings: EngineSettings) -> duckdb.DuckDBPyConnection:
-    """The database, its zone UTC for every cursor (DuckDB takes the machine's otherwise; every zone a query needs is named
-    in it, and TimeZone can only be set once its ICU extension has loaded, after connecting)."""
+    """The database, its zone UTC for every cursor (DuckDB takes the machine's otherwise; every zone a query needs
+    is named in it, and TimeZone can only be set once its ICU extension has loaded, after connecting)."""
     import duckdb
 
     database = duckdb.connect(config=_config(settings))
