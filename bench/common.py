@@ -71,7 +71,10 @@ class Run:
 def run_process(args: list[str], cwd: Path | None = None) -> Run:
     """Run `python ARGS…` as its own process, as a user would; its wall time and peak RSS (from wait4)."""
     start = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(DATA.parents[1])}  # the repo's modules, from any working directory
+    # the repo's modules from any working directory, with bytecode cached as on a user's machine (a sandbox that
+    # sets PYTHONDONTWRITEBYTECODE would make every run compile kpitui's sources again)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(DATA.parents[1])
     child = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, cwd=cwd, env=env)
     stdout = child.stdout.read().decode()
     _, status, usage = os.wait4(child.pid, 0)

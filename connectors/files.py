@@ -13,14 +13,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import ConnectorError, SourceReport
-from connectors.parsing import TEXT
+from connectors.schemas import TEXT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"]
 _DELIMITERS = (",", ";", "\t", "|")
@@ -45,7 +49,7 @@ def _is_utf8(data: bytes | mmap.mmap) -> bool:
     """Whether the bytes are valid UTF-8 (checked by pyarrow, without copying them)."""
     if isinstance(data, bytes) and data.isascii():
         return True
-    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     try:
         pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
     except pa.ArrowInvalid:
@@ -106,6 +110,11 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def normalise_header(name: str) -> str:
+    """Lower case, single spaces, no underscores or BOM: how aliases are compared."""
+    return re.sub(r"[\s_]+", " ", name.replace("\ufeff", "")).strip().lower()
+
+
 def dedupe_names(names: list[str]) -> list[str]:
     """Make column names unique the way pandas does (`a`, `a.1`, …)."""
     seen: dict[str, int] = {}
@@ -143,9 +152,16 @@ class CsvTable:
     delimiter: str = ","
     plan: ReadPlan = field(default_factory=ReadPlan)  # the types it was read with (none: every column as text)
 
+    def with_positions(self, name: str) -> pa.Table:
+        """The table with each record's position (from 0) as column `name`, for SQL to report rows by."""
+        positions = pa.py_buffer(np.arange(len(self.table), dtype=np.int64))
+        return self.table.append_column(name, pa.Array.from_buffers(pa.int64(), len(self.table), [None, positions]))
+
     @cached_property
     def frame(self) -> pd.DataFrame:
         """The table as pandas, indexed by the file line of each record's start (before quoted newlines)."""
+        import pandas as pd
+
         frame = self.table.to_pandas()
         frame.index = pd.RangeIndex(self.first_data_line, self.first_data_line + len(frame))
         return frame
@@ -251,25 +267,25 @@ def _read_csv(
 
     if _NON_SPACE.search(data, offset) is None:
         report.warnings.append(f"{path.name}: a header but no data rows")
-        table = pa.table({name: pa.array([], TEXT) for name in reader.wanted})
-        return CsvTable(table, headers, data_line, path, data, offset, delimiter)
+        return CsvTable(_no_rows(reader.wanted), headers, data_line, path, data, offset, delimiter)
     table = reader.fast(chosen) if chosen.types else None
     if table is None:
         chosen = ReadPlan()  # every column as text
         table = reader.fast(chosen) or reader.careful(on_bad_row)
     if b"\r\n" in data[offset : offset + 65536]:
-        table = pa.table(
-            {
-                n: pc.replace_substring(table[n], "\r\n", "\n") if table[n].type == TEXT else table[n]
-                for n in table.column_names
-            }
-        )
+        columns = [pc.replace_substring(c, "\r\n", "\n") if c.type == TEXT else c for c in table.columns]
+        table = pa.Table.from_arrays(columns, names=table.column_names)
     result = CsvTable(table, headers, data_line, path, data, offset, delimiter, chosen)
     if len(table) and _spans_lines(table.slice(len(table) - 1)) and data.count(b'"', offset) % 2:
         line = result.physical_lines([data_line + len(table) - 1])[0]
         report.skip(path.name, line, "unclosed quote: this field runs to the end of the file")
         result.table = table.slice(0, len(table) - 1)
     return result
+
+
+def _no_rows(names: list[str]) -> pa.Table:
+    """A table of text columns without rows."""
+    return pa.Table.from_arrays([pa.nulls(0, TEXT) for _ in names], names=names)
 
 
 def _spans_lines(row: pa.Table) -> bool:
@@ -316,7 +332,7 @@ class _ArrowReader:
             )
         except pa.ArrowInvalid as exc:
             _raise_if_not_utf8(exc)
-            return pa.table({name: pa.array([], TEXT) for name in self.names})
+            return _no_rows(self.names)
 
     def fast(self, plan: ReadPlan) -> pa.Table | None:
         """The whole body in large parallel blocks with these types, or None when anything does not fit."""

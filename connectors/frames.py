@@ -1,4 +1,5 @@
-"""The canonical frames of DESIGN.md section 3: fixed columns, UTC times, string ids, text as `string`."""
+"""The canonical tables as pandas frames (connectors/schemas.py): fixed columns, UTC times, string ids, text as
+`string`."""
 
 from __future__ import annotations
 
@@ -6,130 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from connectors.base import PARAM_PREFIX
-from connectors.parsing import TEXT
-
-TIME = "time"
-STR = "str"
-INT = "int"
-FLOAT = "float"
-BOOL = "bool"
-ANY = "any"
-
-SCHEMAS: dict[str, dict[str, str]] = {
-    "customers": {"customer_id": STR, "name": STR, "email": STR, "created": TIME, "metadata": STR},
-    "subscriptions": {
-        "subscription_id": STR,
-        "customer_id": STR,
-        "status": STR,
-        "status_since": TIME,
-        "currency": STR,
-        "created": TIME,
-        "start": TIME,
-        "trial_start": TIME,
-        "trial_end": TIME,
-        "current_period_start": TIME,
-        "current_period_end": TIME,
-        "cancel_at_period_end": BOOL,
-        "cancel_at": TIME,
-        "canceled_at": TIME,
-        "ended_at": TIME,
-    },
-    "subscription_items": {
-        "subscription_id": STR,
-        "item_id": STR,
-        "price_id": STR,
-        "product_id": STR,
-        "product_name": STR,
-        "price_nickname": STR,
-        "unit_amount": FLOAT,
-        "quantity": FLOAT,
-        "interval": STR,
-        "interval_count": FLOAT,
-        "usage_type": STR,
-        "tiers_mode": STR,
-        "tiers": STR,
-        "current_period_start": TIME,
-        "current_period_end": TIME,
-    },
-    "schedule_phases": {
-        "schedule_id": STR,
-        "subscription_id": STR,
-        "phase_start": TIME,
-        "phase_end": TIME,
-        "price_id": STR,
-        "unit_amount": FLOAT,
-        "quantity": FLOAT,
-        "interval": STR,
-        "interval_count": FLOAT,
-        "usage_type": STR,
-        "currency": STR,
-    },
-    "discounts": {
-        "subscription_id": STR,
-        "customer_id": STR,
-        "coupon_id": STR,
-        "percent_off": FLOAT,
-        "amount_off": FLOAT,
-        "currency": STR,
-        "duration": STR,
-        "duration_in_months": FLOAT,
-        "start": TIME,
-        "end": TIME,
-    },
-    "invoice_lines": {
-        "invoice_id": STR,
-        "customer_id": STR,
-        "subscription_id": STR,
-        "status": STR,
-        "currency": STR,
-        "amount": FLOAT,
-        "period_start": TIME,
-        "period_end": TIME,
-        "proration": BOOL,
-        "type": STR,
-    },
-    "events": {
-        "event_time": TIME,
-        "event_name": STR,
-        "user_id": STR,
-        "login_id": STR,
-        "session_id": STR,
-        "source": STR,
-        "medium": STR,
-        "campaign": STR,
-        "params": ANY,
-    },
-    "funnel_steps": {"step_index": INT, "step_name": STR, "users": FLOAT, "segment": STR},
-    "traffic": {"date": TIME, "metric": STR, "value": FLOAT, "dimension": STR, "dimension_value": STR},
-    "tickets": {
-        "ticket_id": STR,
-        "created": TIME,
-        "first_response_at": TIME,
-        "solved_at": TIME,
-        "status": STR,
-        "priority": STR,
-        "channel": STR,
-        "first_response_minutes": FLOAT,
-        "resolution_minutes": FLOAT,
-        "first_response_minutes_business": FLOAT,
-        "resolution_minutes_business": FLOAT,
-        "sla_first_response_met": BOOL,
-        "satisfaction": FLOAT,
-        "reopens": FLOAT,
-        "subject": STR,
-        "requester": STR,
-        "requester_email": STR,
-        "organization": STR,
-    },
-    "responses": {
-        "response_id": STR,
-        "responded_at": TIME,
-        "score": INT,
-        "comment": STR,
-        "respondent": STR,
-        "segment": STR,
-    },
-}
+from connectors.schemas import ANY, BOOL, FLOAT, INT, SCHEMAS, STR, TEXT, TIME
 
 
 def _coerce(series: pd.Series, kind: str) -> pd.Series:

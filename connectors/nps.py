@@ -12,12 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, ReadPlan, read_csv_strings
+from connectors.files import CsvTable, ReadPlan, normalise_header, read_csv_strings
 from connectors.frames import conform
 from connectors.parsing import (
-    DATE_ORDER_HINT,
     Column,
-    normalise_header,
     parse_numbers,
     parse_times,
     string_series,
@@ -26,6 +24,7 @@ from connectors.parsing import (
     unsettled_date_order,
 )
 from connectors.paths import expand_path
+from connectors.sql_text import DATE_ORDER_HINT
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)

@@ -12,41 +12,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-_NAIVE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d/%b/%y %I:%M %p",
-    "%d.%m.%Y %H:%M",
-    "%Y-%m-%d",
-)
-_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%z")
-# `03/04/2026` is 4 March month-first, 3 April day-first: a column is read in one order, never a mix of both
-_MONTH_FIRST = frozenset({"%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"})
-_DAY_FIRST = frozenset({"%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"})
-_STARTS_WITH_DAY = r"^(1[3-9]|2[0-9]|3[01])/"  # a first number over 12 can only be a day
-_DAY_SECOND = r"^\d{1,2}/(1[3-9]|2[0-9]|3[01])/"  # a second number over 12 can only be a day
-_SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/")
-DATE_ORDER_HINT = (
-    'dates like 03/11/2026 fit both orders and were read month-first; set date_order = "day-first" under '
-    "[sources.NAME] if they are day-first"
-)
+from connectors.schemas import TEXT
+from connectors.sql_text import AWARE_FORMATS as _AWARE_FORMATS
+from connectors.sql_text import DAY_FIRST as _DAY_FIRST
+from connectors.sql_text import DAY_SECOND as _DAY_SECOND
+from connectors.sql_text import MONTH_FIRST as _MONTH_FIRST
+from connectors.sql_text import NAIVE_FORMATS as _NAIVE_FORMATS
+from connectors.sql_text import SLASH_DATE
+from connectors.sql_text import STARTS_WITH_DAY as _STARTS_WITH_DAY
 
-
-def normalise_header(name: str) -> str:
-    """Lower case, single spaces, no underscores or BOM: how aliases are compared."""
-    return re.sub(r"[\s_]+", " ", name.replace("\ufeff", "")).strip().lower()
+_SLASH_DATE = re.compile(SLASH_DATE)
 
 
 Column = pd.Series | pa.Array | pa.ChunkedArray
-TEXT = pa.large_string()  # how pandas' `string` dtype stores text: columns read as this become Series uncopied
 
 
 def _arrow(values: Column) -> pa.Array:

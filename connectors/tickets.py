@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
+from connectors import sql_text as sql
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, ReadPlan, read_csv_strings
-from connectors.frames import SCHEMAS, conform
-from connectors.parsing import (
-    DATE_ORDER_HINT,
-    Column,
-    map_unique,
-    normalise_header,
-    parse_hms_minutes,
-    parse_numbers,
-    parse_times,
-    string_series,
-    timestamp_parsers,
-    unsettled_date_order,
-)
+from connectors.files import CsvTable, ReadPlan, normalise_header, read_csv_strings
 from connectors.paths import expand_path
+from connectors.scan import TableScan, fresh_name
+from connectors.schemas import SCHEMAS, TEXT, canonical_select
+from kpitui import engine
 
 # canonical field → header aliases (compared after normalise_header), most specific first
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -93,7 +86,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _TIMES = ("created", "first_response_at", "solved_at")
 _MINUTES = ("first_response_minutes", "resolution_minutes")
 _HMS_OR_MINUTES = ("first_response_minutes_business", "resolution_minutes_business")
-_CATEGORIES = ("status", "priority", "channel", "satisfaction", "sla_first_response_met")
+_NUMBERS = (*_MINUTES, *_HMS_OR_MINUTES, "reopens")
 
 
 def detect_layout(headers: set[str]) -> str:
@@ -156,51 +149,239 @@ _LABELS = {
     "just okay": 0.0,
     "not good": 0.0,
 }
-_UNRATED = frozenset({"", "offered", "not offered", "unoffered", "n/a", "-"})
+_UNRATED = ("offered", "not offered", "unoffered", "n/a", "-")
 _SLA = {"within sla": True, "sla violated": False}
+_DURATIONS = (
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_minutes_business",
+    "resolution_minutes_business",
+)
+_STAMP_OF = {"first_response_minutes": "first_response_at", "resolution_minutes": "solved_at"}
+POSITION = "kpitui_row"  # each record's position in its file, beside the file's own columns
 
 
-def satisfaction_value(text: str) -> float | None:
-    """A rating label or a 1–5 rating → 1.0 satisfied, 0.0 not, None unrated (or unknown)."""
-    text = text.strip().lower()
-    if text in _LABELS:
-        return _LABELS[text]
-    try:
-        rating = float(text)
-    except ValueError:
-        return None
-    return (1.0 if rating >= 4 else 0.0) if 1 <= rating <= 5 else None
+def _satisfaction(value: str) -> str:
+    """A rating label or a 1–5 rating → 1.0 satisfied, 0.0 not, null unrated (or unknown)."""
+    rating = sql.number(value)
+    return (
+        f"coalesce({sql.labelled(value, _LABELS, 'DOUBLE')}, "
+        f"CASE WHEN {rating} BETWEEN 1 AND 5 THEN CAST({rating} >= 4 AS DOUBLE) END)"
+    )
 
 
-def unknown_satisfaction_labels(values: Column) -> list[str]:
-    """The distinct ratings that are neither a known label, a 1–5 rating, nor a 'not rated' mark."""
-    labels = map_unique(values, lambda v: v if satisfaction_value(v) is None and v.strip().lower() not in _UNRATED
-                        else None, "string")  # fmt: skip
-    return sorted(str(v) for v in labels.dropna().unique())
+_LABELS_OF = {  # fields whose values are labels: SQL over a label's text, run once per distinct label
+    "satisfaction": _satisfaction,
+    "sla_first_response_met": lambda value: sql.labelled(value, _SLA, "BOOLEAN"),
+    "status": sql.lowered,
+    "priority": sql.lowered,
+    "channel": sql.lowered,
+}
 
 
-def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
-    """One export file → a tickets frame (bad rows skipped and reported)."""
+def _dictionary_encoded(column: pa.ChunkedArray) -> tuple[pa.Array, list[pa.Array]]:
+    """A label column as its distinct labels and, per chunk, each row's index into them (the CSV reader gives
+    label columns as dictionaries, unified by `_with_labels_read`; text from the careful reader is encoded)."""
+    if not pa.types.is_dictionary(column.type):
+        encoded = column.combine_chunks().dictionary_encode()
+        return encoded.dictionary, [encoded.indices]
+    if not column.num_chunks:
+        return pa.nulls(0, column.type.value_type), []
+    return column.chunks[0].dictionary, [chunk.indices for chunk in column.chunks]
+
+
+def _with_labels_read(cursor, raw: pa.Table, mapping: dict[str, str]) -> pa.Table:
+    """The table with a `typed_FIELD` column for each label field: its reading of each distinct label (a few
+    of them in a million rows), spread back over the rows."""
+    raw = raw.unify_dictionaries()
+    for field, read in _LABELS_OF.items():
+        if field not in mapping:
+            continue
+        labels, indices = _dictionary_encoded(raw[mapping[field]])
+        cursor.register("kpitui_labels", pa.Table.from_arrays([labels], names=["label"]))
+        try:
+            values = cursor.sql(f"SELECT {read(sql.text('label'))} AS value FROM kpitui_labels").to_arrow_table()
+        finally:
+            cursor.unregister("kpitui_labels")
+        values = values["value"].combine_chunks()
+        read_rows = pa.chunked_array([values.take(chunk) for chunk in indices], type=values.type)
+        raw = raw.append_column(_typed_name(field), read_rows)
+    return raw
+
+
+def _with_times_localized(raw: pa.Table, mapping: dict[str, str], zone: str) -> pa.Table:
+    """The table with the time columns the CSV reader typed (naive wall times) as instants, read in `zone` once
+    (an hour repeated when clocks go back is taken as the later one, as the engine reads text times)."""
+    for field in _TIMES:
+        header = mapping.get(field)
+        if header is None or not pa.types.is_timestamp(raw.schema.field(header).type):
+            continue
+        column = raw[header]
+        if zone != "UTC":
+            column = pc.assume_timezone(column, timezone=zone, ambiguous="latest", nonexistent="latest")
+        raw = raw.set_column(raw.schema.get_field_index(header), header, column.cast(pa.timestamp("us", tz="UTC")))
+    return raw
+
+
+def _in_hours(header: str) -> bool:
+    """Freshdesk's `… (in hrs)` columns hold `HH:MM:SS`; other business-time columns are minutes."""
+    return "(in hrs)" in header.lower()
+
+
+def _typed_name(field: str) -> str:
+    """The name a field has once read from text (apart from the file's own column names)."""
+    return f"typed_{field}"
+
+
+class _Conversion:
+    """One export's text columns as canonical ticket fields in SQL, with the reason a row cannot be used."""
+
+    def __init__(self, mapping: dict[str, str], kinds: dict[str, str], formats: dict[str, tuple[str, ...]],
+                 zone: str) -> None:  # fmt: skip
+        self.mapping, self.kinds, self.formats, self.zone = mapping, kinds, formats, zone
+        self.reasons: list[str] = []  # a row's reason code is its position in this list, from 1
+        self.checks: list[str] = []
+
+    def _typed(self, field: str, header: str) -> str:
+        """The field read from its column (text, or times and numbers the CSV reader typed), recording when a
+        text value present does not read."""
+        column, value = sql.identifier(header), sql.text(header)
+        kind = self.kinds[header]
+        if kind == "time":
+            return column  # an instant already (`_with_times_localized`)
+        if kind == "number":
+            return column if field in _NUMBERS else f"CAST({column} AS VARCHAR)"
+        if field in _TIMES:
+            typed, reason = sql.time(value, self.zone, self.formats[field]), f"unreadable {header!r} date"
+        elif field in _MINUTES:
+            typed, reason = sql.number(value), f"{header!r} is not a number"
+        elif field in _HMS_OR_MINUTES:
+            typed = sql.hms_minutes(value) if _in_hours(header) else sql.number(value)
+            reason = f"{header!r} is not a duration"
+        elif field == "reopens":
+            return sql.number(value)
+        elif field in _LABELS_OF:
+            return _typed_name(field)  # read per distinct value (`_with_labels_read`)
+        else:
+            return f"trim({column})"
+        self.reasons.append(reason)
+        self.checks.append(f"{value} IS NOT NULL AND {_typed_name(field)} IS NULL")
+        return typed
+
+    def query(self, table: str) -> str:
+        """pos, the reason code (null: the row is used) and every canonical column, over the Arrow table `table`
+        the file was read into."""
+        typed = ", ".join(f"{self._typed(f, h)} AS {_typed_name(f)}" for f, h in self.mapping.items())
+        texts = ", ".join(sql.identifier(header) for header in dict.fromkeys(self.mapping.values()))
+        self.reasons.append("missing ticket id")
+        ids = self.mapping["ticket_id"]
+        self.checks.append(f"{sql.identifier(ids)} IS NULL" if self.kinds[ids] == "number" else
+                           f"NULLIF({_typed_name('ticket_id')}, '') IS NULL")  # fmt: skip
+        reason = " ".join(f"WHEN {check} THEN {code}" for code, check in enumerate(self.checks, 1))
+        return (
+            f"SELECT {POSITION} AS pos, CASE {reason} END AS reason, {canonical_select('tickets', self._derived())} "
+            f"FROM (SELECT {POSITION}, {texts}, {typed} FROM {table})"
+        )
+
+    def _derived(self) -> dict[str, str]:
+        """Canonical columns from the typed fields: calendar minutes recomputed from the times where the export
+        left them empty; a reply or solve given only in minutes dated created + minutes (Zendesk's first reply);
+        Freshdesk's `00:00:00` business hours on a ticket with no reply (or not resolved) as no reply."""
+        columns = {field: _typed_name(field) for field in self.mapping}
+        if "created" not in self.mapping:
+            return columns
+        created = _typed_name("created")
+        for minutes, stamp in _STAMP_OF.items():
+            if stamp not in self.mapping and minutes in self.mapping:
+                columns[stamp] = f"{created} + to_microseconds(CAST(round({columns[minutes]} * 60e6) AS BIGINT))"
+            elif stamp in self.mapping:
+                elapsed = f"(epoch_us({columns[stamp]}) - epoch_us({created})) / 60e6"
+                columns[minutes] = f"coalesce({columns[minutes]}, {elapsed})" if minutes in self.mapping else elapsed
+        for business, stamp in (("first_response_minutes_business", "first_response_at"),
+                                ("resolution_minutes_business", "solved_at")):  # fmt: skip
+            if business in self.mapping and stamp in columns and _in_hours(self.mapping[business]):
+                minutes = columns[business]
+                columns[business] = f"CASE WHEN {columns[stamp]} IS NULL AND {minutes} = 0 THEN NULL ELSE {minutes} END"
+        return columns
+
+
+def _kinds(table: pa.Table) -> dict[str, str]:
+    """Each column as the CSV reader left it: `time` (naive), `number` or `text`."""
+    kinds = {}
+    for name, kind in zip(table.column_names, table.schema.types, strict=True):
+        numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind)
+        kinds[name] = "time" if pa.types.is_timestamp(kind) else "number" if numeric else "text"
+    return kinds
+
+
+def _typed_plan(cursor, sample: CsvTable, mapping: dict[str, str], order: str | None) -> ReadPlan:
+    """The columns to read, and the types to try for the whole file: times in the formats that read the sample
+    (slash dates in one order), minutes as numbers, ids as integers where the sample's are."""
+    cursor.register("sample", sample.table)
+    types: dict[str, pa.DataType] = {}
+    formats: list[str] = []
+    for field, header in mapping.items():
+        if field in _TIMES:
+            found = sql.formats_reading(cursor, "sample", sql.text(header), order)
+            if found:
+                types[header] = pa.timestamp("us")
+                formats.extend(f for f in found if f not in formats)
+        elif field in _NUMBERS and not _in_hours(header):
+            types[header] = pa.float64()
+        elif field == "ticket_id" and sql.all_integers(cursor, "sample", sql.text(header)):
+            types[header] = pa.int64()
+        elif field in _LABELS_OF:
+            types[header] = pa.dictionary(pa.int32(), TEXT)
+    iso = [f for f in formats if f in sql.ISO_LIKE]
+    parsers = ([pacsv.ISO8601] if iso else []) + [f for f in formats if f not in sql.ISO_LIKE]
+    return ReadPlan(list(dict.fromkeys(mapping.values())), types, tuple(parsers))
+
+
+def _time_formats(cursor, name: str, table: CsvTable, mapping: dict[str, str], kinds: dict[str, str], order: str | None
+                  ) -> tuple[dict, bool]:  # fmt: skip
+    """Per time field read as text, the formats its column is read in (see `sql_text.formats_reading`); and
+    whether some time column's slash dates fit both orders (only the source's `date_order` can tell)."""
+    formats, unsettled = {}, False
+    month_first = any(p in sql.MONTH_FIRST for p in table.plan.timestamp_parsers if isinstance(p, str))
+    for field in (f for f in _TIMES if f in mapping):
+        header = mapping[field]
+        if kinds[header] == "time":  # read in the parsers that fitted the sample
+            if order is None and month_first:
+                found = f"SELECT max(day({sql.identifier(header)})) <= 12 FROM {name}"
+                unsettled |= bool(cursor.execute(found).fetchall()[0][0])
+            continue
+        formats[field] = sql.formats_reading(cursor, name, sql.text(header), order, every=True)
+        both = cursor.execute(f"SELECT {sql.fits_both_orders(sql.text(header))} FROM {name}").fetchall()[0][0]
+        unsettled |= order is None and both
+    return formats, unsettled
+
+
+@dataclass(frozen=True)
+class _ExportPart:
+    """One export file's tickets as the engine reads them each time a metric asks: `source` the SQL FROM item of
+    every row with the reason it cannot be used (null: it can), over the Arrow tables in `arrow` (a
+    `connectors.scan.ScanPart`)."""
+
+    rows: int
+    source: str
+    ids_increasing: bool  # integer ids rising row by row in the file: no ticket repeats in it
+    arrow: tuple[tuple[str, Any], ...] = ()
+
+    def select(self, params: tuple[str, ...] = ()) -> str:
+        """The canonical columns and `row`, the ticket's position in its file."""
+        return f"SELECT * EXCLUDE (pos, reason), pos AS row FROM {self.source} WHERE reason IS NULL"
+
+
+def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceReport) -> _ExportPart:
+    """One export file → its tickets (bad rows skipped and reported)."""
     mapping: dict[str, str] = {}
+    order = options.get("date_order")
 
     def plan(sample: CsvTable) -> ReadPlan:
         mapping.update(resolve_columns(list(sample.table.column_names), options.get("columns", {})))
-        types: dict[str, pa.DataType] = {}
-        parsers: list[str] = []
-        for field, header in mapping.items():
-            if field in _TIMES:
-                found = timestamp_parsers(sample.table[header], options.get("date_order"))
-                if found:
-                    types[header] = pa.timestamp("us")
-                    parsers.extend(f for f in found if f not in parsers)
-            elif field in _MINUTES or field == "reopens" or (field in _HMS_OR_MINUTES and not _in_hours(header)):
-                types[header] = pa.float64()
-            elif field in _CATEGORIES:
-                types[header] = pa.dictionary(pa.int32(), pa.string())
-        return ReadPlan(list(dict.fromkeys(mapping.values())), types, tuple(parsers))
+        return _typed_plan(cursor, sample, mapping, order)
 
     table = read_csv_strings(path, report, plan=plan)
-    raw = table.table
     if "ticket_id" not in mapping:
         found = ", ".join(table.header_rows[0])[:400] if table.header_rows else "nothing"
         raise ConnectorError(
@@ -209,130 +390,96 @@ def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.Dat
         )
     report.layout = detect_layout({normalise_header(n) for n in table.header_rows[0]})
     report.columns_used.update(mapping)
-    timezone = options.get("timezone", "UTC")
-    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
-    reasons: list[str] = []
-    bad = np.zeros(len(raw), dtype=np.int16)
-
-    def flag(mask: pd.Series, reason: str) -> None:
-        hits = mask.to_numpy(dtype=bool, na_value=False) & (bad == 0)
-        if hits.any():
-            reasons.append(reason)
-            bad[hits] = len(reasons)
-
-    order = options.get("date_order")
-    unsettled = False
-    for field, header in mapping.items():
-        column = raw[header]
-        if field in _TIMES:
-            out[field], wrong = parse_times(column, timezone, order)
-            flag(wrong, f"unreadable {header!r} date")
-            unsettled |= order is None and unsettled_date_order(column, table.plan.timestamp_parsers)
-        elif field in _MINUTES:
-            out[field], wrong = parse_numbers(column)
-            flag(wrong, f"{header!r} is not a number")
-        elif field in _HMS_OR_MINUTES:
-            if _in_hours(header):
-                out[field], wrong = parse_hms_minutes(column)
-            else:
-                out[field], wrong = parse_numbers(column)
-            flag(wrong, f"{header!r} is not a duration")
-        elif field == "reopens":
-            out[field], _ = parse_numbers(column)
-        elif field == "satisfaction":
-            out[field] = map_unique(column, satisfaction_value, "float64")
-            for label in unknown_satisfaction_labels(column):
-                report.warnings.append(f"{path.name}: unknown satisfaction label {label!r} in {header!r}, not counted")
-        elif field == "sla_first_response_met":
-            out[field] = map_unique(column, lambda v: _SLA.get(v.strip().lower()), "boolean")
-        elif field in ("status", "priority", "channel"):
-            out[field] = map_unique(column, lambda v: v.strip().lower() or None, "string")
-        else:
-            out[field] = string_series(pc.utf8_trim_whitespace(column))
+    name = fresh_name("tickets")
+    zone = options.get("timezone", "UTC")
+    raw = _with_labels_read(cursor, _with_times_localized(table.with_positions(POSITION), mapping, zone), mapping)
+    cursor.register(name, raw)
+    kinds = _kinds(table.table)
+    formats, unsettled = _time_formats(cursor, name, table, mapping, kinds, order)
     if unsettled:
-        report.warnings.append(f"{path.name}: {DATE_ORDER_HINT}")
-    _fill_durations(out)
-    _no_reply_is_not_zero(out, mapping)
-    flag(out["ticket_id"].isna() | (out["ticket_id"] == ""), "missing ticket id")
-    for field in _DURATIONS:
-        if field in out and (negative := int((out[field] < 0).sum())):
+        report.warnings.append(f"{path.name}: {sql.DATE_ORDER_HINT}")
+    conversion = _Conversion(mapping, kinds, formats, zone)
+    source = f"({conversion.query(name)})"
+    rejected = cursor.execute(f"SELECT pos, reason FROM {source} WHERE reason IS NOT NULL ORDER BY pos").fetchall()
+    lines = table.physical_lines([pos + table.first_data_line for pos, _ in rejected])
+    for line, (_, code) in zip(lines, rejected, strict=True):
+        report.skip(path.name, line, conversion.reasons[code - 1])
+    _warn_of_unknown_labels(cursor, raw, path, mapping, report)
+    _warn_of_negative_durations(cursor, source, path, report)
+    increasing = _increasing(raw[mapping["ticket_id"]])
+    return _ExportPart(len(raw) - len(rejected), source, increasing, ((name, raw),))
+
+
+def _warn_of_negative_durations(cursor, source: str, path: Path, report: SourceReport) -> None:
+    """One warning per duration with negative values (merged tickets): not used, the tickets still count."""
+    counts = cursor.execute(
+        f"SELECT {', '.join(f'count(CASE WHEN {d} < 0 THEN 1 END)' for d in _DURATIONS)} FROM {source} "
+        "WHERE reason IS NULL"
+    ).fetchall()[0]
+    for field, negative in zip(_DURATIONS, counts, strict=True):
+        if negative:
             report.warnings.append(
                 f"{path.name}: {negative:,} ticket{' has' if negative == 1 else 's have'} a negative "
                 f"{field.replace('_', ' ')} (not used; the tickets still count)"
             )
-    rejected = np.flatnonzero(bad)
-    lines = table.physical_lines(rejected + table.first_data_line)
-    for line, code in zip(lines, bad[rejected], strict=True):
-        report.skip(path.name, line, reasons[code - 1])
-    return out[bad == 0] if rejected.size else out
 
 
-_DURATIONS = (
-    "first_response_minutes",
-    "resolution_minutes",
-    "first_response_minutes_business",
-    "resolution_minutes_business",
-)
-
-
-def _no_reply_is_not_zero(out: pd.DataFrame, mapping: dict[str, str]) -> None:
-    """Freshdesk writes `00:00:00` business hours for a ticket with no reply (or not resolved): where the reply
-    (resolution) time is empty, that zero is no reply, not a zero-minute one."""
-    for minutes, stamp in (("first_response_minutes_business", "first_response_at"),
-                           ("resolution_minutes_business", "solved_at")):  # fmt: skip
-        if minutes in out and stamp in out and _in_hours(mapping[minutes]):
-            out.loc[out[stamp].isna() & (out[minutes] == 0), minutes] = np.nan
-
-
-def _in_hours(header: str) -> bool:
-    """Freshdesk's `… (in hrs)` columns hold `HH:MM:SS`; other business-time columns are minutes."""
-    return "(in hrs)" in header.lower()
-
-
-def _fill_durations(out: pd.DataFrame) -> None:
-    """Recompute calendar minutes from timestamps where the export left them empty, and date the reply or solve
-    by its minutes where the export gives minutes and no time (Zendesk's first reply): created + minutes."""
-    if "created" not in out:
+def _warn_of_unknown_labels(cursor, raw: pa.Table, path: Path, mapping: dict[str, str], report: SourceReport) -> None:
+    """A warning per satisfaction label that is neither known, a 1–5 rating, nor a 'not rated' mark."""
+    header = mapping.get("satisfaction")
+    if header is None:
         return
-    starts = out["created"].to_numpy(dtype="datetime64[us]")
-    for minutes, stamp in (("first_response_minutes", "first_response_at"), ("resolution_minutes", "solved_at")):
-        if stamp not in out and minutes in out:
-            elapsed = out[minutes].to_numpy(dtype=float)
-            out[stamp] = pd.Series(starts + (elapsed * 60e6).astype("timedelta64[us]"), index=out.index).dt.tz_localize(
-                "UTC"
-            )
-            continue
-        if stamp not in out:
-            continue
-        current = out[minutes].to_numpy(dtype=float) if minutes in out else np.full(len(out), np.nan)
-        missing = np.isnan(current)
-        if missing.any():
-            ends = out[stamp].to_numpy(dtype="datetime64[us]")
-            current = current.copy()
-            current[missing] = (ends[missing] - starts[missing]) / np.timedelta64(1, "m")
-            out[minutes] = current
+    cursor.register("labels", pa.Table.from_arrays([_dictionary_encoded(raw[header])[0]], names=[header]))
+    value = sql.text(header)
+    unrated = ", ".join(map(sql.literal, _UNRATED))
+    labels = cursor.execute(
+        f"SELECT {value} AS label FROM labels "
+        f"WHERE label IS NOT NULL AND {_satisfaction(value)} IS NULL AND lower(label) NOT IN ({unrated}) ORDER BY label"
+    ).fetchall()
+    cursor.unregister("labels")
+    for (label,) in labels:
+        report.warnings.append(f"{path.name}: unknown satisfaction label {label!r} in {header!r}, not counted")
 
 
-def _repeated_ids(ids: pd.Series) -> np.ndarray:
-    """True for every row whose ticket id comes again later (the last row of an id wins)."""
-    try:
-        numbers = pc.cast(pa.array(ids.array), pa.int64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return ids.duplicated(keep="last").to_numpy()
-    if (np.diff(numbers) > 0).all():
-        return np.zeros(len(numbers), dtype=bool)
-    return pd.Series(numbers, copy=False).duplicated(keep="last").to_numpy()
+def _increasing(ids: pa.ChunkedArray) -> bool:
+    """Whether the ids are integers, none missing, rising from row to row (so none repeats)."""
+    if not pa.types.is_int64(ids.type) or ids.null_count:
+        return False
+    values = [np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset) for c in ids.chunks]
+    whole = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+    return bool((np.diff(whole) > 0).all())
+
+
+def _newest_per_id(cursor, parts: list[_ExportPart]) -> TableScan:
+    """The files' tickets one after another, only the last row read of each ticket id (its newest export)."""
+    scan = TableScan(tuple(parts))
+    if len(parts) == 1 and parts[0].ids_increasing:
+        return scan
+    scan.register(cursor)
+    stacked = scan.sql()
+    rows, ids = cursor.execute(f"SELECT count(*), count(DISTINCT ticket_id) FROM ({stacked})").fetchall()[0]
+    if rows == ids:
+        return scan
+    name = fresh_name("tickets")
+    cursor.execute(
+        f"CREATE TABLE {name} AS SELECT * EXCLUDE (seq), seq AS pos, NULL AS reason FROM ({stacked}) "
+        "QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY seq DESC) = 1 ORDER BY seq"
+    )
+    newest = _ExportPart(cursor.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0], name, True)
+    engine.drop_with(newest, name)
+    return TableScan((newest,))
 
 
 def load(options: Mapping[str, Any]) -> SourceResult:
-    """Read every file of the source's path (a glob), newest row per ticket id wins."""
+    """Read every file of the source's path (a glob), the last row read of each ticket id wins."""
     report = SourceReport()
-    frames = [_read_file(path, options, report) for path in expand_path(options["path"])]
-    tickets = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    repeated = _repeated_ids(tickets["ticket_id"]) if len(tickets) else np.zeros(0, dtype=bool)
-    if repeated.any():
-        tickets = tickets[~repeated]
-    if "created" not in tickets:
+    cursor = engine.cursor()
+    try:
+        parts = [_read_file(cursor, path, options, report) for path in expand_path(options["path"])]
+        tickets = _newest_per_id(cursor, parts)
+    finally:
+        cursor.close()
+    if "created" not in report.columns_used:
         report.warnings.append("no created time: tickets are counted as a whole, response times are unknown")
     report.rows = len(tickets)
-    return SourceResult({"tickets": conform("tickets", tickets)}, report)
+    return SourceResult({"tickets": tickets}, report)

@@ -238,10 +238,9 @@ def _setting_warnings(config: Config, source, result) -> list[str]:
 
     if SECTION_OF[source.type] != "support":
         return []
-    from kpitui.metrics.support import sla_warnings
+    from kpitui.metrics.support import priorities, sla_warnings
 
-    priorities = set(result.frames["tickets"]["priority"].dropna().astype(str))
-    return sla_warnings(priorities, config.sla_minutes)
+    return sla_warnings(priorities(result.frames["tickets"]), config.sla_minutes)
 
 
 def _key_label(source) -> str:

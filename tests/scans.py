@@ -9,10 +9,11 @@ from kpitui import engine
 
 
 def scanned(scan: TableScan, params: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The scan's canonical columns in file order, as a frame."""
+    """The scan's canonical columns in file order, as a frame (without the engine's `seq`, and `t` for events)."""
     cursor = engine.cursor()
     try:
         scan.register(cursor)
-        return cursor.execute(f"SELECT * EXCLUDE (t, seq) FROM ({scan.sql(params)}) ORDER BY seq").df()
+        frame = cursor.execute(f"SELECT * FROM ({scan.sql(params)}) ORDER BY seq").df()
+        return frame.drop(columns=["seq", "t"], errors="ignore")
     finally:
         cursor.close()

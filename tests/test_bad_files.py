@@ -15,6 +15,7 @@ from connectors import ga4, nps, tickets
 from connectors.base import ConnectorError
 from kpitui.cli import run
 from kpitui.metrics.support import SupportSettings, compute_support
+from tests.scans import scanned
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -58,18 +59,18 @@ def test_ticket_corpus(name, rows, skipped, warning):
 
 def test_encodings_keep_the_text():
     for name in ("cp1252.csv", "utf16.csv"):
-        frame = tickets.load({"path": str(BAD / name)}).frames["tickets"]
+        frame = scanned(tickets.load({"path": str(BAD / name)}).frames["tickets"])
         assert frame.loc[0, "subject"] == "Café crème"
 
 
 def test_crlf_values_have_no_carriage_returns():
-    frame = tickets.load({"path": str(BAD / "crlf.csv")}).frames["tickets"]
+    frame = scanned(tickets.load({"path": str(BAD / "crlf.csv")}).frames["tickets"])
     assert list(frame["status"]) == ["solved", "open"]
     assert "\r" not in "".join(frame["subject"].dropna())
 
 
 def test_duplicate_columns_use_the_first():
-    frame = tickets.load({"path": str(BAD / "duplicate_columns.csv")}).frames["tickets"]
+    frame = scanned(tickets.load({"path": str(BAD / "duplicate_columns.csv")}).frames["tickets"])
     assert frame.loc[0, "subject"] == "First"
 
 
@@ -116,7 +117,7 @@ def test_a_50_mb_single_field_is_read(tmp_path):
     with path.open("w") as handle:
         handle.write('Id,Subject,Created at\n1,"' + "x" * 50_000_000 + '",2026-11-01 10:00\n2,small,2026-11-02 10:00\n')
     result = tickets.load({"path": str(path)})
-    frame = result.frames["tickets"]
+    frame = scanned(result.frames["tickets"])
     assert result.report.rows == 2 and len(frame.loc[0, "subject"]) == 50_000_000
 
 
@@ -132,7 +133,7 @@ def test_windows_1252_text_far_into_a_file_is_read_once(tmp_path):
 
     result = tickets.load({"path": str(path)})
 
-    frame = result.frames["tickets"]
+    frame = scanned(result.frames["tickets"])
     assert frame["subject"].iloc[-1] == "Café crème"
     assert result.report.rows == 2999
     assert [(s.line, s.reason) for s in result.report.skipped] == [(3, "expected 8 fields, found 3")]

@@ -14,8 +14,8 @@ import pytest
 from connectors import files, ga4, nps, tickets
 from connectors.base import ConnectorError
 from connectors.frames import conform
-from connectors.parsing import DATE_ORDER_HINT
 from connectors.scan import TableScan
+from connectors.sql_text import DATE_ORDER_HINT
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import compute_funnel
 from kpitui.metrics.funnel_reports import funnel_from_steps, with_report_traffic
@@ -35,7 +35,7 @@ def test_zendesk_export_worked_example():
         (8, "missing ticket id"),
         (9, "unreadable 'Created at' date"),
     ]
-    frame = result.frames["tickets"]
+    frame = scanned(result.frames["tickets"])
     assert frame.loc[0, "created"] == pd.Timestamp("2026-11-02 08:00", tz="UTC")  # 09:00 Paris
     m = compute_support(frame, SupportSettings(30, SLA), date(2026, 11, 20))
     # first replies 30, 90, 300, 15 → median 60, P90 90 + 0.7 × 210 = 237, mean 108.75
@@ -77,14 +77,14 @@ def test_fast_and_careful_reads_agree(tmp_path, monkeypatch):
     assert [s.reason for s in careful.report.skipped] == ["unreadable 'Created at' date"]
     monkeypatch.setattr(files._ArrowReader, "careful", None)  # the clean file must not need it
     fast = tickets.load({"path": str(clean), "timezone": "Europe/Paris"})
-    assert fast.frames["tickets"]["created"].notna().all()
-    pd.testing.assert_frame_equal(fast.frames["tickets"], careful.frames["tickets"])
+    assert scanned(fast.frames["tickets"])["created"].notna().all()
+    pd.testing.assert_frame_equal(scanned(fast.frames["tickets"]), scanned(careful.frames["tickets"]))
 
 
 def test_freshdesk_business_hours_and_timestamps():
     result = tickets.load({"path": str(DATA / "tickets/freshdesk.csv")})
     assert result.report.layout == "Freshdesk/Freshservice"
-    frame = result.frames["tickets"].set_index("ticket_id")
+    frame = scanned(result.frames["tickets"]).set_index("ticket_id")
     assert frame.loc["1", "first_response_minutes_business"] == 60.0  # 01:00:00
     assert frame.loc["1", "first_response_minutes"] == 60.0  # recomputed from Initial response time
     assert frame.loc["2", "first_response_minutes"] == 210.0
@@ -111,7 +111,7 @@ def test_column_override_and_unknown_layout(tmp_path):
     result = tickets.load(
         {"path": str(path), "columns": {"ticket_id": "Ref", "created": "Opened on", "first_response_at": "Answered"}}
     )
-    assert result.frames["tickets"].loc[0, "first_response_minutes"] == 30.0
+    assert scanned(result.frames["tickets"]).loc[0, "first_response_minutes"] == 30.0
     path.write_text("foo,bar\n1,2\n")
     with pytest.raises(ConnectorError, match=r"custom\.csv: no ticket id column; found: foo, bar"):
         tickets.load({"path": str(path)})
@@ -551,7 +551,7 @@ def test_unknown_file_is_one_clear_error(tmp_path):
 def test_other_helpdesk_layouts(name, layout, ids, first_median, resolution_median, backlog, csat):
     result = tickets.load({"path": str(DATA / "tickets" / name)})
     assert (result.report.layout, result.report.skipped) == (layout, [])
-    frame = result.frames["tickets"]
+    frame = scanned(result.frames["tickets"])
     assert list(frame["ticket_id"]) == ids
     m = compute_support(frame, SupportSettings(30), date(2026, 11, 20))
     assert (m.tickets, m.first_response_minutes.median, m.resolution_minutes.median) == (
@@ -612,12 +612,12 @@ def test_an_ndjson_export_is_read_into_the_engine_once_and_dropped_with_its_scan
 def test_tickets_carry_their_requester_and_organization():
     """Zendesk's `Requester`, `Requester email`, `Organization` and the public dataset's `Customer Name`/`Customer
     Email` fill the canonical requester columns (the cross-source views match customers on them)."""
-    zendesk = tickets.load({"path": str(DATA / "tickets/zendesk.csv")}).frames["tickets"]
+    zendesk = scanned(tickets.load({"path": str(DATA / "tickets/zendesk.csv")}).frames["tickets"])
     assert zendesk[["requester", "requester_email", "organization"]].head(2).values.tolist() == [
         ["Ann", "ann@x.example", "X"],
         ["Ben", "ben@y.example", "Y"],
     ]
-    dataset = tickets.load({"path": str(DATA / "tickets/customer_support_dataset.csv")}).frames["tickets"]
+    dataset = scanned(tickets.load({"path": str(DATA / "tickets/customer_support_dataset.csv")}).frames["tickets"])
     assert dataset["requester_email"].tolist()[:2] == ["m@x.example", "j@x.example"]
     assert dataset["organization"].isna().all()
 

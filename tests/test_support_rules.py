@@ -12,6 +12,7 @@ import pytest
 from connectors import tickets as tickets_connector
 from connectors.frames import conform
 from kpitui.metrics.support import SupportSettings, compute_support
+from tests.scans import scanned
 
 AS_OF = date(2026, 11, 20)  # the period is [2026-10-22, 2026-11-21) UTC
 
@@ -154,7 +155,7 @@ def test_freshdesk_empty_reply_is_no_reply_not_zero(tmp_path):
         + "2,b,Closed,Low,Email,2026-11-10 20:00:00,2026-11-11 10:00:00,2026-11-10 21:00:00,00:00:00,01:00:00,\n",
     )
     result = tickets_connector.load({"path": str(path)})
-    t = result.frames["tickets"].set_index("ticket_id")
+    t = scanned(result.frames["tickets"]).set_index("ticket_id")
     assert pd.isna(t.loc["1", "first_response_minutes_business"])
     assert t.loc["2", "first_response_minutes_business"] == 0.0
     m = compute_support(result.frames["tickets"], SupportSettings(30, business=True), AS_OF)
@@ -180,7 +181,7 @@ def test_freshdesk_csat_labels(tmp_path):
         for i, label in enumerate(rows, 1)
     )
     result = tickets_connector.load({"path": str(_csv(tmp_path, FRESHDESK_HEADER + body))})
-    assert result.frames["tickets"]["satisfaction"].tolist()[:10] == [1.0] * 3 + [0.0] * 4 + [1.0, 0.0, 0.0]
+    assert scanned(result.frames["tickets"])["satisfaction"].tolist()[:10] == [1.0] * 3 + [0.0] * 4 + [1.0, 0.0, 0.0]
     assert any("unknown satisfaction label 'Ecstatic'" in w for w in result.report.warnings)
     m = compute_support(result.frames["tickets"], SupportSettings(30), AS_OF)
     assert m.csat == pytest.approx(4 / 10)
@@ -220,7 +221,7 @@ def test_a_zendesk_reply_given_in_minutes_is_dated_by_them(tmp_path, as_of, tick
         "2,2026-11-19 09:00:00,Open,Normal,,15\n",
     )
     result = tickets_connector.load({"path": str(path)})
-    assert result.frames["tickets"]["first_response_at"].tolist() == [
+    assert scanned(result.frames["tickets"])["first_response_at"].tolist() == [
         pd.Timestamp("2026-11-21 01:00", tz="UTC"),
         pd.Timestamp("2026-11-19 09:15", tz="UTC"),
     ]
@@ -240,3 +241,46 @@ def test_kpitui_check_names_sla_targets_that_match_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "! [sla] vip matches no priority in the export" in out
     assert "! [sla] has no target for priorities high" in out
+
+
+ZENDESK_SHORT = "Id,Created at,Status,Priority,Solved at,First reply time in minutes\n"
+
+
+def test_the_newest_row_of_a_ticket_wins_across_a_glob_of_daily_exports(tmp_path):
+    """Two daily exports: ticket 2 is open in the first and solved in the second, ticket 3 is listed twice in the
+    second (the later row is the newer one). Each ticket counts once, as its last row read says."""
+    (tmp_path / "tickets-1.csv").write_text(
+        ZENDESK_SHORT + "1,2026-11-10 09:00,Open,Normal,,30\n2,2026-11-11 09:00,Open,Normal,,45\n"
+    )
+    (tmp_path / "tickets-2.csv").write_text(
+        ZENDESK_SHORT + "2,2026-11-11 09:00,Solved,Normal,2026-11-12 09:00,45\n"
+        "3,2026-11-12 09:00,Open,Low,,10\n3,2026-11-12 09:00,Open,High,,10\n"
+    )
+    result = tickets_connector.load({"path": str(tmp_path / "tickets-*.csv")})
+    table = scanned(result.frames["tickets"])
+    assert table[["ticket_id", "status", "priority"]].values.tolist() == [
+        ["1", "open", "normal"], ["2", "solved", "normal"], ["3", "open", "high"]
+    ]  # fmt: skip
+    assert table["resolution_minutes"].tolist()[1] == 1440.0  # from the times: the export left it empty
+    m = compute_support(result.frames["tickets"], SupportSettings(30), AS_OF)
+    assert (m.tickets, m.backlog, m.resolution_minutes.median) == (3, 2, 1440.0)
+
+
+def test_two_ticket_sources_count_as_one_helpdesk(tmp_path, capsys):
+    """Two helpdesks (a Zendesk and a Freshdesk export) feed one Support section: their tickets add up."""
+    import json
+
+    from kpitui.cli import run
+
+    zendesk = tmp_path / "zendesk.csv"
+    zendesk.write_text(ZENDESK_SHORT + "1,2026-11-10 09:00,Open,Normal,,30\n2,2026-11-11 09:00,Open,Normal,,90\n")
+    freshdesk = _csv(tmp_path, FRESHDESK_HEADER + "1,a,Open,Low,Email,2026-11-10 09:00:00,,2026-11-10 10:00:00,,,\n")
+    config = tmp_path / "kpitui.toml"
+    config.write_text(
+        f'[sources.zendesk]\ntype = "tickets"\npath = "{zendesk}"\n'
+        f'[sources.freshdesk]\ntype = "tickets"\npath = "{freshdesk}"\n'
+    )
+    argv = ["snapshot", "--config", str(config), "--as-of", "2026-11-20", "--format", "json"]
+    assert run([*argv, "--data-dir", str(tmp_path / "data")]) == 0
+    support = json.loads(capsys.readouterr().out)["support"]
+    assert (support["tickets"], support["backlog"], support["first_response_minutes"]["median"]) == (3, 3, 60.0)

@@ -4,9 +4,9 @@ engine. What had not happened by the period's end is unknown at `as_of`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-
-import pandas as pd
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.engine import sql_literal
@@ -28,9 +28,14 @@ class SupportSettings:
     timezone: str = "UTC"
 
 
-def _instant(moment: pd.Timestamp) -> str:
-    """A UTC instant as a SQL literal."""
-    return f"TIMESTAMPTZ '{moment.tz_convert('UTC').isoformat()}'"
+def _midnight(day: date, zone: str) -> datetime:
+    """The instant a day starts on the helpdesk's clock."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
+
+
+def _instant(moment: datetime) -> str:
+    """An instant as a SQL literal (in UTC)."""
+    return f"TIMESTAMPTZ '{moment.astimezone(UTC).isoformat()}'"
 
 
 def sla_warnings(priorities: set[str], targets: dict[str, float]) -> list[str]:
@@ -44,6 +49,18 @@ def sla_warnings(priorities: set[str], targets: dict[str, float]) -> list[str]:
         out.append(f"[sla] has no target for priorities {', '.join(missing)} (they are left out of the breach rate)")
     out.extend(f"[sla] {name} matches no priority in the export" for name in sorted(wanted - found))
     return out
+
+
+def priorities(tickets: Any) -> set[str]:
+    """The priorities the tickets have (a scan or a canonical frame)."""
+    cursor = engine.cursor()
+    try:
+        _tickets_view(cursor, tickets)
+        return {
+            p for (p,) in cursor.execute("SELECT DISTINCT priority FROM tickets WHERE priority IS NOT NULL").fetchall()
+        }
+    finally:
+        cursor.close()
 
 
 def _known(end: str, settings: SupportSettings) -> str:
@@ -69,65 +86,68 @@ def _known(end: str, settings: SupportSettings) -> str:
     )
 
 
-def _stats(rows: list[tuple]) -> DurationStats:
-    median, p90, mean = rows[0]
-    return DurationStats(*(None if v is None else float(v) for v in (median, p90, mean)))
+def _tickets_view(cursor: Any, tickets: Any) -> None:
+    """The view `tickets` over a scan of export files, or a frame (Arrow or pandas) of the canonical columns."""
+    from connectors.scan import TableScan
+
+    if isinstance(tickets, TableScan):
+        tickets.register(cursor)
+        cursor.execute(f"CREATE TEMP VIEW tickets AS {tickets.sql()}")
+    else:
+        cursor.register("tickets", tickets.assign(seq=range(len(tickets))))
 
 
-def compute_support(tickets: pd.DataFrame, settings: SupportSettings, as_of: date) -> SupportMetrics:
-    """Every support KPI for the period [start, end): `end` the midnight after `as_of` in the helpdesk's zone."""
+def _stats(figures: dict[str, Any], column: str) -> DurationStats:
+    """Median, P90 and mean of a duration from the period's figures."""
+    return DurationStats(*(_float(figures[f"{column}_{k}"]) for k in ("median", "p90", "mean")))
+
+
+def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> SupportMetrics:
+    """Every support KPI for the period [start, end): `end` the midnight after `as_of` in the helpdesk's zone.
+    `tickets`: a scan of export files, or a canonical frame."""
     zone = settings.timezone
-    end = pd.Timestamp(as_of + timedelta(days=1), tz=zone)
-    start = pd.Timestamp(as_of + timedelta(days=1 - settings.period_days), tz=zone)
-    previous = pd.Timestamp(as_of + timedelta(days=1 - 2 * settings.period_days), tz=zone)
-    has_created = bool(tickets["created"].notna().any())
-    has_replies = has_created or bool(tickets["first_response_minutes"].notna().any())
+    end = _midnight(as_of + timedelta(days=1), zone)
+    start = _midnight(as_of + timedelta(days=1 - settings.period_days), zone)
+    previous = _midnight(as_of + timedelta(days=1 - 2 * settings.period_days), zone)
+    cursor = engine.cursor()
+    _tickets_view(cursor, tickets)
+    has_created, has_minutes = cursor.execute(
+        "SELECT count(created) > 0, count(first_response_minutes) > 0 FROM tickets"
+    ).fetchall()[0]
+    has_replies = has_created or has_minutes
     in_period = f"created >= {_instant(start)} AND created < {_instant(end)}" if has_created else "TRUE"
     in_previous = f"created >= {_instant(previous)} AND created < {_instant(start)}" if has_created else "FALSE"
     targets = dict(settings.sla_minutes)
-    cursor = engine.cursor()
     try:
-        cursor.register("tickets", tickets)
         target = _targets_sql(targets)
-        cursor.execute(f"CREATE TEMP TABLE k AS SELECT *, {target} AS target FROM ({_known(_instant(end), settings)})")
+        cursor.execute(f"CREATE TEMP VIEW k AS SELECT *, {target} AS target FROM ({_known(_instant(end), settings)})")
         query = lambda sql: cursor.execute(sql).fetchall()  # noqa: E731
         period = f"FROM k WHERE {in_period}"
-        first = _stats(query(f"SELECT {_quantiles('first_reply')} {period}")) if has_replies else DurationStats()
-        resolution = _stats(query(f"SELECT {_quantiles('resolution')} {period}"))
-        (count, csat, backlog, invalid, reopen, without_business) = query(
-            f"SELECT count(CASE WHEN {in_period} THEN 1 END), avg(CASE WHEN {in_period} THEN rating END), "
-            "count(CASE WHEN open_now THEN 1 END), count(CASE WHEN negative THEN 1 END), "
-            f"avg(CASE WHEN {in_period} AND solved_known AND reopens IS NOT NULL "
-            "THEN CAST(reopens > 0 AS INTEGER) END), "
-            f"count(CASE WHEN {in_period} AND first_reply IS NULL AND first_reply_calendar IS NOT NULL THEN 1 END) "
-            "FROM k"
-        )[0]
-        previous_row = query(f"SELECT count(*), median(first_reply), median(resolution) FROM k WHERE {in_previous}")[0]
-        groups = {column: _groups(query, period, column, targets) for column in ("priority", "channel")}
-        priorities = {p for (p,) in query("SELECT DISTINCT priority FROM k WHERE priority IS NOT NULL")}
+        f = _figures(query, in_period, in_previous, bool(targets))
+        groups = _groups(query, period, targets)
         metrics = SupportMetrics(
-            tickets=int(count),
-            backlog=int(backlog),
-            first_response_minutes=first,
-            resolution_minutes=resolution,
-            sla_breach_rate=_breach_rate(query, period, bool(targets)),
-            csat=None if csat is None else float(csat),
+            tickets=int(f["tickets"]),
+            backlog=int(f["backlog"]),
+            first_response_minutes=_stats(f, "first_reply") if has_replies else DurationStats(),
+            resolution_minutes=_stats(f, "resolution"),
+            sla_breach_rate=_float(f["breach_rate"]),
+            csat=_float(f["csat"]),
             history=_history(query, zone, end) if has_created else (),
-            previous_first_response_median=_float(previous_row[1]),
-            previous_resolution_median=_float(previous_row[2]),
-            previous_tickets=int(previous_row[0]) if has_created else None,
-            reopen_rate=_float(reopen),
+            previous_first_response_median=_float(f["previous_first_reply"]),
+            previous_resolution_median=_float(f["previous_resolution"]),
+            previous_tickets=int(f["previous_tickets"]) if has_created else None,
+            reopen_rate=_float(f["reopen_rate"]),
             by_priority=groups["priority"],
             by_channel=groups["channel"],
-            daily=_daily(query, period, zone, start, end) if has_created else (),
+            daily=_daily(query, zone, start, end) if has_created else (),
             heatmap=_heatmap(query, period, zone) if has_created else (),
             slowest_open=_slowest_open(query, end),
             has_created=has_created,
             minutes_basis="business" if settings.business else "calendar",
-            invalid_durations=int(invalid),
+            invalid_durations=int(f["invalid_durations"]),
             timezone=zone,
-            without_business_minutes=int(without_business) if settings.business else 0,
-            warnings=tuple(sla_warnings(priorities, targets)),
+            without_business_minutes=int(f["without_business_minutes"]) if settings.business else 0,
+            warnings=tuple(sla_warnings({p for p in f["priorities"] or () if p is not None}, targets)),
         )
     finally:
         cursor.close()
@@ -138,9 +158,40 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _quantiles(column: str) -> str:
-    """Median, P90 (linear interpolation, as pandas) and mean of a column."""
-    return f"quantile_cont({column}, 0.5), quantile_cont({column}, 0.9), avg({column})"
+def _figures(query, in_period: str, in_previous: str, with_targets: bool) -> dict[str, Any]:
+    """The period's figures and the previous period's, in one pass over the tickets: durations (median, P90 by
+    linear interpolation as pandas, mean), volume, backlog, CSAT, reopen and SLA breach rates, data errors, and
+    the priorities found."""
+    period = lambda expression: f"CASE WHEN {in_period} THEN {expression} END"  # noqa: E731
+    earlier = lambda expression: f"CASE WHEN {in_previous} THEN {expression} END"  # noqa: E731
+    judged, breached = _breach(with_targets)
+    figures = {
+        "tickets": f"count({period(1)})",
+        "backlog": "count(CASE WHEN open_now THEN 1 END)",
+        "csat": f"avg({period('rating')})",
+        "reopen_rate": f"avg({period('CASE WHEN solved_known THEN CAST(reopens > 0 AS INTEGER) END')})",
+        "breach_rate": f"avg({period(f'CASE WHEN {judged} THEN CAST({breached} AS INTEGER) END')})",
+        "invalid_durations": "count(CASE WHEN negative THEN 1 END)",
+        "without_business_minutes": f"count({period('CASE WHEN first_reply IS NULL THEN first_reply_calendar END')})",
+        "previous_tickets": f"count({earlier(1)})",
+        "previous_first_reply": f"median({earlier('first_reply')})",
+        "previous_resolution": f"median({earlier('resolution')})",
+        "priorities": "list(DISTINCT priority)",
+    }
+    for column in ("first_reply", "resolution"):
+        figures[f"{column}_median"] = f"quantile_cont({period(column)}, 0.5)"
+        figures[f"{column}_p90"] = f"quantile_cont({period(column)}, 0.9)"
+        figures[f"{column}_mean"] = f"avg({period(column)})"
+    row = query(f"SELECT {', '.join(f'{sql} AS {name}' for name, sql in figures.items())} FROM k")[0]
+    return dict(zip(figures, row, strict=True))
+
+
+def _breach(with_targets: bool) -> tuple[str, str]:
+    """Which tickets are judged for SLA, and which of them breached: replied tickets strictly over their target,
+    of replied tickets with a target; without [sla], the export's own SLA flags."""
+    if with_targets:
+        return "first_reply IS NOT NULL AND target IS NOT NULL", "first_reply > target"
+    return "sla_first_response_met IS NOT NULL", "NOT sla_first_response_met"
 
 
 def _targets_sql(targets: dict[str, float]) -> str:
@@ -151,62 +202,57 @@ def _targets_sql(targets: dict[str, float]) -> str:
     return f"CASE lower(priority) {cases} END"
 
 
-def _breach_rate(query, period: str, with_targets: bool) -> float | None:
-    """Replied tickets strictly over their target ÷ replied tickets with a target; without [sla], the export's
-    own SLA flags."""
-    if with_targets:
-        judged, breached = "first_reply IS NOT NULL AND target IS NOT NULL", "first_reply > target"
-    else:
-        judged, breached = "sla_first_response_met IS NOT NULL", "NOT sla_first_response_met"
-    sql = f"SELECT avg(CAST({breached} AS INTEGER)) {period} AND {judged}"
-    return _float(query(sql)[0][0])
-
-
-def _groups(query, period: str, column: str, targets: dict[str, float]) -> tuple[GroupStats, ...]:
-    """Per priority or channel: tickets, medians and SLA breaches; most tickets first."""
-    breach = (
-        "avg(CASE WHEN first_reply IS NOT NULL AND target IS NOT NULL THEN CAST(first_reply > target AS INTEGER) END)"
-        if targets
-        else "avg(CASE WHEN sla_first_response_met IS NOT NULL THEN CAST(NOT sla_first_response_met AS INTEGER) END)"
-    )
+def _groups(query, period: str, targets: dict[str, float]) -> dict[str, tuple[GroupStats, ...]]:
+    """Per priority and per channel (one pass): tickets, medians and SLA breaches; most tickets first."""
+    judged, breached = _breach(bool(targets))
     rows = query(
-        f"SELECT COALESCE({column}, '(none)') AS name, count(*), median(first_reply), median(resolution), "
-        f"{breach}, min(target) {period} GROUP BY name ORDER BY count(*) DESC, name"
+        "SELECT grouping(priority) = 0 AS by_priority, COALESCE(priority, channel, '(none)') AS name, count(*), "
+        f"median(first_reply), median(resolution), avg(CASE WHEN {judged} THEN CAST({breached} AS INTEGER) END), "
+        f"min(target) {period} GROUP BY GROUPING SETS ((priority), (channel))"
     )
-    return tuple(
-        GroupStats(
-            name=str(name),
-            tickets=int(n),
-            first_response_median=_float(first),
-            resolution_median=_float(resolved),
-            sla_breach_rate=_float(rate),
-            target_minutes=_float(target) if column == "priority" else None,
+    groups: dict[str, list[GroupStats]] = {"priority": [], "channel": []}
+    for by_priority, name, n, first, resolved, rate, target in sorted(rows, key=lambda r: (-r[2], r[1])):
+        groups["priority" if by_priority else "channel"].append(
+            GroupStats(
+                name=str(name),
+                tickets=int(n),
+                first_response_median=_float(first),
+                resolution_median=_float(resolved),
+                sla_breach_rate=_float(rate),
+                target_minutes=_float(target) if by_priority else None,
+            )
         )
-        for name, n, first, resolved, rate, target in rows
-    )
+    return {column: tuple(stats) for column, stats in groups.items()}
 
 
-def _history(query, zone: str, end: pd.Timestamp) -> tuple[SupportPoint, ...]:
+def _interval(boundaries: list[datetime]) -> str:
+    """Which interval [b_k, b_k+1) of the ascending boundaries a ticket was created in (k from 0), and the
+    condition that it was created in one of them: plain comparisons of instants."""
+    cases = " ".join(f"WHEN created < {_instant(b)} THEN {k}" for k, b in enumerate(boundaries[1:]))
+    inside = f"created >= {_instant(boundaries[0])} AND created < {_instant(boundaries[-1])}"
+    return f"CASE {cases} END", inside
+
+
+def _history(query, zone: str, end: datetime) -> tuple[SupportPoint, ...]:
     """Tickets and median first response per created month (the helpdesk's clock), the last 12 months."""
-    last = (end - pd.Timedelta(microseconds=1)).tz_localize(None).to_period("M")
-    months = [str(last - k) for k in range(11, -1, -1)]
-    local = f"strftime(created AT TIME ZONE {sql_literal(zone)}, '%Y-%m')"
-    rows = {
-        month: (n, median)
-        for month, n, median in query(
-            f"SELECT {local} AS month, count(*), median(first_reply) FROM k WHERE created IS NOT NULL "
-            f"AND created < {_instant(end)} GROUP BY month"
-        )
-    }
-    return tuple(SupportPoint(m, int(rows.get(m, (0, None))[0]), _float(rows.get(m, (0, None))[1])) for m in months)
+    last = (end - timedelta(microseconds=1)).date()
+    month = last.year * 12 + last.month - 1  # months since year 0
+    starts = [date(m // 12, m % 12 + 1, 1) for m in range(month - 11, month + 1)]
+    interval, inside = _interval([_midnight(day, zone) for day in starts] + [end])
+    rows = {k: (n, median) for k, n, median in query(
+        f"SELECT {interval} AS k, count(*), median(first_reply) FROM k WHERE {inside} GROUP BY 1")}  # fmt: skip
+    return tuple(
+        SupportPoint(day.strftime("%Y-%m"), int(rows.get(k, (0, None))[0]), _float(rows.get(k, (0, None))[1]))
+        for k, day in enumerate(starts)
+    )
 
 
-def _daily(query, period: str, zone: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple[tuple[str, int], ...]:
+def _daily(query, zone: str, start: datetime, end: datetime) -> tuple[tuple[str, int], ...]:
     """Tickets created per day of the period, on the helpdesk's clock."""
-    local = f"strftime(created AT TIME ZONE {sql_literal(zone)}, '%Y-%m-%d')"
-    counts = dict(query(f"SELECT {local} AS day, count(*) {period} GROUP BY day"))
-    days = pd.date_range(start.tz_localize(None), end.tz_localize(None), freq="D", inclusive="left")
-    return tuple((d.strftime("%Y-%m-%d"), int(counts.get(d.strftime("%Y-%m-%d"), 0))) for d in days)
+    days = [start.date() + timedelta(days=k) for k in range((end.date() - start.date()).days)]
+    interval, inside = _interval([_midnight(day, zone) for day in days] + [end])
+    counts = dict(query(f"SELECT {interval} AS k, count(*) FROM k WHERE {inside} GROUP BY 1"))
+    return tuple((day.isoformat(), int(counts.get(k, 0))) for k, day in enumerate(days))
 
 
 def _heatmap(query, period: str, zone: str) -> tuple[tuple[int, ...], ...]:
@@ -218,7 +264,7 @@ def _heatmap(query, period: str, zone: str) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(row) for row in grid)
 
 
-def _slowest_open(query, end: pd.Timestamp, limit: int = 20) -> tuple[OpenTicket, ...]:
+def _slowest_open(query, end: datetime, limit: int = 20) -> tuple[OpenTicket, ...]:
     """The longest-open tickets at `end`, oldest first."""
     rows = query(
         f"SELECT ticket_id, subject, priority, epoch_us({_instant(end)}) - epoch_us(created) FROM k "
