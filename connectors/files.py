@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 
 from connectors.base import ConnectorError, SourceReport
 from connectors.schemas import TEXT
+from connectors.sql_text import ISO_LIKE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -281,6 +282,36 @@ def _read_csv(
         report.skip(path.name, line, "unclosed quote: this field runs to the end of the file")
         result.table = table.slice(0, len(table) - 1)
     return result
+
+
+def column_kinds(table: pa.Table) -> dict[str, str]:
+    """Each column as the CSV reader left it: `time` (a timestamp), `number` or `text` (labels included)."""
+    kinds = {}
+    for name, kind in zip(table.column_names, table.schema.types, strict=True):
+        numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind)
+        kinds[name] = "time" if pa.types.is_timestamp(kind) else "number" if numeric else "text"
+    return kinds
+
+
+def csv_parsers(formats: tuple[str, ...]) -> tuple:
+    """pyarrow's timestamp parsers for strptime formats: its own ISO 8601 parser (much faster) for the ISO-like
+    ones, the others as they are."""
+    iso = [fmt for fmt in formats if fmt in ISO_LIKE]
+    return (*([pacsv.ISO8601] if iso else []), *(fmt for fmt in formats if fmt not in ISO_LIKE))
+
+
+def localized_times(table: pa.Table, columns: list[str | None], zone: str) -> pa.Table:
+    """The table with the named columns the CSV reader typed as naive wall times read in `zone` once, as
+    instants (an hour repeated when clocks go back is taken as the later one, as the engine reads text times)."""
+    for column in columns:
+        if column is None or not pa.types.is_timestamp(table.schema.field(column).type):
+            continue
+        values = table[column]
+        if zone != "UTC":
+            values = pc.assume_timezone(values, timezone=zone, ambiguous="latest", nonexistent="latest")
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, values.cast(pa.timestamp("us", tz="UTC")))
+    return table
 
 
 def _no_rows(names: list[str]) -> pa.Table:

@@ -1,30 +1,31 @@
-"""Survey exports (Delighted, SurveyMonkey, Qualtrics, Typeform, Google Forms, generic) → `responses`."""
+"""Survey exports (Delighted, SurveyMonkey, Qualtrics, Typeform, Google Forms, generic) → `responses`: the
+Arrow table pyarrow's CSV reader made, converted by the engine in SQL as metrics read it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from connectors import sql_text as sql
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, ReadPlan, normalise_header, read_csv_strings
-from connectors.frames import conform
-from connectors.parsing import (
-    Column,
-    parse_numbers,
-    parse_times,
-    string_series,
-    timestamp_parsers,
-    unix_times,
-    unsettled_date_order,
+from connectors.files import (
+    CsvTable,
+    ReadPlan,
+    column_kinds,
+    csv_parsers,
+    localized_times,
+    normalise_header,
+    read_csv_strings,
 )
 from connectors.paths import expand_path
-from connectors.sql_text import DATE_ORDER_HINT
+from connectors.scan import ConvertedPart, TableScan, fresh_name
+from connectors.schemas import canonical_select
+from connectors.tickets import POSITION
+from kpitui import engine
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)
@@ -57,186 +58,214 @@ def _header_count(head: str) -> int:
 
 def _labels(table: CsvTable) -> dict[str, str]:
     """Column name → all its header texts joined (question text lives in row 2 for Qualtrics)."""
-    names = list(table.frame.columns)
     labels = {}
-    for i, name in enumerate(names):
-        parts = [row[i] for row in table.header_rows if i < len(row)]
-        labels[name] = " ".join(parts)
+    for i, name in enumerate(table.table.column_names):
+        labels[name] = " ".join(row[i] for row in table.header_rows if i < len(row))
     return labels
 
 
-def _whole_scores(numbers: pd.Series) -> pd.Series:
-    """Whole numbers 0–10 as Int64; anything else null."""
-    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    whole = (values >= 0) & (values <= 10) & (np.floor(values) == values)
-    integers = np.where(whole, values, 0).astype(np.int64)
-    return pd.Series(pd.arrays.IntegerArray(integers, ~whole), index=numbers.index, copy=False)
+def _whole_score(number: str) -> str:
+    """A number as a score: whole numbers 0–10, else null."""
+    return f"CASE WHEN {number} BETWEEN 0 AND 10 AND {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
 
 
-def _scores(values: Column) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Scores as Int64, and the masks of blank values and of values that are not whole numbers 0–10."""
-    if isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_integer(values.type):
-        blank = values.is_null().to_numpy(zero_copy_only=False)
-        integers = values.fill_null(-1).to_numpy().astype(np.int64, copy=False)
-        whole = (integers >= 0) & (integers <= 10)
-        return pd.Series(pd.arrays.IntegerArray(integers, ~whole), copy=False), blank, ~whole & ~blank
-    numbers, unreadable = parse_numbers(values)
-    scores = _whole_scores(numbers)
-    blank = (numbers.isna() & ~unreadable).to_numpy()
-    return scores, blank, ~blank & scores.isna().to_numpy()
+def _share_of_scores(cursor, column: str) -> float:
+    """The share of a sample column's values (of the first 2,000 present) that are whole numbers 0–10."""
+    value = sql.text(column)
+    found = cursor.execute(
+        f"SELECT avg(CASE WHEN {_whole_score(sql.number('v'))} IS NULL THEN 0 ELSE 1 END) "
+        f"FROM (SELECT {value} AS v FROM sample WHERE v IS NOT NULL LIMIT 2000)"
+    ).fetchall()[0][0]
+    return float(found or 0.0)
 
 
-def _integers(values: Column) -> pd.Series:
-    """Whole numbers 0–10 as Int64; anything else null."""
-    return _whole_scores(parse_numbers(values)[0])
-
-
-def find_score_column(table: CsvTable, configured: str | None) -> str:
+def find_score_column(cursor, table: CsvTable, configured: str | None) -> str:
     """The configured score column, or the 0–10 integer column whose header says recommend/NPS/score."""
-    frame = table.frame
+    names = table.table.column_names
     if configured:
-        match = [c for c in frame.columns if normalise_header(c) == normalise_header(configured)]
+        match = [c for c in names if normalise_header(c) == normalise_header(configured)]
         if not match:
             raise ConnectorError(
-                f"{table.path}: score_column {configured!r} not found; found: {', '.join(frame.columns)[:400]}"
+                f"{table.path}: score_column {configured!r} not found; found: {', '.join(names)[:400]}"
             )
         return match[0]
-    exact = [c for c in frame.columns if normalise_header(c) in ("score", "nps", "nps score")]
+    exact = [c for c in names if normalise_header(c) in ("score", "nps", "nps score")]
     if exact:
         return exact[0]
     labels = _labels(table)
     best, best_share = None, 0.0
-    for name in frame.columns:
-        present = frame[name].dropna()
-        if present.empty or name.endswith("_NPS_GROUP") or not _SCORE_WORDS.search(labels[name]):
+    for name in names:
+        if name.endswith("_NPS_GROUP") or not _SCORE_WORDS.search(labels[name]):
             continue
-        share = _integers(present.head(2000)).notna().mean()
+        share = _share_of_scores(cursor, name)
         if share >= 0.5 and share > best_share:
             best, best_share = name, share
     if best is None:
         raise ConnectorError(
             f"{table.path}: no NPS score column (0–10 integers, header mentioning recommend/NPS/score); "
-            f"set score_column under [sources.NAME]. Found: {', '.join(frame.columns)[:400]}"
+            f"set score_column under [sources.NAME]. Found: {', '.join(names)[:400]}"
         )
     return best
 
 
 def _find(
+    cursor,
     table: CsvTable,
     configured: str | None,
     aliases: tuple[str, ...],
     pattern: re.Pattern | None = None,
     exclude: tuple[str, ...] = (),
 ) -> str | None:
-    frame = table.frame
-    normal = {normalise_header(c): c for c in frame.columns if c not in exclude}
+    """A column by its configured name, an alias, or (with `pattern`) the header that matches with most values."""
+    names = table.table.column_names
+    normal = {normalise_header(c): c for c in names if c not in exclude}
     if configured:
         found = normal.get(normalise_header(configured))
         if found is None:
-            raise ConnectorError(
-                f"{table.path}: column {configured!r} not found; found: {', '.join(frame.columns)[:400]}"
-            )
+            raise ConnectorError(f"{table.path}: column {configured!r} not found; found: {', '.join(names)[:400]}")
         return found
     for alias in aliases:
         if alias in normal:
             return normal[alias]
     if pattern is not None:
         labels = _labels(table)
-        candidates = [c for c in frame.columns if c not in exclude and pattern.search(labels[c])]
+        candidates = [c for c in names if c not in exclude and pattern.search(labels[c])]
         if candidates:
-            return max(candidates, key=lambda c: frame[c].notna().sum())
+            counts = cursor.execute(
+                f"SELECT {', '.join(f'count({sql.identifier(c)})' for c in candidates)} FROM sample"
+            ).fetchall()[0]
+            return max(zip(candidates, counts, strict=True), key=lambda pair: pair[1])[0]
     return None
 
 
-def _times(values: Column, timezone: str, order: str | None) -> tuple[pd.Series, pd.Series]:
-    """Unix seconds (Delighted's `created_at`) or timestamp text → UTC times and a bad mask."""
-    if isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_timestamp(values.type):
-        return parse_times(values, timezone)
-    numeric = isinstance(values, pa.ChunkedArray | pa.Array) and pa.types.is_integer(values.type)
-    seconds, bad = (values, pd.Series(False, index=pd.RangeIndex(len(values)))) if numeric else parse_numbers(values)
-    if not bad.any():
-        found = unix_times(seconds if numeric else pa.array(seconds, from_pandas=True))
-        if found is not None:
-            return found
-    return parse_times(values, timezone, order)
-
-
-def _number_type(sample: Column) -> pa.DataType:
-    """int64 when the sample's values are all integers, else float64 (what the fast read tries)."""
-    try:
-        pc.cast(sample, pa.int64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.float64()
-    return pa.int64()
-
-
-def _choose_columns(sample: CsvTable, options: Mapping[str, Any]) -> dict[str, str]:
+def _choose_columns(cursor, sample: CsvTable, options: Mapping[str, Any]) -> dict[str, str]:
     """Canonical field → the column it comes from, found on the header and the first rows."""
-    score_col = find_score_column(sample, options.get("score_column"))
+    cursor.register("sample", sample.table)
+    score_col = find_score_column(cursor, sample, options.get("score_column"))
     comment_col = _find(
-        sample, options.get("comment_column"), ("comment", "comments", "feedback"), _COMMENT_WORDS, exclude=(score_col,)
-    )
+        cursor, sample, options.get("comment_column"), ("comment", "comments", "feedback"), _COMMENT_WORDS,
+        exclude=(score_col,),
+    )  # fmt: skip
     found = {
         "score": score_col,
         "comment": comment_col,
-        "responded_at": _find(sample, options.get("date_column"), _DATE_ALIASES),
-        "segment": _find(sample, options.get("segment_column"), _SEGMENT_ALIASES),
-        "response_id": _find(sample, None, _ID_ALIASES),
+        "responded_at": _find(cursor, sample, options.get("date_column"), _DATE_ALIASES),
+        "segment": _find(cursor, sample, options.get("segment_column"), _SEGMENT_ALIASES),
+        "response_id": _find(cursor, sample, None, _ID_ALIASES),
     }
     return {field: column for field, column in found.items() if column}
 
 
-def _read_file(path, options: Mapping[str, Any], report: SourceReport) -> pd.DataFrame:
-    """One survey export → responses (blank, out-of-range and undatable rows skipped and reported)."""
+def _plan(cursor, sample: CsvTable, columns: dict[str, str], order: str | None) -> ReadPlan:
+    """The columns to read and the types to try for the whole file: the score as a number, the date as a time in
+    the formats that read the sample, or as a number (Unix seconds)."""
+    types = {columns["score"]: _number_type(cursor, columns["score"])}
+    formats: tuple[str, ...] = ()
+    if "responded_at" in columns:
+        dates = columns["responded_at"]
+        formats = sql.formats_reading(cursor, "sample", sql.text(dates), order)
+        types[dates] = pa.timestamp("us") if formats else _number_type(cursor, dates)
+    return ReadPlan(list(dict.fromkeys(columns.values())), types, csv_parsers(formats))
+
+
+def _number_type(cursor, column: str) -> pa.DataType:
+    """int64 when the sample's values are all integers, else float64 (what the fast read tries)."""
+    return pa.int64() if sql.all_integers(cursor, "sample", sql.text(column), plain=False) else pa.float64()
+
+
+def _typed(field: str) -> str:
+    """The name a field has once read (apart from the file's own column names)."""
+    return f"typed_{field}"
+
+
+def _number(column: str, kind: str) -> str:
+    """A column as a number: as the CSV reader typed it, or read from its text."""
+    return sql.identifier(column) if kind == "number" else sql.number(sql.text(column))
+
+
+def _present(column: str, kinds: dict[str, str]) -> str:
+    """The condition that a row has a value in the column (text that is not blank)."""
+    return f"{sql.text(column) if kinds[column] == 'text' else sql.identifier(column)} IS NOT NULL"
+
+
+_UNIX_RANGE = "BETWEEN 1e8 AND 1e10"  # plausible Unix seconds: 1973–2286
+
+
+def _date_reading(cursor, name: str, column: str, kind: str, zone: str, order: str | None) -> str:
+    """The SQL reading a date column: a time the CSV reader typed as it is; Unix seconds (numbers, most of them
+    plausible) as instants, implausible ones null; else timestamp text."""
+    if kind == "time":
+        return sql.identifier(column)
+    number = _number(column, kind)
+    present, numbers, plausible = cursor.execute(
+        f"SELECT count({sql.text(column) if kind == 'text' else number}), count({number}), "
+        f"count(CASE WHEN {number} {_UNIX_RANGE} THEN 1 END) FROM {name}"
+    ).fetchall()[0]
+    if present and numbers == present and plausible * 2 >= present:
+        return f"CASE WHEN {number} {_UNIX_RANGE} THEN to_timestamp({number}) END"
+    if kind == "number":
+        return "CAST(NULL AS TIMESTAMPTZ)"
+    return sql.time(sql.text(column), zone, sql.formats_reading(cursor, name, sql.text(column), order, every=True))
+
+
+def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceReport) -> ConvertedPart:
+    """One survey export → its responses (blank, out-of-range and undatable rows skipped and reported)."""
     columns: dict[str, str] = {}
     order = options.get("date_order")
 
     def plan(sample: CsvTable) -> ReadPlan:
-        columns.update(_choose_columns(sample, options))
-        types = {columns["score"]: _number_type(sample.table[columns["score"]])}
-        parsers: tuple[str, ...] = ()
-        if "responded_at" in columns:
-            dates = sample.table[columns["responded_at"]]
-            parsers = timestamp_parsers(dates, order)
-            types[columns["responded_at"]] = pa.timestamp("us") if parsers else _number_type(dates)
-        return ReadPlan(list(dict.fromkeys(columns.values())), types, parsers)
+        columns.update(_choose_columns(cursor, sample, options))
+        return _plan(cursor, sample, columns, order)
 
     table = read_csv_strings(path, report, header_count=_header_count, plan=plan)
     report.columns_used.update(columns)
-    raw = table.table
-    index = pd.RangeIndex(len(raw))
+    name = fresh_name("responses")
+    zone = options.get("timezone", "UTC")
+    raw = localized_times(table.with_positions(POSITION), [columns.get("responded_at")], zone)
+    cursor.register(name, raw)
+    kinds = column_kinds(table.table)
     score_col, date_col = columns["score"], columns.get("responded_at")
-    out: dict[str, Any] = {}
-    out["score"], blank, invalid = _scores(raw[score_col])
+    fields = {"score": _whole_score(_number(score_col, kinds[score_col]))}
     for field in ("comment", "segment", "response_id"):
         if field in columns:
-            out[field] = string_series(raw[columns[field]])
+            fields[field] = f"CAST({sql.identifier(columns[field])} AS VARCHAR)"
     if "response_id" not in columns:
-        out["response_id"] = string_series(pa.array(index + table.first_data_line))
-    out["responded_at"], bad_dates = pd.NaT, np.zeros(len(raw), dtype=bool)
+        fields["response_id"] = f"CAST({POSITION} + {table.first_data_line} AS VARCHAR)"
+    checks = [(f"NOT {_present(score_col, kinds)}", "no score"),
+              (f"{_typed('score')} IS NULL", "score is not a whole number 0–10")]  # fmt: skip
     if date_col:
-        out["responded_at"], bad = _times(raw[date_col], options.get("timezone", "UTC"), order)
-        bad_dates = bad.to_numpy()
-        if order is None and unsettled_date_order(raw[date_col], table.plan.timestamp_parsers):
-            report.warnings.append(f"{path.name}: {DATE_ORDER_HINT}")
-    responses = pd.DataFrame(out, index=index, copy=False)
-    keep = ~(blank | invalid | bad_dates)
-    for mask, reason in (
-        (blank, "no score"),
-        (invalid, "score is not a whole number 0–10"),
-        (~blank & ~invalid & bad_dates, f"unreadable {date_col!r} date"),
-    ):
-        if mask.any():
-            report.skip_many(path.name, table.physical_lines(np.flatnonzero(mask) + table.first_data_line), reason)
-    return responses if keep.all() else responses[keep]
+        fields["responded_at"] = _date_reading(cursor, name, date_col, kinds[date_col], zone, order)
+        checks.append(
+            (f"{_present(date_col, kinds)} AND {_typed('responded_at')} IS NULL", f"unreadable {date_col!r} date")
+        )
+        if order is None and sql.unsettled_order(cursor, name, date_col, kinds[date_col], table.plan.timestamp_parsers):
+            report.warnings.append(f"{path.name}: {sql.DATE_ORDER_HINT}")
+    reason = " ".join(f"WHEN {check} THEN {code}" for code, (check, _) in enumerate(checks, 1))
+    typed = ", ".join(f"{expression} AS {_typed(field)}" for field, expression in fields.items())
+    raw_columns = ", ".join(sql.identifier(c) for c in dict.fromkeys(c for c in (score_col, date_col) if c))
+    canonical = canonical_select("responses", {field: _typed(field) for field in fields})
+    source = (
+        f"(SELECT pos, CASE {reason} END AS reason, {canonical} "
+        f"FROM (SELECT {POSITION} AS pos, {raw_columns}, {typed} FROM {name}))"
+    )
+    rejected = cursor.execute(f"SELECT pos, reason FROM {source} WHERE reason IS NOT NULL ORDER BY pos").fetchall()
+    lines = table.physical_lines([pos + table.first_data_line for pos, _ in rejected])
+    for line, (_, code) in zip(lines, rejected, strict=True):
+        report.skip(path.name, line, checks[code - 1][1])
+    return ConvertedPart(len(raw) - len(rejected), source, ((name, raw),))
 
 
 def load(options: Mapping[str, Any]) -> SourceResult:
     """Read every survey file of the source's path (a glob)."""
     report = SourceReport(layout="survey")
-    frames = [_read_file(path, options, report) for path in expand_path(options["path"])]
-    responses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if responses.empty or responses["responded_at"].isna().all():
+    cursor = engine.cursor()
+    try:
+        responses = TableScan(tuple(_read_file(cursor, path, options, report) for path in expand_path(options["path"])))
+        responses.register(cursor)
+        dated = cursor.execute(f"SELECT count(responded_at) FROM ({responses.sql()})").fetchall()[0][0]
+    finally:
+        cursor.close()
+    if not dated:
         report.warnings.append("no response dates: NPS is scored over the whole export, with no window or trend")
     report.rows = len(responses)
-    return SourceResult({"responses": conform("responses", responses)}, report)
+    return SourceResult({"responses": responses}, report)

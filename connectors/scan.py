@@ -28,6 +28,21 @@ class ScanPart(Protocol):
 
 
 @dataclass(frozen=True)
+class ConvertedPart:
+    """One file's canonical rows, converted by SQL each time a metric reads them: `source` a FROM item of every
+    row with its position `pos` and the reason it cannot be used (`reason`, null when it can), over the Arrow
+    tables in `arrow`."""
+
+    rows: int
+    source: str
+    arrow: tuple[tuple[str, Any], ...] = ()
+
+    def select(self, params: tuple[str, ...] = ()) -> str:
+        """The canonical columns of the usable rows, and `row`, each one's position in its file."""
+        return f"SELECT * EXCLUDE (pos, reason), pos AS row FROM {self.source} WHERE reason IS NULL"
+
+
+@dataclass(frozen=True)
 class TableScan:
     """A canonical table as parts, one per file, in file order."""
 

@@ -63,6 +63,17 @@ def fits_both_orders(value: str) -> str:
     return f"coalesce({slash} AND NOT {day_first} AND NOT {day_second}, FALSE)"
 
 
+def unsettled_order(cursor, table: str, column: str, kind: str, parsers: tuple) -> bool:
+    """Whether a date column's slash dates read as well day-first as month-first (only the source's `date_order`
+    can tell): as text, none has a number over 12 in either place; typed by the CSV reader in month-first
+    formats, no day is over 12."""
+    if kind == "text":
+        return bool(cursor.execute(f"SELECT {fits_both_orders(text(column))} FROM {table}").fetchall()[0][0])
+    if kind == "time" and any(parser in MONTH_FIRST for parser in parsers if isinstance(parser, str)):
+        return bool(cursor.execute(f"SELECT max(day({identifier(column)})) <= 12 FROM {table}").fetchall()[0][0])
+    return False
+
+
 def formats_reading(cursor, table: str, value: str, order: str | None, *, every: bool = False) -> tuple[str, ...]:
     """The naive formats for a text column of `table`, best first on its first 500 values: slash dates in one
     order (the source's `date_order`, else day-first when a value starts with a number over 12, else
@@ -78,13 +89,11 @@ def formats_reading(cursor, table: str, value: str, order: str | None, *, every:
     return tuple(fmt for n, fmt in ranked if n or every)
 
 
-def all_integers(cursor, table: str, value: str) -> bool:
-    """Whether a text column of `table` has values and every one is a whole number written plainly (no leading
-    zero that reading it as a number would lose)."""
-    found = (
-        f"SELECT count({value}) > 0 AND count({value}) = count(TRY_CAST({value} AS BIGINT)) "
-        f"AND NOT coalesce(bool_or(regexp_matches({value}, '^[+-]|^0.')), FALSE) FROM {table}"
-    )
+def all_integers(cursor, table: str, value: str, *, plain: bool = True) -> bool:
+    """Whether a text column of `table` has values and every one is a whole number; `plain`: written plainly,
+    with no sign or leading zero that reading it as a number would lose (for ids)."""
+    unusual = f"AND NOT coalesce(bool_or(regexp_matches({value}, '^[+-]|^0.')), FALSE)" if plain else ""
+    found = f"SELECT count({value}) > 0 AND count({value}) = count(TRY_CAST({value} AS BIGINT)) {unusual} FROM {table}"
     return bool(cursor.execute(found).fetchall()[0][0])
 
 

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from connectors import sql_text as sql
 from connectors.base import ConnectorError, SourceReport, SourceResult
-from connectors.files import CsvTable, ReadPlan, normalise_header, read_csv_strings
+from connectors.files import (
+    CsvTable,
+    ReadPlan,
+    column_kinds,
+    csv_parsers,
+    localized_times,
+    normalise_header,
+    read_csv_strings,
+)
 from connectors.paths import expand_path
-from connectors.scan import TableScan, fresh_name
+from connectors.scan import ConvertedPart, TableScan, fresh_name
 from connectors.schemas import SCHEMAS, TEXT, canonical_select
 from kpitui import engine
 
@@ -179,11 +184,16 @@ _LABELS_OF = {  # fields whose values are labels: SQL over a label's text, run o
 }
 
 
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array (pyarrow's `combine_chunks` imports pandas for a column without chunks)."""
+    return pa.concat_arrays(column.chunks) if column.num_chunks else pa.nulls(0, column.type)
+
+
 def _dictionary_encoded(column: pa.ChunkedArray) -> tuple[pa.Array, list[pa.Array]]:
     """A label column as its distinct labels and, per chunk, each row's index into them (the CSV reader gives
     label columns as dictionaries, unified by `_with_labels_read`; text from the careful reader is encoded)."""
     if not pa.types.is_dictionary(column.type):
-        encoded = column.combine_chunks().dictionary_encode()
+        encoded = _whole(column).dictionary_encode()
         return encoded.dictionary, [encoded.indices]
     if not column.num_chunks:
         return pa.nulls(0, column.type.value_type), []
@@ -203,23 +213,9 @@ def _with_labels_read(cursor, raw: pa.Table, mapping: dict[str, str]) -> pa.Tabl
             values = cursor.sql(f"SELECT {read(sql.text('label'))} AS value FROM kpitui_labels").to_arrow_table()
         finally:
             cursor.unregister("kpitui_labels")
-        values = values["value"].combine_chunks()
+        values = _whole(values["value"])
         read_rows = pa.chunked_array([values.take(chunk) for chunk in indices], type=values.type)
         raw = raw.append_column(_typed_name(field), read_rows)
-    return raw
-
-
-def _with_times_localized(raw: pa.Table, mapping: dict[str, str], zone: str) -> pa.Table:
-    """The table with the time columns the CSV reader typed (naive wall times) as instants, read in `zone` once
-    (an hour repeated when clocks go back is taken as the later one, as the engine reads text times)."""
-    for field in _TIMES:
-        header = mapping.get(field)
-        if header is None or not pa.types.is_timestamp(raw.schema.field(header).type):
-            continue
-        column = raw[header]
-        if zone != "UTC":
-            column = pc.assume_timezone(column, timezone=zone, ambiguous="latest", nonexistent="latest")
-        raw = raw.set_column(raw.schema.get_field_index(header), header, column.cast(pa.timestamp("us", tz="UTC")))
     return raw
 
 
@@ -248,7 +244,7 @@ class _Conversion:
         column, value = sql.identifier(header), sql.text(header)
         kind = self.kinds[header]
         if kind == "time":
-            return column  # an instant already (`_with_times_localized`)
+            return column  # an instant already (`files.localized_times`)
         if kind == "number":
             return column if field in _NUMBERS else f"CAST({column} AS VARCHAR)"
         if field in _TIMES:
@@ -305,15 +301,6 @@ class _Conversion:
         return columns
 
 
-def _kinds(table: pa.Table) -> dict[str, str]:
-    """Each column as the CSV reader left it: `time` (naive), `number` or `text`."""
-    kinds = {}
-    for name, kind in zip(table.column_names, table.schema.types, strict=True):
-        numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind)
-        kinds[name] = "time" if pa.types.is_timestamp(kind) else "number" if numeric else "text"
-    return kinds
-
-
 def _typed_plan(cursor, sample: CsvTable, mapping: dict[str, str], order: str | None) -> ReadPlan:
     """The columns to read, and the types to try for the whole file: times in the formats that read the sample
     (slash dates in one order), minutes as numbers, ids as integers where the sample's are."""
@@ -332,9 +319,7 @@ def _typed_plan(cursor, sample: CsvTable, mapping: dict[str, str], order: str | 
             types[header] = pa.int64()
         elif field in _LABELS_OF:
             types[header] = pa.dictionary(pa.int32(), TEXT)
-    iso = [f for f in formats if f in sql.ISO_LIKE]
-    parsers = ([pacsv.ISO8601] if iso else []) + [f for f in formats if f not in sql.ISO_LIKE]
-    return ReadPlan(list(dict.fromkeys(mapping.values())), types, tuple(parsers))
+    return ReadPlan(list(dict.fromkeys(mapping.values())), types, csv_parsers(tuple(formats)))
 
 
 def _time_formats(cursor, name: str, table: CsvTable, mapping: dict[str, str], kinds: dict[str, str], order: str | None
@@ -342,38 +327,18 @@ def _time_formats(cursor, name: str, table: CsvTable, mapping: dict[str, str], k
     """Per time field read as text, the formats its column is read in (see `sql_text.formats_reading`); and
     whether some time column's slash dates fit both orders (only the source's `date_order` can tell)."""
     formats, unsettled = {}, False
-    month_first = any(p in sql.MONTH_FIRST for p in table.plan.timestamp_parsers if isinstance(p, str))
     for field in (f for f in _TIMES if f in mapping):
         header = mapping[field]
-        if kinds[header] == "time":  # read in the parsers that fitted the sample
-            if order is None and month_first:
-                found = f"SELECT max(day({sql.identifier(header)})) <= 12 FROM {name}"
-                unsettled |= bool(cursor.execute(found).fetchall()[0][0])
-            continue
-        formats[field] = sql.formats_reading(cursor, name, sql.text(header), order, every=True)
-        both = cursor.execute(f"SELECT {sql.fits_both_orders(sql.text(header))} FROM {name}").fetchall()[0][0]
-        unsettled |= order is None and both
+        if kinds[header] == "text":
+            formats[field] = sql.formats_reading(cursor, name, sql.text(header), order, every=True)
+        if order is None:
+            unsettled |= sql.unsettled_order(cursor, name, header, kinds[header], table.plan.timestamp_parsers)
     return formats, unsettled
 
 
-@dataclass(frozen=True)
-class _ExportPart:
-    """One export file's tickets as the engine reads them each time a metric asks: `source` the SQL FROM item of
-    every row with the reason it cannot be used (null: it can), over the Arrow tables in `arrow` (a
-    `connectors.scan.ScanPart`)."""
-
-    rows: int
-    source: str
-    ids_increasing: bool  # integer ids rising row by row in the file: no ticket repeats in it
-    arrow: tuple[tuple[str, Any], ...] = ()
-
-    def select(self, params: tuple[str, ...] = ()) -> str:
-        """The canonical columns and `row`, the ticket's position in its file."""
-        return f"SELECT * EXCLUDE (pos, reason), pos AS row FROM {self.source} WHERE reason IS NULL"
-
-
-def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceReport) -> _ExportPart:
-    """One export file → its tickets (bad rows skipped and reported)."""
+def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceReport) -> tuple[ConvertedPart, bool]:
+    """One export file → its tickets (bad rows skipped and reported), and whether its ids are integers rising row
+    by row (then no ticket repeats in it)."""
     mapping: dict[str, str] = {}
     order = options.get("date_order")
 
@@ -392,9 +357,10 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     report.columns_used.update(mapping)
     name = fresh_name("tickets")
     zone = options.get("timezone", "UTC")
-    raw = _with_labels_read(cursor, _with_times_localized(table.with_positions(POSITION), mapping, zone), mapping)
+    times = [mapping[field] for field in _TIMES if field in mapping]
+    raw = _with_labels_read(cursor, localized_times(table.with_positions(POSITION), times, zone), mapping)
     cursor.register(name, raw)
-    kinds = _kinds(table.table)
+    kinds = column_kinds(table.table)
     formats, unsettled = _time_formats(cursor, name, table, mapping, kinds, order)
     if unsettled:
         report.warnings.append(f"{path.name}: {sql.DATE_ORDER_HINT}")
@@ -406,8 +372,7 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
         report.skip(path.name, line, conversion.reasons[code - 1])
     _warn_of_unknown_labels(cursor, raw, path, mapping, report)
     _warn_of_negative_durations(cursor, source, path, report)
-    increasing = _increasing(raw[mapping["ticket_id"]])
-    return _ExportPart(len(raw) - len(rejected), source, increasing, ((name, raw),))
+    return ConvertedPart(len(raw) - len(rejected), source, ((name, raw),)), _increasing(raw[mapping["ticket_id"]])
 
 
 def _warn_of_negative_durations(cursor, source: str, path: Path, report: SourceReport) -> None:
@@ -450,10 +415,10 @@ def _increasing(ids: pa.ChunkedArray) -> bool:
     return bool((np.diff(whole) > 0).all())
 
 
-def _newest_per_id(cursor, parts: list[_ExportPart]) -> TableScan:
+def _newest_per_id(cursor, files: list[tuple[ConvertedPart, bool]]) -> TableScan:
     """The files' tickets one after another, only the last row read of each ticket id (its newest export)."""
-    scan = TableScan(tuple(parts))
-    if len(parts) == 1 and parts[0].ids_increasing:
+    scan = TableScan(tuple(part for part, _ in files))
+    if len(files) == 1 and files[0][1]:
         return scan
     scan.register(cursor)
     stacked = scan.sql()
@@ -465,7 +430,7 @@ def _newest_per_id(cursor, parts: list[_ExportPart]) -> TableScan:
         f"CREATE TABLE {name} AS SELECT * EXCLUDE (seq), seq AS pos, NULL AS reason FROM ({stacked}) "
         "QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY seq DESC) = 1 ORDER BY seq"
     )
-    newest = _ExportPart(cursor.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0], name, True)
+    newest = ConvertedPart(cursor.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0], name)
     engine.drop_with(newest, name)
     return TableScan((newest,))
 
@@ -475,8 +440,9 @@ def load(options: Mapping[str, Any]) -> SourceResult:
     report = SourceReport()
     cursor = engine.cursor()
     try:
-        parts = [_read_file(cursor, path, options, report) for path in expand_path(options["path"])]
-        tickets = _newest_per_id(cursor, parts)
+        tickets = _newest_per_id(
+            cursor, [_read_file(cursor, path, options, report) for path in expand_path(options["path"])]
+        )
     finally:
         cursor.close()
     if "created" not in report.columns_used:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kpitui import engine
+from kpitui.metrics.tables import table_view
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 _MONTHS = 12  # the monthly trend's length
@@ -46,9 +47,9 @@ def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: in
     start, before = end - timedelta(days=window_days), end - timedelta(days=2 * window_days)
     cursor = engine.cursor()
     try:
-        cursor.register("raw", responses.assign(seq=range(len(responses))))
+        table_view(cursor, "raw", responses)
         cursor.execute("CREATE OR REPLACE TEMP VIEW scored AS SELECT * FROM raw WHERE score IS NOT NULL")
-        dated = cursor.execute("SELECT count(responded_at) > 0 FROM scored").fetchone()[0]
+        dated = cursor.execute("SELECT count(responded_at) > 0 FROM scored").fetchall()[0][0]
         in_window = f"responded_at >= {_instant(start)} AND responded_at < {_instant(end)}" if dated else "TRUE"
         cursor.execute(f"CREATE OR REPLACE TEMP VIEW windowed AS SELECT * FROM scored WHERE {in_window}")
         distribution = dict(cursor.execute("SELECT score, count(*) FROM windowed GROUP BY score").fetchall())
@@ -58,7 +59,7 @@ def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: in
         if dated:
             earlier = f"responded_at >= {_instant(before)} AND responded_at < {_instant(start)}"
             previous, *_, previous_margin = nps_from_counts(
-                *cursor.execute(f"SELECT {_COUNTS} FROM scored WHERE {earlier}").fetchone()
+                *cursor.execute(f"SELECT {_COUNTS} FROM scored WHERE {earlier}").fetchall()[0]
             )
         significant = None
         if None not in (score, previous, margin, previous_margin):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.engine import sql_literal
+from kpitui.metrics.tables import table_view
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
 SOLVED = ("solved", "closed", "resolved")
@@ -55,7 +56,7 @@ def priorities(tickets: Any) -> set[str]:
     """The priorities the tickets have (a scan or a canonical frame)."""
     cursor = engine.cursor()
     try:
-        _tickets_view(cursor, tickets)
+        table_view(cursor, "tickets", tickets)
         return {
             p for (p,) in cursor.execute("SELECT DISTINCT priority FROM tickets WHERE priority IS NOT NULL").fetchall()
         }
@@ -86,17 +87,6 @@ def _known(end: str, settings: SupportSettings) -> str:
     )
 
 
-def _tickets_view(cursor: Any, tickets: Any) -> None:
-    """The view `tickets` over a scan of export files, or a frame (Arrow or pandas) of the canonical columns."""
-    from connectors.scan import TableScan
-
-    if isinstance(tickets, TableScan):
-        tickets.register(cursor)
-        cursor.execute(f"CREATE TEMP VIEW tickets AS {tickets.sql()}")
-    else:
-        cursor.register("tickets", tickets.assign(seq=range(len(tickets))))
-
-
 def _stats(figures: dict[str, Any], column: str) -> DurationStats:
     """Median, P90 and mean of a duration from the period's figures."""
     return DurationStats(*(_float(figures[f"{column}_{k}"]) for k in ("median", "p90", "mean")))
@@ -110,7 +100,7 @@ def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> Sup
     start = _midnight(as_of + timedelta(days=1 - settings.period_days), zone)
     previous = _midnight(as_of + timedelta(days=1 - 2 * settings.period_days), zone)
     cursor = engine.cursor()
-    _tickets_view(cursor, tickets)
+    table_view(cursor, "tickets", tickets)
     has_created, has_minutes = cursor.execute(
         "SELECT count(created) > 0, count(first_response_minutes) > 0 FROM tickets"
     ).fetchall()[0]
