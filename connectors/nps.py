@@ -188,6 +188,7 @@ def _present(column: str, kinds: dict[str, str]) -> str:
     return f"{sql.text(column) if kinds[column] == 'text' else sql.identifier(column)} IS NOT NULL"
 
 
+_REASON = "kpitui_reason"  # why a row cannot be used, beside the file's own columns
 _UNIX_RANGE = "BETWEEN 1e8 AND 1e10"  # plausible Unix seconds: 1973–2286
 
 
@@ -241,13 +242,18 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
         if order is None and sql.unsettled_order(cursor, name, date_col, kinds[date_col], table.plan.timestamp_parsers):
             report.warnings.append(f"{path.name}: {sql.DATE_ORDER_HINT}")
     reason = " ".join(f"WHEN {check} THEN {code}" for code, (check, _) in enumerate(checks, 1))
-    typed = ", ".join(f"{expression} AS {_typed(field)}" for field, expression in fields.items())
+    read = {field: fields.pop(field) for field in ("score", "responded_at") if field in fields}
+    typed = ", ".join(f"{expression} AS {_typed(field)}" for field, expression in read.items())
     raw_columns = ", ".join(sql.identifier(c) for c in dict.fromkeys(c for c in (score_col, date_col) if c))
-    canonical = canonical_select("responses", {field: _typed(field) for field in fields})
-    source = (
-        f"(SELECT pos, CASE {reason} END AS reason, {canonical} "
-        f"FROM (SELECT {POSITION} AS pos, {raw_columns}, {typed} FROM {name}))"
-    )
+    once = cursor.sql(  # read once: scores and dates are what every metric reads
+        f"SELECT {', '.join(map(_typed, read))}, CASE {reason} END AS {_REASON} "
+        f"FROM (SELECT {raw_columns}, {typed} FROM {name})"
+    ).to_arrow_table()
+    for column in once.column_names:
+        raw = raw.append_column(column, once[column])
+    cursor.register(name, raw)
+    canonical = canonical_select("responses", {**{field: _typed(field) for field in read}, **fields})
+    source = f"(SELECT {POSITION} AS pos, {_REASON} AS reason, {canonical} FROM {name})"
     rejected = cursor.execute(f"SELECT pos, reason FROM {source} WHERE reason IS NOT NULL ORDER BY pos").fetchall()
     lines = table.physical_lines([pos + table.first_data_line for pos, _ in rejected])
     for line, (_, code) in zip(lines, rejected, strict=True):

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kpitui import engine
-from kpitui.metrics.tables import table_view
+from kpitui.metrics.tables import instant, interval_of, table_view
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 _MONTHS = 12  # the monthly trend's length
@@ -29,11 +29,6 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
     return 100 * (p - d), promoters, n - promoters - detractors, detractors, margin
 
 
-def _instant(moment: datetime) -> str:
-    """A UTC instant as a SQL literal."""
-    return f"TIMESTAMPTZ '{moment.isoformat()}'"
-
-
 def _month_start(day: date, back: int = 0) -> date:
     """The first day of `day`'s month, `back` months earlier."""
     months = day.year * 12 + day.month - 1 - back
@@ -50,14 +45,14 @@ def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: in
         table_view(cursor, "raw", responses)
         cursor.execute("CREATE OR REPLACE TEMP VIEW scored AS SELECT * FROM raw WHERE score IS NOT NULL")
         dated = cursor.execute("SELECT count(responded_at) > 0 FROM scored").fetchall()[0][0]
-        in_window = f"responded_at >= {_instant(start)} AND responded_at < {_instant(end)}" if dated else "TRUE"
+        in_window = f"responded_at >= {instant(start)} AND responded_at < {instant(end)}" if dated else "TRUE"
         cursor.execute(f"CREATE OR REPLACE TEMP VIEW windowed AS SELECT * FROM scored WHERE {in_window}")
         distribution = dict(cursor.execute("SELECT score, count(*) FROM windowed GROUP BY score").fetchall())
         counts = [int(distribution.get(score, 0)) for score in range(11)]
         score, promoters, passives, detractors, margin = _of_distribution(counts)
         previous = previous_margin = None
         if dated:
-            earlier = f"responded_at >= {_instant(before)} AND responded_at < {_instant(start)}"
+            earlier = f"responded_at >= {instant(before)} AND responded_at < {instant(start)}"
             previous, *_, previous_margin = nps_from_counts(
                 *cursor.execute(f"SELECT {_COUNTS} FROM scored WHERE {earlier}").fetchall()[0]
             )
@@ -91,17 +86,13 @@ def _of_distribution(counts: list[int]) -> tuple[float | None, int, int, int, fl
 
 def _history(cursor: Any, as_of: date, end: datetime) -> tuple[NpsPoint, ...]:
     """NPS and responses per month (UTC), the 12 months ending with as_of's, up to `end`."""
-    first = _month_start(as_of, _MONTHS - 1)
-    rows = cursor.execute(
-        f"SELECT date_trunc('month', CAST(responded_at AS TIMESTAMP)) AS month, {_COUNTS} FROM scored "
-        f"WHERE responded_at >= TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' AND responded_at < {_instant(end)} "
-        "GROUP BY month"
-    ).fetchall()
-    by_month = {month.strftime("%Y-%m"): counts for month, *counts in rows}
-    months = [_month_start(as_of, back).strftime("%Y-%m") for back in range(_MONTHS - 1, -1, -1)]
+    starts = [_month_start(as_of, back) for back in range(_MONTHS - 1, -1, -1)]
+    month, inside = interval_of("responded_at", [datetime(d.year, d.month, 1, tzinfo=UTC) for d in starts] + [end])
+    rows = cursor.execute(f"SELECT {month} AS month, {_COUNTS} FROM scored WHERE {inside} GROUP BY month").fetchall()
+    by_month = {k: counts for k, *counts in rows}
     return tuple(
-        NpsPoint(month, nps_from_counts(*by_month.get(month, (0, 0, 0)))[0], int(by_month.get(month, (0,))[0]))
-        for month in months
+        NpsPoint(day.strftime("%Y-%m"), nps_from_counts(*by_month.get(k, (0, 0, 0)))[0], int(by_month.get(k, (0,))[0]))
+        for k, day in enumerate(starts)
     )
 
 

@@ -4,13 +4,13 @@ engine. What had not happened by the period's end is unknown at `as_of`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.engine import sql_literal
-from kpitui.metrics.tables import table_view
+from kpitui.metrics.tables import instant, interval_of, table_view
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
 SOLVED = ("solved", "closed", "resolved")
@@ -32,11 +32,6 @@ class SupportSettings:
 def _midnight(day: date, zone: str) -> datetime:
     """The instant a day starts on the helpdesk's clock."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
-
-
-def _instant(moment: datetime) -> str:
-    """An instant as a SQL literal (in UTC)."""
-    return f"TIMESTAMPTZ '{moment.astimezone(UTC).isoformat()}'"
 
 
 def sla_warnings(priorities: set[str], targets: dict[str, float]) -> list[str]:
@@ -105,12 +100,12 @@ def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> Sup
         "SELECT count(created) > 0, count(first_response_minutes) > 0 FROM tickets"
     ).fetchall()[0]
     has_replies = has_created or has_minutes
-    in_period = f"created >= {_instant(start)} AND created < {_instant(end)}" if has_created else "TRUE"
-    in_previous = f"created >= {_instant(previous)} AND created < {_instant(start)}" if has_created else "FALSE"
+    in_period = f"created >= {instant(start)} AND created < {instant(end)}" if has_created else "TRUE"
+    in_previous = f"created >= {instant(previous)} AND created < {instant(start)}" if has_created else "FALSE"
     targets = dict(settings.sla_minutes)
     try:
         target = _targets_sql(targets)
-        cursor.execute(f"CREATE TEMP VIEW k AS SELECT *, {target} AS target FROM ({_known(_instant(end), settings)})")
+        cursor.execute(f"CREATE TEMP VIEW k AS SELECT *, {target} AS target FROM ({_known(instant(end), settings)})")
         query = lambda sql: cursor.execute(sql).fetchall()  # noqa: E731
         period = f"FROM k WHERE {in_period}"
         f = _figures(query, in_period, in_previous, bool(targets))
@@ -215,20 +210,12 @@ def _groups(query, period: str, targets: dict[str, float]) -> dict[str, tuple[Gr
     return {column: tuple(stats) for column, stats in groups.items()}
 
 
-def _interval(boundaries: list[datetime]) -> str:
-    """Which interval [b_k, b_k+1) of the ascending boundaries a ticket was created in (k from 0), and the
-    condition that it was created in one of them: plain comparisons of instants."""
-    cases = " ".join(f"WHEN created < {_instant(b)} THEN {k}" for k, b in enumerate(boundaries[1:]))
-    inside = f"created >= {_instant(boundaries[0])} AND created < {_instant(boundaries[-1])}"
-    return f"CASE {cases} END", inside
-
-
 def _history(query, zone: str, end: datetime) -> tuple[SupportPoint, ...]:
     """Tickets and median first response per created month (the helpdesk's clock), the last 12 months."""
     last = (end - timedelta(microseconds=1)).date()
     month = last.year * 12 + last.month - 1  # months since year 0
     starts = [date(m // 12, m % 12 + 1, 1) for m in range(month - 11, month + 1)]
-    interval, inside = _interval([_midnight(day, zone) for day in starts] + [end])
+    interval, inside = interval_of("created", [_midnight(day, zone) for day in starts] + [end])
     rows = {k: (n, median) for k, n, median in query(
         f"SELECT {interval} AS k, count(*), median(first_reply) FROM k WHERE {inside} GROUP BY 1")}  # fmt: skip
     return tuple(
@@ -240,7 +227,7 @@ def _history(query, zone: str, end: datetime) -> tuple[SupportPoint, ...]:
 def _daily(query, zone: str, start: datetime, end: datetime) -> tuple[tuple[str, int], ...]:
     """Tickets created per day of the period, on the helpdesk's clock."""
     days = [start.date() + timedelta(days=k) for k in range((end.date() - start.date()).days)]
-    interval, inside = _interval([_midnight(day, zone) for day in days] + [end])
+    interval, inside = interval_of("created", [_midnight(day, zone) for day in days] + [end])
     counts = dict(query(f"SELECT {interval} AS k, count(*) FROM k WHERE {inside} GROUP BY 1"))
     return tuple((day.isoformat(), int(counts.get(k, 0))) for k, day in enumerate(days))
 
@@ -257,7 +244,7 @@ def _heatmap(query, period: str, zone: str) -> tuple[tuple[int, ...], ...]:
 def _slowest_open(query, end: datetime, limit: int = 20) -> tuple[OpenTicket, ...]:
     """The longest-open tickets at `end`, oldest first."""
     rows = query(
-        f"SELECT ticket_id, subject, priority, epoch_us({_instant(end)}) - epoch_us(created) FROM k "
+        f"SELECT ticket_id, subject, priority, epoch_us({instant(end)}) - epoch_us(created) FROM k "
         f"WHERE open_now AND created IS NOT NULL ORDER BY created, ticket_id LIMIT {limit}"
     )
     return tuple(OpenTicket(str(i), s or "", p or "", micros / 60e6) for i, s, p, micros in rows)

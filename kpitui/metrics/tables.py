@@ -1,8 +1,23 @@
-"""The canonical tables as the engine's views: over a scan of export files, or over a frame (in tests)."""
+"""The canonical tables as the engine's views (over a scan of export files, or a frame in tests), and the SQL
+of instants they are compared with."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+
+def instant(moment: datetime) -> str:
+    """An instant as a SQL literal (in UTC)."""
+    return f"TIMESTAMPTZ '{moment.astimezone(UTC).isoformat()}'"
+
+
+def interval_of(column: str, boundaries: list[datetime]) -> tuple[str, str]:
+    """Which interval [b_k, b_k+1) of the ascending boundaries a time column falls in (k from 0), and the
+    condition that it falls in one of them: plain comparisons of instants, no time zone read per row."""
+    cases = " ".join(f"WHEN {column} < {instant(b)} THEN {k}" for k, b in enumerate(boundaries[1:]))
+    inside = f"{column} >= {instant(boundaries[0])} AND {column} < {instant(boundaries[-1])}"
+    return f"CASE {cases} END", inside
 
 
 def table_view(cursor: Any, name: str, table: Any) -> None:
