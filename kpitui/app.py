@@ -34,6 +34,7 @@ from kpitui.panes.support import SupportPane
 from kpitui.rotation import Rotation
 from kpitui.widgets.help import HelpScreen
 from kpitui.widgets.status import SourceStatusBar
+from kpitui.widgets.tile import BoardTile
 
 if TYPE_CHECKING:
     from kpitui.store import Store
@@ -113,6 +114,7 @@ class KpiApp(App[None]):
         Binding("slash", "filter_comments", "Filter", id="nps.filter"),
         Binding("f", "focus_table", "Next table", id="table.next"),
         Binding("o", "toggle_rotation", "Rotate", id="rotate.toggle"),
+        Binding("escape", "back_to_board", "Back", id="app.back", show=False),
         Binding("pagedown", "scroll_pane('page_down')", "Page down", id="scroll.page_down", show=False),
         Binding("pageup", "scroll_pane('page_up')", "Page up", id="scroll.page_up", show=False),
         Binding("end", "scroll_pane('end')", "Bottom of the pane", id="scroll.end", show=False),
@@ -153,6 +155,8 @@ class KpiApp(App[None]):
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
         self.last_run_snapshot: Snapshot | None = None
         self.rotation = Rotation(round(config.rotate)) if config.rotate else None
+        self.drilled_from: BoardTile | None = None  # the Overview tile `escape` returns to
+        self.detail_wanted: str | None = None  # the KPI whose detail the pane coming on screen scrolls to
         self.rotation_timer: Timer | None = None
         if not animate:
             self.animation_level = "none"
@@ -341,11 +345,15 @@ class KpiApp(App[None]):
 
     @on(TabbedContent.TabActivated)
     def draw_shown_pane(self) -> None:
-        """A pane coming on screen shows the latest snapshot and ages if it missed them."""
+        """A pane coming on screen shows the latest snapshot and ages if it missed them, and the detail a tile
+        asked for."""
         pane = self._active_pane()
         if pane is not None and pane.outdated and self.snapshot is not None:
             pane.outdated = False
             pane.show_snapshot(self.snapshot, self.clock())
+        if pane is not None and self.detail_wanted is not None:
+            kpi, self.detail_wanted = self.detail_wanted, None
+            self.call_after_refresh(pane.call_after_refresh, pane.show_detail, kpi)  # once it is laid out
 
     def redraw_ages(self) -> None:
         """Every 30 s: refresh "n min ago" labels and staleness, even when no source answers."""
@@ -478,9 +486,13 @@ class KpiApp(App[None]):
             getattr(pane, f"scroll_{how}")(animate=False)
 
     def action_focus_table(self) -> None:
-        """Move the focus to the pane's next table (after the last one, back to the pane)."""
+        """Move the focus to the pane's next table (after the last one, back to the pane); on the Overview, to its
+        first tile."""
         pane = self._active_pane()
         if pane is None:
+            return
+        if isinstance(pane, OverviewPane):
+            pane.focus_first_tile()
             return
         tables = [t for t in pane.query(DataTable) if t.display]
         following = tables.index(self.focused) + 1 if self.focused in tables else 0
@@ -489,6 +501,25 @@ class KpiApp(App[None]):
             pane.scroll_to_widget(tables[following], animate=False, top=True)
         else:
             self.set_focus(None)
+
+    @on(BoardTile.Opened)
+    def open_detail(self, event: BoardTile.Opened) -> None:
+        """Drill down: the pane of the tile's KPI, scrolled to its detail; `escape` comes back to the tile."""
+        pane_id = event.kpi.split(".")[0]
+        panes = self.query(f"#pane-{pane_id}")
+        if pane_id == "overview" or not panes:
+            self.bell()
+            return
+        self.drilled_from, self.detail_wanted = event.tile, event.kpi
+        self.set_focus(None)  # a focused tile would bring its tab back
+        self.action_show_pane(pane_id)
+
+    def action_back_to_board(self) -> None:
+        """Back to the Overview tile a drill-down started from."""
+        tile, self.drilled_from = self.drilled_from, None
+        if tile is not None:
+            self.action_show_pane("overview")
+            self.call_after_refresh(tile.focus)
 
     def action_filter_comments(self) -> None:
         """Go to the NPS pane and focus its comment filter."""
@@ -512,10 +543,11 @@ class KpiApp(App[None]):
 
 
 def _bindings() -> list[Binding]:
-    """Every key binding of the board: the app's and its tables'."""
+    """Every key binding of the board: the app's, its tables' and the Overview tiles'."""
     from kpitui.widgets.sortable_table import SortableTable
 
-    return [b for b in (*KpiApp.BINDINGS, *SortableTable.BINDINGS) if isinstance(b, Binding)]
+    every = (*KpiApp.BINDINGS, *SortableTable.BINDINGS, *OverviewPane.BINDINGS, *BoardTile.BINDINGS)
+    return [b for b in every if isinstance(b, Binding)]
 
 
 def binding_ids() -> list[str]:

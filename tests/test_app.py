@@ -46,7 +46,8 @@ async def test_every_binding_has_an_id_and_is_in_the_footer(demo):
         assert all(ids) and len(set(ids)) == len(ids)
         shown = {b.binding.id for b in app.active_bindings.values() if b.binding.show}
         scrolling = {b.id for b in app.BINDINGS if b.id.startswith("scroll.")}
-        assert set(ids) - scrolling <= shown  # the pane-scrolling keys are listed by `?` (see below), not the footer
+        # the pane-scrolling keys and `escape` back from a drill-down are listed by `?` (see below), not the footer
+        assert set(ids) - scrolling - {"app.back"} <= shown
         assert len(scrolling) == 6  # PageDown, PageUp, End, Home, down/j, up/k
 
 
@@ -124,6 +125,7 @@ async def test_help_screen_lists_every_binding_and_closes(demo):
         descriptions = {d for _, d in app.screen.rows}
         assert {"Overview", "Refresh", "Refresh all", "Pause", "Help", "Commands", "Quit"} <= descriptions
         assert {"Page down", "Bottom of the pane", "Next table", "Sort by next column", "Reverse sort"} <= descriptions
+        assert {"Tile left", "Tile down", "Open", "Back"} <= descriptions
         assert ("PgDn", "Page down") in app.screen.rows
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -556,3 +558,28 @@ async def test_kiosk_rotates_the_panes_and_any_key_pauses_it(demo):
             app._rotation_tick()
         await pilot.pause()
         assert tabs.active == "nps"
+
+
+async def test_tiles_are_walked_by_arrows_and_open_their_detail(demo):
+    """`f` puts the focus on the first Overview tile, the arrows move it across and down the grid (two rows of
+    four at 120×40), `enter` opens the tile's pane scrolled to its detail and `escape` comes back to the tile."""
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("f")
+        assert app.focused.id == "tile-mrr"
+        await pilot.press("left", "up")  # the board's edge: the focus stays
+        assert app.focused.id == "tile-mrr"
+        await pilot.press("right", "down")
+        assert app.focused.id == "tile-backlog"  # row 2, column 2 of [mrr customers nrr nps / first backlog csat conv]
+        await pilot.press("enter")
+        await pilot.pause()
+        pane = app.query_one("#pane-support")
+        table = pane.query_one("#sup-open").region
+        assert app.query_one(TabbedContent).active == "support" and pane.scroll_y > 0
+        assert pane.region.y <= table.y < pane.region.bottom  # the oldest open tickets are on screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "overview" and app.focused.id == "tile-backlog"
+        await pilot.press("escape")  # leave the tiles: the arrows switch panes again
+        assert app.focused is None or app.focused.id != "tile-backlog"

@@ -19,3 +19,15 @@ def test_pane_snapshot(snap_compare, demo, pane, size):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+def test_a_focused_overview_tile_has_a_ring(snap_compare, demo):
+    """The tile the arrows moved to (`f`, right, down: Backlog) stands out; the footer offers `enter` to open it."""
+    app = KpiApp(demo.config, as_of=AS_OF, clock=lambda: FROZEN)
+
+    async def ready(pilot) -> None:
+        await pilot.app.ready.wait()
+        await pilot.press("f", "right", "down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)

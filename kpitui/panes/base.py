@@ -22,6 +22,7 @@ class Pane(VerticalScroll):
     """A scrollable pane that updates its widgets from each new Snapshot."""
 
     SECTION = ""
+    DETAILS: dict[str, str] = {}  # a KPI's snapshot path (or its start) → the id of the widget detailing it
     can_focus = False
     outdated = False  # a newer snapshot or age tick came while the pane was off screen
 
@@ -39,6 +40,14 @@ class Pane(VerticalScroll):
     def lay_out_tiles(self, grid: Grid, size: Size) -> None:
         """As many even columns as fit (at least 24 cells wide each)."""
         grid.styles.grid_size_columns = tile_columns(len(grid.children), size.width)
+
+    def show_detail(self, kpi: str) -> None:
+        """Scroll to the widget detailing a KPI (the longest path in DETAILS it starts with), else to the top."""
+        found = max((path for path in self.DETAILS if kpi == path or kpi.startswith(path + ".")), key=len, default=None)
+        if found is None:
+            self.scroll_home(animate=False)
+        else:
+            self.scroll_to_widget(self.query_one(f"#{self.DETAILS[found]}"), animate=False, top=True)
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Update every widget from the snapshot (called on each refresh)."""

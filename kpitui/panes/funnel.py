@@ -21,6 +21,8 @@ from kpitui.widgets.tile import KpiTile
 class FunnelPane(Pane):
     """Where users drop between visit and purchase."""
 
+    DETAILS = {"funnel.overall_conversion": "fun-steps", "funnel.breakdown": "fun-breakdown"}
+
     def compose(self) -> ComposeResult:
         """Tiles, the funnel, the breakdown."""
         with Grid(classes="tiles"):

@@ -29,6 +29,8 @@ def _group_style(score: int) -> str:
 class NpsPane(Pane):
     """Net Promoter Score."""
 
+    DETAILS = {"nps.score": "nps-distribution", "nps.comments": "nps-comments"}
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.comments: tuple[NpsComment, ...] = ()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid
 from textual.geometry import Size
 
@@ -16,7 +17,7 @@ from kpitui.config import TileChoice
 from kpitui.goals import goal_for, progress
 from kpitui.model import Snapshot, lookup, to_plain
 from kpitui.panes.base import Pane, tile_columns, trend
-from kpitui.widgets.tile import KpiTile
+from kpitui.widgets.tile import BoardTile, KpiTile
 
 Series = Callable[[Snapshot], tuple[list[float], float | None] | None]
 
@@ -176,7 +177,33 @@ def fit_tiles(count: int, width: int, height: int) -> tuple[int, int, bool]:
 
 
 class OverviewPane(Pane):
-    """The board's front page: every tile on screen, from 80×24 up."""
+    """The board's front page: every tile on screen, from 80×24 up; the arrows move among them once one has the
+    focus (`f`), `enter` opens one's detail."""
+
+    BINDINGS = [
+        Binding("left", "move_tile(-1, 0)", "Tile left", id="tile.left", show=False),
+        Binding("right", "move_tile(1, 0)", "Tile right", id="tile.right", show=False),
+        Binding("up", "move_tile(0, -1)", "Tile up", id="tile.up", show=False),
+        Binding("down", "move_tile(0, 1)", "Tile down", id="tile.down", show=False),
+    ]
+
+    def action_move_tile(self, across: int, down: int) -> None:
+        """Move the focus to the neighbouring tile (staying put at the board's edge)."""
+        grid = self.query_one("#overview-grid", Grid)
+        tiles = list(grid.query(BoardTile))
+        if self.app.focused not in tiles:
+            return
+        columns = int(grid.styles.grid_size_columns or 1)
+        here = tiles.index(self.app.focused)
+        row, column = divmod(here, columns)
+        column = min(max(column + across, 0), columns - 1)
+        there = (row + down) * columns + column
+        if 0 <= there < len(tiles) and (across == 0 or (row + down) * columns <= there):
+            tiles[there].focus()
+
+    def focus_first_tile(self) -> None:
+        """Give the focus to the first tile."""
+        self.query(BoardTile).first().focus()
 
     def lay_out_tiles(self, grid: Grid, size: Size) -> None:
         """Fit every tile on screen (compact when space is short), growing them to fill a larger one."""
@@ -193,7 +220,7 @@ class OverviewPane(Pane):
         self.missing: set[str] = set()  # the tiles last drawn without a value
         with Grid(id="overview-grid", classes="tiles"):
             for spec in self.tiles:
-                yield KpiTile(spec.title, good_when_up=spec.higher_is_better, id=f"tile-{spec.key}")
+                yield BoardTile(spec.title, spec.kpi, good_when_up=spec.higher_is_better, id=f"tile-{spec.key}")
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill every tile; a missing value shows a dash, never a made-up number."""

@@ -30,6 +30,14 @@ _MOVES = (
 class RevenuePane(Pane):
     """Everything about recurring revenue."""
 
+    DETAILS = {
+        "revenue.mrr": "rev-history",
+        "revenue.movements": "rev-moves",
+        "revenue.nrr": "rev-ratios",
+        "revenue.by_plan": "rev-plans",
+        "revenue.cohorts": "rev-cohort-logo",
+    }
+
     def compose(self) -> ComposeResult:
         """Tiles, charts, ratios and the movers table."""
         with Grid(classes="tiles"):

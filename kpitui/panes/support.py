@@ -21,6 +21,14 @@ from kpitui.widgets.tile import KpiTile
 class SupportPane(Pane):
     """Helpdesk KPIs."""
 
+    DETAILS = {
+        "support.first_response_minutes": "sup-priority",
+        "support.resolution_minutes": "sup-priority",
+        "support.sla_breach_rate": "sup-priority",
+        "support.tickets": "sup-daily-title",
+        "support.backlog": "sup-open",
+    }
+
     def compose(self) -> ComposeResult:
         """Tiles, per-priority and per-channel tables, daily volume, heat map, oldest open tickets."""
         with Grid(classes="tiles"):

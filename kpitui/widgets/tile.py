@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Label, Sparkline, Static
 
 from kpitui.formatting import DASH
@@ -62,3 +66,31 @@ class KpiTile(Vertical):
     def show_missing(self, age: str, state: str) -> None:
         """A dash, never a made-up number, for a KPI without data (dimmed as missing unless already stale)."""
         self.show(DASH, age=age, state=state or "missing")
+
+
+class BoardTile(KpiTile, can_focus=True):
+    """An Overview tile the keyboard can reach: `enter` opens the KPI's pane at its detail."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="tile.open"),
+        Binding("escape", "leave", "Leave tiles", id="tile.leave"),
+    ]
+
+    @dataclass
+    class Opened(Message):
+        """The user asked for the detail behind a tile's KPI (a snapshot JSON path)."""
+
+        tile: BoardTile
+        kpi: str
+
+    def __init__(self, title: str, kpi: str, *, good_when_up: bool = True, id: str | None = None) -> None:
+        super().__init__(title, good_when_up=good_when_up, id=id)
+        self.kpi = kpi
+
+    def action_open(self) -> None:
+        """Ask for the KPI's detail."""
+        self.post_message(self.Opened(self, self.kpi))
+
+    def action_leave(self) -> None:
+        """Give the focus back to the pane tabs."""
+        self.screen.set_focus(None)
