@@ -11,9 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -23,9 +21,6 @@ import pyarrow.csv as pacsv
 from connectors.base import ConnectorError, SourceReport
 from connectors.schemas import TEXT
 from connectors.sql_text import ISO_LIKE
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"]
 _DELIMITERS = (",", ";", "\t", "|")
@@ -158,17 +153,8 @@ class CsvTable:
         positions = pa.py_buffer(np.arange(len(self.table), dtype=np.int64))
         return self.table.append_column(name, pa.Array.from_buffers(pa.int64(), len(self.table), [None, positions]))
 
-    @cached_property
-    def frame(self) -> pd.DataFrame:
-        """The table as pandas, indexed by the file line of each record's start (before quoted newlines)."""
-        import pandas as pd
-
-        frame = self.table.to_pandas()
-        frame.index = pd.RangeIndex(self.first_data_line, self.first_data_line + len(frame))
-        return frame
-
     def physical_lines(self, labels: Iterable[int]) -> list[int]:
-        """File line numbers of records labelled by the frame index (quoted newlines counted)."""
+        """File line numbers of records given as `first_data_line` + their position (quoted newlines counted)."""
         labels = list(labels)
         if not labels or self.data.find(b"\n", self.offset) < 0 or self.data.find(b'"', self.offset) < 0:
             return labels

@@ -11,7 +11,6 @@ import pandas as pd
 
 from connectors.base import SourceReport
 from connectors.frames import conform
-from connectors.parsing import parse_numbers
 
 _STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
 _RANGE = re.compile(r"^#\s*(\d{8})-(\d{8})\s*$")
@@ -64,7 +63,7 @@ def _funnel_rows(header: list[str], data: list[list[str]]) -> pd.DataFrame:
         match = _STEP.match(row[0] or "")
         if not match:
             continue
-        users, _ = parse_numbers(pd.Series([row[users_col] if users_col < len(row) else ""]))
+        users, _ = _numbers(pd.Series([row[users_col] if users_col < len(row) else ""]))
         out.append(
             {
                 "step_index": int(match.group(1)),
@@ -80,6 +79,13 @@ _TIME_FORMATS = ("%Y%m%d", "%Y%m", "%d/%m/%Y", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y
 _DECIMAL_COMMA = re.compile(r"^-?[\d.]*\d,(\d{1,2}|\d{4,})%?$")
 _HMS = re.compile(r"^(\d+):(\d{2}):(\d{2})$")
 _CURRENCY = "$€£¥"
+
+
+def _numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers that may carry thousands separators → (floats, the mask of values present that are not numbers)."""
+    cleaned = text.astype("string").str.strip().replace("", pd.NA)
+    numbers = pd.to_numeric(cleaned.str.replace(",", "", regex=False), errors="coerce").astype(float)
+    return numbers, cleaned.notna() & numbers.isna()
 
 
 def _report_dates(values: pd.Series) -> pd.Series | None:
@@ -99,7 +105,7 @@ def _report_values(raw: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.S
     text = text.str.rstrip("%")
     if decimal_comma:
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    values, bad = parse_numbers(text)
+    values, bad = _numbers(text)
     clock = text.str.extract(_HMS).astype(float)
     seconds = clock[0] * 3600 + clock[1] * 60 + clock[2]
     values = values.where(seconds.isna(), seconds).where(~percent, values / 100)

@@ -18,7 +18,6 @@ NAIVE_FORMATS = (
     "%d.%m.%Y %H:%M",
     "%Y-%m-%d",
 )
-AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%z")
 # `03/04/2026` is 4 March month-first, 3 April day-first: a column is read in one order, never a mix of both
 MONTH_FIRST = frozenset({"%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p"})
 DAY_FIRST = frozenset({"%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"})
