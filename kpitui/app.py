@@ -480,10 +480,15 @@ class KpiApp(App[None]):
         return pane if pane is not None and pane.is_mounted else None
 
     def action_scroll_pane(self, how: str) -> None:
-        """Scroll the pane on screen (keys a focused table or input does not take themselves)."""
+        """Scroll the pane on screen (keys a focused table or input does not take themselves); `↓` on an
+        Overview with nothing to scroll steps down from the tabs into the tiles."""
         pane = self._active_pane()
-        if pane is not None:
-            getattr(pane, f"scroll_{how}")(animate=False)
+        if pane is None:
+            return
+        if how == "down" and isinstance(pane, OverviewPane) and pane.max_scroll_y == 0:
+            pane.focus_first_tile()
+            return
+        getattr(pane, f"scroll_{how}")(animate=False)
 
     def action_focus_table(self) -> None:
         """Move the focus to the pane's next table (after the last one, back to the pane); on the Overview, to its

@@ -583,3 +583,5 @@ async def test_tiles_are_walked_by_arrows_and_open_their_detail(demo):
         assert app.query_one(TabbedContent).active == "overview" and app.focused.id == "tile-backlog"
         await pilot.press("escape")  # leave the tiles: the arrows switch panes again
         assert app.focused is None or app.focused.id != "tile-backlog"
+        await pilot.press("down")  # the Overview fits: `↓` steps from the tabs into the tiles
+        assert app.focused.id == "tile-mrr"
