@@ -8,7 +8,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from kpitui.widgets.tile import BoardTile
 
 if TYPE_CHECKING:
     from kpitui.store import Store
+    from kpitui.widgets.history import HistoryScreen
 
 PANES: tuple[tuple[str, str, type[Pane]], ...] = (  # id (the snapshot section it shows, but the overview), label
     ("overview", "Overview", OverviewPane),
@@ -509,15 +510,37 @@ class KpiApp(App[None]):
 
     @on(BoardTile.Opened)
     def open_detail(self, event: BoardTile.Opened) -> None:
-        """Drill down: the pane of the tile's KPI, scrolled to its detail; `escape` comes back to the tile."""
-        pane_id = event.kpi.split(".")[0]
-        panes = self.query(f"#pane-{pane_id}")
-        if pane_id == "overview" or not panes:
-            self.bell()
+        """Drill down: the pane of the tile's KPI scrolled to its detail (`escape` comes back to the tile), or for a
+        KPI no pane details, its daily history full size."""
+        panes = self.query(f"#pane-{event.kpi.split('.')[0]}")
+        pane = panes.first(Pane) if panes else None
+        if pane is None or isinstance(pane, OverviewPane) or pane.detail_of(event.kpi) is None:
+            self.push_screen(self._history_screen(event.tile.title, event.kpi))
             return
         self.drilled_from, self.detail_wanted = event.tile, event.kpi
         self.set_focus(None)  # a focused tile would bring its tab back
-        self.action_show_pane(pane_id)
+        self.action_show_pane(pane.id.removeprefix("pane-"))
+
+    def _history_screen(self, title: str, kpi: str) -> HistoryScreen:
+        """A KPI's last 12 months from the store (else the snapshot's trend), with its goal and alert bounds."""
+        from kpitui.goals import goal_for
+        from kpitui.panes.overview import board_tiles
+        from kpitui.widgets.history import HistoryScreen, Threshold
+
+        snapshot = self.snapshot
+        as_of = snapshot.as_of if snapshot else self.clock().date()
+        if self.store is not None:
+            points = self.store.kpi_history(as_of - timedelta(days=365)).get(kpi, ())
+        else:
+            points = (snapshot.trends or {}).get(kpi, ()) if snapshot else ()
+        thresholds = [Threshold("goal", goal)] if (goal := goal_for(self.config.goals, kpi)) is not None else []
+        for rule in (r for r in self.config.alerts if r.kpi == kpi):
+            bounds = (("warning", rule.above), ("warning", rule.below), ("critical", rule.critical_above),
+                      ("critical", rule.critical_below))  # fmt: skip
+            thresholds += [Threshold(kind, value) for kind, value in bounds if value is not None]
+        spec = next((s for s in board_tiles(self.config.tiles) if s.kpi == kpi), None)
+        text = (lambda v: spec.text(snapshot, v)) if spec is not None and snapshot is not None else str
+        return HistoryScreen(f"{title} · last 12 months", list(points), thresholds, text)
 
     def action_back_to_board(self) -> None:
         """Back to the Overview tile a drill-down started from."""

@@ -585,3 +585,54 @@ async def test_tiles_are_walked_by_arrows_and_open_their_detail(demo):
         assert app.focused is None or app.focused.id != "tile-backlog"
         await pilot.press("down")  # the Overview fits: `↓` steps from the tabs into the tiles
         assert app.focused.id == "tile-mrr"
+
+
+def test_history_chart_rows_worked_example():
+    """Three days at 0, 4 and 8 with a goal of 6, drawn 3 wide and 2 high: the scale runs from one row below the
+    lowest value, −4, to 8, so a row is 6 and an eighth 0.75: bars of 5, 11 and 16 eighths. The goal (10 above
+    −4) falls in the top row, drawn as a rule where no bar reaches it."""
+    from kpitui.widgets.history import Threshold, chart_rows
+
+    assert chart_rows([0, 4, 8], [Threshold("goal", 6)], 3, 2) == [("─▃█", "goal"), ("▅██", "")]
+    # six days into three columns: each bar is the mean of its two days (0, 2, 4 on a scale from −4 to 4)
+    assert chart_rows([0, 0, 2, 2, 4, 4], [], 3, 1) == [("▄▆█", "")]
+
+
+async def test_a_tile_no_pane_details_opens_its_history_full_size(demo, tmp_path):
+    """Paying customers has no detail on the Revenue pane: `enter` shows its 12 months from the store with the
+    goal and the alert bound drawn across; `escape` comes back to the tile."""
+    from datetime import timedelta
+
+    from kpitui.config import AlertRule
+    from kpitui.store import Store
+    from kpitui.widgets.history import HistoryChart, HistoryScreen
+
+    store = Store(tmp_path / "kpitui.sqlite3")
+    for day in range(1, 201):  # 200 earlier days stored, all inside the chart's 12 months; today comes from the board
+        store.record_kpis(AS_OF - timedelta(days=day), {"revenue.paying_customers": 250 + day % 50})
+    store.record_kpis(AS_OF - timedelta(days=400), {"revenue.paying_customers": 999})  # older than 12 months
+    alert = AlertRule("revenue.paying_customers", below=260)
+    config = dataclasses.replace(demo.config, goals={"customers": 400.0}, alerts=(alert,))
+    app = KpiApp(config, as_of=AS_OF, clock=lambda: FROZEN, store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("f", "right", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        chart = app.screen.query_one(HistoryChart)
+        assert len(chart.values) == 201 and max(chart.values[:-1]) == 299  # the 400-day-old value is left out
+        assert chart.values[-1] == app.snapshot.revenue.paying_customers  # today's, recorded by this refresh
+        legend = str(app.screen.query_one("#history-legend").render())
+        assert "── goal 400" in legend and "── warning 260" in legend
+        kinds = [kind for _, kind in chart_rows_of(chart)]
+        assert "goal" in kinds and "warning" in kinds
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HistoryScreen) and app.focused.id == "tile-customers"
+
+
+def chart_rows_of(chart) -> list[tuple[str, str]]:
+    """The rows a history chart draws at its size on screen."""
+    from kpitui.widgets.history import chart_rows
+
+    return chart_rows(chart.values, chart.thresholds, chart.size.width, chart.size.height)

@@ -41,13 +41,14 @@ class Pane(VerticalScroll):
         """As many even columns as fit (at least 24 cells wide each)."""
         grid.styles.grid_size_columns = tile_columns(len(grid.children), size.width)
 
-    def show_detail(self, kpi: str) -> None:
-        """Scroll to the widget detailing a KPI (the longest path in DETAILS it starts with), else to the top."""
+    def detail_of(self, kpi: str) -> str | None:
+        """The id of the widget detailing a KPI: the longest path in DETAILS the KPI's path starts with."""
         found = max((path for path in self.DETAILS if kpi == path or kpi.startswith(path + ".")), key=len, default=None)
-        if found is None:
-            self.scroll_home(animate=False)
-        else:
-            self.scroll_to_widget(self.query_one(f"#{self.DETAILS[found]}"), animate=False, top=True)
+        return None if found is None else self.DETAILS[found]
+
+    def show_detail(self, kpi: str) -> None:
+        """Scroll to the widget detailing a KPI."""
+        self.scroll_to_widget(self.query_one(f"#{self.detail_of(kpi)}"), animate=False, top=True)
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Update every widget from the snapshot (called on each refresh)."""
