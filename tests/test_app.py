@@ -636,3 +636,21 @@ def chart_rows_of(chart) -> list[tuple[str, str]]:
     from kpitui.widgets.history import chart_rows
 
     return chart_rows(chart.values, chart.thresholds, chart.size.width, chart.size.height)
+
+
+@pytest.mark.parametrize(("size", "wall"), [((200, 60), True), ((159, 60), False), ((120, 40), False)])
+async def test_a_wall_screen_shows_the_values_in_large_figures(demo, size, wall):
+    """From 160×45 the Overview draws each value in 3-row figures readable across a room (units small beside
+    them); below that, in one bold line."""
+    from textual.widgets import Digits
+
+    app = app_for(demo.config)
+    async with app.run_test(size=size) as pilot:
+        await app.ready.wait()
+        await pilot.pause()
+        tile = app.query_one("#tile-backlog")
+        digits, line = tile.query_one(Digits), tile.query_one(".tile-value")
+        assert (digits.display, line.display) == (wall, not wall)
+        assert digits.value == str(line.render()) == str(app.snapshot.support.backlog)
+        if wall:
+            assert digits.size.height == 3

@@ -151,6 +151,7 @@ def board_tiles(choices: tuple[TileChoice, ...]) -> tuple[TileSpec, ...]:
 
 
 TILE_HEIGHT, COMPACT_HEIGHT = 8, 5  # rows: the full tile; label, value and change only
+WALL = (160, 45)  # a terminal this large is a wall screen: values in large figures, readable across a room
 
 
 _TILE_SHAPE = 1.5  # a grown tile's width ÷ (2 × height): terminal cells are about twice as tall as wide
@@ -206,8 +207,10 @@ class OverviewPane(Pane):
         self.query(BoardTile).first().focus()
 
     def lay_out_tiles(self, grid: Grid, size: Size) -> None:
-        """Fit every tile on screen (compact when space is short), growing them to fill a larger one."""
+        """Fit every tile on screen (compact when space is short), growing them to fill a larger one; on a wall
+        screen the values are drawn in large figures."""
         columns, height, compact = fit_tiles(len(grid.children), size.width - 2, size.height - 1)
+        grid.set_class(not compact and self.app.size.width >= WALL[0] and self.app.size.height >= WALL[1], "-wall")
         grid.styles.grid_size_columns = columns
         grid.styles.grid_rows = str(height)
         for tile in grid.children:

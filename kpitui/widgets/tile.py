@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Digits, Label, Sparkline, Static
 
 from kpitui.formatting import DASH
 
@@ -25,9 +25,10 @@ class KpiTile(Vertical):
         self.good_when_up = good_when_up
 
     def compose(self) -> ComposeResult:
-        """Title, value, delta, sparkline, age."""
+        """Title, value (and its large figures), delta, sparkline, age."""
         yield Label(Text(self.title), classes="tile-title")
         yield Static("…", classes="tile-value")
+        yield Digits("", classes="tile-digits")  # the value in large figures, on a wall screen (`-wall`)
         yield Static("", classes="tile-delta")
         yield Sparkline([], classes="tile-spark")
         yield Static("", classes="tile-age")
@@ -44,6 +45,7 @@ class KpiTile(Vertical):
     ) -> None:
         """Update the tile in place (no re-mount)."""
         self.query_one(".tile-value", Static).update(Text(value))
+        self.query_one(Digits).update(value)
         delta_widget = self.query_one(".tile-delta", Static)
         delta_widget.update(Text(" · ".join(part for part in (delta, goal) if part)))
         good = direction == 0 or (direction > 0) == self.good_when_up
