@@ -482,13 +482,16 @@ class KpiApp(App[None]):
 
     def action_scroll_pane(self, how: str) -> None:
         """Scroll the pane on screen (keys a focused table or input does not take themselves); `↓` on an
-        Overview with nothing to scroll steps down from the tabs into the tiles."""
+        Overview with nothing to scroll steps down from the tabs into the tiles, PgDn / PgUp turn its pages."""
         pane = self._active_pane()
         if pane is None:
             return
         if how == "down" and isinstance(pane, OverviewPane) and pane.max_scroll_y == 0:
             pane.focus_first_tile()
             return
+        if how in ("page_down", "page_up") and isinstance(pane, OverviewPane):
+            if pane.turn_page(1 if how == "page_down" else -1):
+                return
         getattr(pane, f"scroll_{how}")(animate=False)
 
     def action_focus_table(self) -> None:

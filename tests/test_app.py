@@ -452,7 +452,7 @@ def test_overview_tiles_fit_from_80x24_up():
     assert fit_tiles(8, 78, 18) == (4, 9, False)  # 80×24: four columns of full tiles, no scrolling
     assert fit_tiles(8, 78, 12) == (4, 5, True)  # a shorter window: compact tiles (label, value, change)
     assert fit_tiles(8, 118, 33) == (4, 16, False)  # 120×40: the tiles grow to fill the screen
-    assert fit_tiles(8, 40, 12) == (2, 5, True)  # too small even compact: the pane scrolls
+    assert fit_tiles(8, 40, 12) == (2, 5, True)  # too small even compact: the Overview pages them
     assert fit_tiles(8, 198, 55) == (4, 27, False)  # 200×60: two rows of four cards, not eight tall strips
 
 
@@ -654,3 +654,31 @@ async def test_a_wall_screen_shows_the_values_in_large_figures(demo, size, wall)
         assert digits.value == str(line.render()) == str(app.snapshot.support.backlog)
         if wall:
             assert digits.size.height == 3
+
+
+async def test_more_tiles_than_fit_are_paged_and_say_so(demo):
+    """Twenty tiles at 80×24 do not fit even compact (4 columns × 3 rows of 5 = 12 at most, a row kept for the
+    page line: 4 × 3): they come in pages of 12, PgDn / PgUp turn them and the last line says which is shown."""
+    from kpitui.config import TileChoice
+    from kpitui.panes.overview import _TITLES, TILES
+
+    paths = [spec.kpi for spec in TILES] + list(_TITLES)
+    app = app_for(dataclasses.replace(demo.config, tiles=tuple(TileChoice(path) for path in paths)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.ready.wait()
+        await pilot.pause()
+        pane = app.query_one("#pane-overview")
+        shown = lambda: [t.kpi for t in pane.query(KpiTile) if t.display]  # noqa: E731
+        pager = pane.query_one("#overview-pages")
+        assert len(paths) == 20 and shown() == paths[:12] and pane.max_scroll_y == 0
+        assert pager.display and str(pager.render()).startswith("page 1 of 2")
+        assert all(pane.region.contains_region(t.region) for t in pane.query(KpiTile) if t.display)
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert shown() == paths[12:] and str(pager.render()).startswith("page 2 of 2")
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert shown() == paths[:12]
+        await pilot.resize_terminal(120, 40)  # they all fit now: one page, no page line
+        await pilot.pause()
+        assert shown() == paths and not pager.display

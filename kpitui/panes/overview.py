@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.geometry import Size
+from textual.widgets import Static
 
 from kpitui import formatting as fmt
 from kpitui.config import TileChoice
@@ -191,7 +192,7 @@ class OverviewPane(Pane):
     def action_move_tile(self, across: int, down: int) -> None:
         """Move the focus to the neighbouring tile (staying put at the board's edge)."""
         grid = self.query_one("#overview-grid", Grid)
-        tiles = list(grid.query(BoardTile))
+        tiles = [tile for tile in grid.query(BoardTile) if tile.display]
         if self.app.focused not in tiles:
             return
         columns = int(grid.styles.grid_size_columns or 1)
@@ -203,27 +204,51 @@ class OverviewPane(Pane):
             tiles[there].focus()
 
     def focus_first_tile(self) -> None:
-        """Give the focus to the first tile."""
-        self.query(BoardTile).first().focus()
+        """Give the focus to the first tile on screen."""
+        next(tile for tile in self.query(BoardTile) if tile.display).focus()
+
+    page = 0  # the page of tiles on screen, when they do not all fit
+    pages = 1
 
     def lay_out_tiles(self, grid: Grid, size: Size) -> None:
         """Fit every tile on screen (compact when space is short), growing them to fill a larger one; on a wall
-        screen the values are drawn in large figures."""
-        columns, height, compact = fit_tiles(len(grid.children), size.width - 2, size.height - 1)
+        screen the values are drawn in large figures; with more tiles than fit even compact, pages of them."""
+        tiles = list(grid.children)
+        width, height = size.width - 2, size.height - 1
+        columns, tile_height, compact = fit_tiles(len(tiles), width, height)
+        per_page = len(tiles)
+        if -(-len(tiles) // columns) * tile_height > height:  # not even compact tiles all fit: page them
+            columns = max(1, width // 18)
+            per_page = columns * max(1, (height - 1) // COMPACT_HEIGHT)  # a row kept for the page line
+        self.pages = -(-len(tiles) // per_page)
+        self.page = min(self.page, self.pages - 1)
         grid.set_class(not compact and self.app.size.width >= WALL[0] and self.app.size.height >= WALL[1], "-wall")
         grid.styles.grid_size_columns = columns
-        grid.styles.grid_rows = str(height)
-        for tile in grid.children:
-            tile.styles.height = height
+        grid.styles.grid_rows = str(tile_height)
+        for index, tile in enumerate(tiles):
+            tile.styles.height = tile_height
             tile.set_class(compact, "-compact")
+            tile.display = index // per_page == self.page
+        pager = self.query_one("#overview-pages", Static)
+        pager.display = self.pages > 1
+        pager.update(f"page {self.page + 1} of {self.pages} · PgDn / PgUp for the others")
+
+    def turn_page(self, step: int) -> bool:
+        """Show the next (or previous) page of tiles; False when the tiles are not paged."""
+        if self.pages == 1:
+            return False
+        self.page = (self.page + step) % self.pages
+        self.lay_out_tiles(self.query_one("#overview-grid", Grid), self.size)
+        return True
 
     def compose(self) -> ComposeResult:
-        """A grid of the board's tiles."""
+        """A grid of the board's tiles, and the line saying which page of them is shown."""
         self.tiles = board_tiles(self.app.config.tiles)
         self.missing: set[str] = set()  # the tiles last drawn without a value
         with Grid(id="overview-grid", classes="tiles"):
             for spec in self.tiles:
                 yield BoardTile(spec.title, spec.kpi, good_when_up=spec.higher_is_better, id=f"tile-{spec.key}")
+        yield Static("", id="overview-pages")
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
         """Fill every tile; a missing value shows a dash, never a made-up number."""
