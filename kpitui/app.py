@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
+from textual.messages import ExitApp
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -156,6 +158,8 @@ class KpiApp(App[None]):
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
         self.last_run_snapshot: Snapshot | None = None
         self.rotation = Rotation(round(config.rotate)) if config.rotate else None
+        self._exit_deadline: threading.Timer | None = None  # armed once an exit is asked for
+        self._sigterm_before: signal.Handlers | Callable | int | None = None
         self.drilled_from: BoardTile | None = None  # the Overview tile `escape` returns to
         self.detail_wanted: str | None = None  # the KPI whose detail the pane coming on screen scrolls to
         self.rotation_timer: Timer | None = None
@@ -179,7 +183,8 @@ class KpiApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Theme and `[keys]`, SIGHUP, then stored data at once (if any) and a refresh of every source."""
+        """Theme and `[keys]`, SIGHUP and SIGTERM, then stored data at once (if any) and a refresh of every
+        source."""
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         self.set_keymap(self.config.keys)
@@ -187,6 +192,8 @@ class KpiApp(App[None]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone)
         except (NotImplementedError, RuntimeError, AttributeError, ValueError):
             pass
+        if threading.current_thread() is threading.main_thread():  # run by Python between bytecodes, not the loop
+            self._sigterm_before = signal.signal(signal.SIGTERM, lambda *_: self.post_message(ExitApp()))
         self._show_status()
         self.call_after_refresh(self._mount_hidden_panes)
         self.set_interval(30, self.redraw_ages)
@@ -219,12 +226,23 @@ class KpiApp(App[None]):
             self.last_run_snapshot = cached
             self.snapshot = cached
 
+    def on_unmount(self) -> None:
+        """Give SIGTERM back the handler it had before the board ran."""
+        if self._sigterm_before is not None:
+            signal.signal(signal.SIGTERM, self._sigterm_before)
+
     def terminal_gone(self) -> None:
         """SIGHUP: the terminal went away; exit, and make sure a dead tty cannot keep us spinning."""
-        watchdog = threading.Timer(HANGUP_GRACE, os._exit, (0,))
-        watchdog.daemon = True
-        watchdog.start()
-        self.exit()
+        self.post_message(ExitApp())
+
+    def post_message(self, message: Message) -> bool:
+        """Post a message; an exit asked for from any thread (the browser session's end under `kpitui serve`,
+        SIGTERM, SIGHUP) is bounded: the process leaves within HANGUP_GRACE even if the event loop is stuck."""
+        if isinstance(message, ExitApp) and self._exit_deadline is None:
+            self._exit_deadline = threading.Timer(HANGUP_GRACE, os._exit, (0,))
+            self._exit_deadline.daemon = True
+            self._exit_deadline.start()
+        return super().post_message(message)
 
     # refresh loop -----------------------------------------------------------------------------
 

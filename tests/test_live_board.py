@@ -498,3 +498,48 @@ async def test_an_age_tick_updates_only_ages_and_hidden_panes_wait_until_shown(m
         await pilot.pause()
         first_reply_age = str(app.query_one("#sup-first", KpiTile).query_one(".tile-age").render())
         assert drawn == ["pane-support"] and first_reply_age.endswith("2 min ago")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
+def test_sigterm_exits_cleanly(tmp_path):
+    """`kill PID` ends the board with code 0 (a server stopping its boards, a service manager)."""
+    pid, fd = _board_in_pty(tmp_path)
+    os.kill(pid, signal.SIGTERM)
+    found = _wait_exit(pid, fd)
+    os.close(fd)
+    assert found != (0, 0) and os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
+
+
+def test_an_exit_asked_for_while_the_loop_is_stuck_still_ends_the_process(tmp_path):
+    """Under `kpitui serve` the browser session's end reaches the board as an exit posted from the web driver's
+    input thread. A board whose event loop is stuck (seen: spinning in the compositor) must still be gone within
+    HANGUP_GRACE of it, not left behind at 100 % CPU."""
+    import subprocess
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{ZENDESK}"\n')
+    script = f"""
+import threading, time
+from pathlib import Path
+from textual.messages import ExitApp
+import kpitui.app
+from kpitui.app import KpiApp
+from kpitui.config import load_config
+
+class StuckBoard(KpiApp):
+    CSS_PATH = str(Path(kpitui.app.__file__).with_name("app.tcss"))
+
+    def on_ready(self):
+        threading.Timer(0.5, self.post_message, (ExitApp(),)).start()  # as the web driver's input thread does
+        self.call_later(self.stick)
+
+    def stick(self):
+        time.sleep(60)  # the loop never comes back
+
+StuckBoard(load_config(Path({str(config)!r}))).run(headless=True)
+"""
+    (tmp_path / "stuck.py").write_text(script)  # Textual reads an app class's source file
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, tmp_path / "stuck.py"], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert time.monotonic() - started < 15  # the process start and the app's own start, plus HANGUP_GRACE
