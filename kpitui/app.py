@@ -52,7 +52,7 @@ PANES: tuple[tuple[str, str, type[Pane]], ...] = (  # id (the snapshot section i
 PERIODS = (7, 30, 90, 365)
 INTERVALS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 SOURCE_WORKER = "source:"
-HANGUP_GRACE = 2.0  # seconds to exit normally after SIGHUP before leaving without cleanup
+HANGUP_GRACE = 2.0  # seconds to exit normally once asked to, before leaving without cleanup
 KEY_NAMES = {
     "question_mark": "?",
     "slash": "/",
@@ -227,7 +227,9 @@ class KpiApp(App[None]):
             self.snapshot = cached
 
     def on_unmount(self) -> None:
-        """Give SIGTERM back the handler it had before the board ran."""
+        """The board has closed: the exit watchdog is not needed, and SIGTERM gets back its earlier handler."""
+        if self._exit_deadline is not None:
+            self._exit_deadline.cancel()
         if self._sigterm_before is not None:
             signal.signal(signal.SIGTERM, self._sigterm_before)
 
