@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +28,8 @@ def isolated_dirs(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("KPITUI_CONFIG", raising=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Mark a test session that ran to its end (`.ci/run` checks it: a process ended early is not a pass)."""
+    (Path(__file__).parents[1] / ".ci" / ".session-finished").write_text(f"{exitstatus}\n")
