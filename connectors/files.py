@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +24,7 @@ from connectors.schemas import TEXT
 from connectors.sql_text import ISO_LIKE
 
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"]
+POSITION = "kpitui_row"  # each record's position in its file, beside the file's own columns
 _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
 _NON_SPACE = re.compile(rb"\S")
@@ -148,10 +150,19 @@ class CsvTable:
     delimiter: str = ","
     plan: ReadPlan = field(default_factory=ReadPlan)  # the types it was read with (none: every column as text)
 
-    def with_positions(self, name: str) -> pa.Table:
-        """The table with each record's position (from 0) as column `name`, for SQL to report rows by."""
+    def with_positions(self) -> pa.Table:
+        """The table with each record's position (from 0) as column POSITION, for SQL to report rows by."""
         positions = pa.py_buffer(np.arange(len(self.table), dtype=np.int64))
-        return self.table.append_column(name, pa.Array.from_buffers(pa.int64(), len(self.table), [None, positions]))
+        return self.table.append_column(POSITION, pa.Array.from_buffers(pa.int64(), len(self.table), [None, positions]))
+
+    def skip_rejected(self, cursor: Any, source: str, reasons: list[str], report: SourceReport) -> int:
+        """Report each row a conversion rejected (`source`: a FROM item with `pos` and the code of its `reason`,
+        from 1, into `reasons`) at its file line; how many there were."""
+        rejected = cursor.execute(f"SELECT pos, reason FROM {source} WHERE reason IS NOT NULL ORDER BY pos").fetchall()
+        lines = self.physical_lines([pos + self.first_data_line for pos, _ in rejected])
+        for line, (_, code) in zip(lines, rejected, strict=True):
+            report.skip(self.path.name, line, reasons[code - 1])
+        return len(rejected)
 
     def physical_lines(self, labels: Iterable[int]) -> list[int]:
         """File line numbers of records given as `first_data_line` + their position (quoted newlines counted)."""

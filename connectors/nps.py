@@ -13,6 +13,7 @@ import pyarrow as pa
 from connectors import sql_text as sql
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import (
+    POSITION,
     CsvTable,
     ReadPlan,
     column_kinds,
@@ -24,7 +25,6 @@ from connectors.files import (
 from connectors.paths import expand_path
 from connectors.scan import ConvertedPart, TableScan, fresh_name
 from connectors.schemas import canonical_select
-from connectors.tickets import POSITION
 from kpitui import engine
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
@@ -173,11 +173,6 @@ def _number_type(cursor, column: str) -> pa.DataType:
     return pa.int64() if sql.all_integers(cursor, "sample", sql.text(column), plain=False) else pa.float64()
 
 
-def _typed(field: str) -> str:
-    """The name a field has once read (apart from the file's own column names)."""
-    return f"typed_{field}"
-
-
 def _number(column: str, kind: str) -> str:
     """A column as a number: as the CSV reader typed it, or read from its text."""
     return sql.identifier(column) if kind == "number" else sql.number(sql.text(column))
@@ -222,7 +217,7 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     report.columns_used.update(columns)
     name = fresh_name("responses")
     zone = options.get("timezone", "UTC")
-    raw = localized_times(table.with_positions(POSITION), [columns.get("responded_at")], zone)
+    raw = localized_times(table.with_positions(), [columns.get("responded_at")], zone)
     cursor.register(name, raw)
     kinds = column_kinds(table.table)
     score_col, date_col = columns["score"], columns.get("responded_at")
@@ -233,32 +228,32 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     if "response_id" not in columns:
         fields["response_id"] = f"CAST({POSITION} + {table.first_data_line} AS VARCHAR)"
     checks = [(f"NOT {_present(score_col, kinds)}", "no score"),
-              (f"{_typed('score')} IS NULL", "score is not a whole number 0–10")]  # fmt: skip
+              (f"{sql.typed_name('score')} IS NULL", "score is not a whole number 0–10")]  # fmt: skip
     if date_col:
         fields["responded_at"] = _date_reading(cursor, name, date_col, kinds[date_col], zone, order)
         checks.append(
-            (f"{_present(date_col, kinds)} AND {_typed('responded_at')} IS NULL", f"unreadable {date_col!r} date")
+            (
+                f"{_present(date_col, kinds)} AND {sql.typed_name('responded_at')} IS NULL",
+                f"unreadable {date_col!r} date",
+            )
         )
         if order is None and sql.unsettled_order(cursor, name, date_col, kinds[date_col], table.plan.timestamp_parsers):
             report.warnings.append(f"{path.name}: {sql.DATE_ORDER_HINT}")
-    reason = " ".join(f"WHEN {check} THEN {code}" for code, (check, _) in enumerate(checks, 1))
     read = {field: fields.pop(field) for field in ("score", "responded_at") if field in fields}
-    typed = ", ".join(f"{expression} AS {_typed(field)}" for field, expression in read.items())
+    typed = ", ".join(f"{expression} AS {sql.typed_name(field)}" for field, expression in read.items())
     raw_columns = ", ".join(sql.identifier(c) for c in dict.fromkeys(c for c in (score_col, date_col) if c))
+    reason = sql.first_reason([check for check, _ in checks])
     once = cursor.sql(  # read once: scores and dates are what every metric reads
-        f"SELECT {', '.join(map(_typed, read))}, CASE {reason} END AS {_REASON} "
+        f"SELECT {', '.join(map(sql.typed_name, read))}, {reason} AS {_REASON} "
         f"FROM (SELECT {raw_columns}, {typed} FROM {name})"
     ).to_arrow_table()
     for column in once.column_names:
         raw = raw.append_column(column, once[column])
     cursor.register(name, raw)
-    canonical = canonical_select("responses", {**{field: _typed(field) for field in read}, **fields})
+    canonical = canonical_select("responses", {**{field: sql.typed_name(field) for field in read}, **fields})
     source = f"(SELECT {POSITION} AS pos, {_REASON} AS reason, {canonical} FROM {name})"
-    rejected = cursor.execute(f"SELECT pos, reason FROM {source} WHERE reason IS NOT NULL ORDER BY pos").fetchall()
-    lines = table.physical_lines([pos + table.first_data_line for pos, _ in rejected])
-    for line, (_, code) in zip(lines, rejected, strict=True):
-        report.skip(path.name, line, checks[code - 1][1])
-    return ConvertedPart(len(raw) - len(rejected), source, ((name, raw),))
+    rejected = table.skip_rejected(cursor, source, [reason for _, reason in checks], report)
+    return ConvertedPart(len(raw) - rejected, source, ((name, raw),))
 
 
 def load(options: Mapping[str, Any]) -> SourceResult:

@@ -43,6 +43,16 @@ def identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def typed_name(field: str) -> str:
+    """The name a canonical field has once read (apart from the file's own column names)."""
+    return f"typed_{field}"
+
+
+def first_reason(checks: list[str]) -> str:
+    """The code (from 1) of the first check a row fails, null when it passes them all."""
+    return "CASE " + " ".join(f"WHEN {check} THEN {code}" for code, check in enumerate(checks, 1)) + " END"
+
+
 def text(column: str) -> str:
     """The column's value trimmed, null when blank."""
     return f"NULLIF(trim({identifier(column)}), '')"

@@ -12,6 +12,7 @@ import pyarrow as pa
 from connectors import sql_text as sql
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.files import (
+    POSITION,
     CsvTable,
     ReadPlan,
     column_kinds,
@@ -163,7 +164,6 @@ _DURATIONS = (
     "resolution_minutes_business",
 )
 _STAMP_OF = {"first_response_minutes": "first_response_at", "resolution_minutes": "solved_at"}
-POSITION = "kpitui_row"  # each record's position in its file, beside the file's own columns
 
 
 def _satisfaction(value: str) -> str:
@@ -215,18 +215,13 @@ def _with_labels_read(cursor, raw: pa.Table, mapping: dict[str, str]) -> pa.Tabl
             cursor.unregister("kpitui_labels")
         values = _whole(values["value"])
         read_rows = pa.chunked_array([values.take(chunk) for chunk in indices], type=values.type)
-        raw = raw.append_column(_typed_name(field), read_rows)
+        raw = raw.append_column(sql.typed_name(field), read_rows)
     return raw
 
 
 def _in_hours(header: str) -> bool:
     """Freshdesk's `… (in hrs)` columns hold `HH:MM:SS`; other business-time columns are minutes."""
     return "(in hrs)" in header.lower()
-
-
-def _typed_name(field: str) -> str:
-    """The name a field has once read from text (apart from the file's own column names)."""
-    return f"typed_{field}"
 
 
 class _Conversion:
@@ -257,25 +252,25 @@ class _Conversion:
         elif field == "reopens":
             return sql.number(value)
         elif field in _LABELS_OF:
-            return _typed_name(field)  # read per distinct value (`_with_labels_read`)
+            return sql.typed_name(field)  # read per distinct value (`_with_labels_read`)
         else:
             return f"trim({column})"
         self.reasons.append(reason)
-        self.checks.append(f"{value} IS NOT NULL AND {_typed_name(field)} IS NULL")
+        self.checks.append(f"{value} IS NOT NULL AND {sql.typed_name(field)} IS NULL")
         return typed
 
     def query(self, table: str) -> str:
         """pos, the reason code (null: the row is used) and every canonical column, over the Arrow table `table`
         the file was read into."""
-        typed = ", ".join(f"{self._typed(f, h)} AS {_typed_name(f)}" for f, h in self.mapping.items())
+        typed = ", ".join(f"{self._typed(f, h)} AS {sql.typed_name(f)}" for f, h in self.mapping.items())
         texts = ", ".join(sql.identifier(header) for header in dict.fromkeys(self.mapping.values()))
         self.reasons.append("missing ticket id")
         ids = self.mapping["ticket_id"]
         self.checks.append(f"{sql.identifier(ids)} IS NULL" if self.kinds[ids] == "number" else
-                           f"NULLIF({_typed_name('ticket_id')}, '') IS NULL")  # fmt: skip
-        reason = " ".join(f"WHEN {check} THEN {code}" for code, check in enumerate(self.checks, 1))
+                           f"NULLIF({sql.typed_name('ticket_id')}, '') IS NULL")  # fmt: skip
         return (
-            f"SELECT {POSITION} AS pos, CASE {reason} END AS reason, {canonical_select('tickets', self._derived())} "
+            f"SELECT {POSITION} AS pos, {sql.first_reason(self.checks)} AS reason, "
+            f"{canonical_select('tickets', self._derived())} "
             f"FROM (SELECT {POSITION}, {texts}, {typed} FROM {table})"
         )
 
@@ -283,10 +278,10 @@ class _Conversion:
         """Canonical columns from the typed fields: calendar minutes recomputed from the times where the export
         left them empty; a reply or solve given only in minutes dated created + minutes (Zendesk's first reply);
         Freshdesk's `00:00:00` business hours on a ticket with no reply (or not resolved) as no reply."""
-        columns = {field: _typed_name(field) for field in self.mapping}
+        columns = {field: sql.typed_name(field) for field in self.mapping}
         if "created" not in self.mapping:
             return columns
-        created = _typed_name("created")
+        created = sql.typed_name("created")
         for minutes, stamp in _STAMP_OF.items():
             if stamp not in self.mapping and minutes in self.mapping:
                 columns[stamp] = f"{created} + to_microseconds(CAST(round({columns[minutes]} * 60e6) AS BIGINT))"
@@ -358,7 +353,7 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     name = fresh_name("tickets")
     zone = options.get("timezone", "UTC")
     times = [mapping[field] for field in _TIMES if field in mapping]
-    raw = _with_labels_read(cursor, localized_times(table.with_positions(POSITION), times, zone), mapping)
+    raw = _with_labels_read(cursor, localized_times(table.with_positions(), times, zone), mapping)
     cursor.register(name, raw)
     kinds = column_kinds(table.table)
     formats, unsettled = _time_formats(cursor, name, table, mapping, kinds, order)
@@ -366,13 +361,10 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
         report.warnings.append(f"{path.name}: {sql.DATE_ORDER_HINT}")
     conversion = _Conversion(mapping, kinds, formats, zone)
     source = f"({conversion.query(name)})"
-    rejected = cursor.execute(f"SELECT pos, reason FROM {source} WHERE reason IS NOT NULL ORDER BY pos").fetchall()
-    lines = table.physical_lines([pos + table.first_data_line for pos, _ in rejected])
-    for line, (_, code) in zip(lines, rejected, strict=True):
-        report.skip(path.name, line, conversion.reasons[code - 1])
+    rejected = table.skip_rejected(cursor, source, conversion.reasons, report)
     _warn_of_unknown_labels(cursor, raw, path, mapping, report)
     _warn_of_negative_durations(cursor, source, path, report)
-    return ConvertedPart(len(raw) - len(rejected), source, ((name, raw),)), _increasing(raw[mapping["ticket_id"]])
+    return ConvertedPart(len(raw) - rejected, source, ((name, raw),)), _increasing(raw[mapping["ticket_id"]])
 
 
 def _warn_of_negative_durations(cursor, source: str, path: Path, report: SourceReport) -> None:
