@@ -402,7 +402,7 @@ def _increasing(ids: pa.ChunkedArray) -> bool:
     """Whether the ids are integers, none missing, rising from row to row (so none repeats)."""
     if not pa.types.is_int64(ids.type) or ids.null_count:
         return False
-    values = [np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset) for c in ids.chunks]
+    values = [np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8) for c in ids.chunks]
     whole = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
     return bool((np.diff(whole) > 0).all())
 

@@ -284,3 +284,13 @@ def test_two_ticket_sources_count_as_one_helpdesk(tmp_path, capsys):
     assert run([*argv, "--data-dir", str(tmp_path / "data")]) == 0
     support = json.loads(capsys.readouterr().out)["support"]
     assert (support["tickets"], support["backlog"], support["first_response_minutes"]["median"]) == (3, 3, 60.0)
+
+
+def test_ids_that_rise_row_by_row_are_told_in_a_sliced_column():
+    """The duplicate check's shortcut reads integer ids where a column's chunk starts, also a chunk that is a
+    slice of a larger buffer (its offset counts values, not bytes)."""
+    import pyarrow as pa
+
+    ids = pa.chunked_array([pa.array([9, 1, 2, 3], pa.int64()).slice(1), pa.array([4, 5], pa.int64())])
+    assert tickets_connector._increasing(ids)
+    assert not tickets_connector._increasing(pa.chunked_array([pa.array([9, 3, 2, 1], pa.int64()).slice(1)]))
