@@ -133,12 +133,6 @@ def _frames(config: Config, states: dict[str, SourceState], section: str, name: 
 
     if isinstance(parts[0], TableScan):
         return TableScan.stack(parts)
-    if len(parts) == 1:
-        return parts[0]
-    import pyarrow as pa
-
-    if isinstance(parts[0], pa.Table):
-        return pa.concat_tables(parts)
     from connectors.frames import stack
 
     return stack(parts)
