@@ -346,10 +346,12 @@ def _wait_exit(pid: int, fd: int | None, seconds: float = 20) -> tuple[int, int]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
-def test_sighup_exits_cleanly(tmp_path):
-    """The board exits with code 0 on SIGHUP."""
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_a_hangup_or_kill_exits_cleanly(tmp_path, signum):
+    """The board exits with code 0 on SIGHUP (its terminal went away) and on SIGTERM (`kill PID`: a server
+    stopping its boards, a service manager)."""
     pid, fd = _board_in_pty(tmp_path)
-    os.kill(pid, signal.SIGHUP)
+    os.kill(pid, signum)
     found = _wait_exit(pid, fd)
     os.close(fd)
     assert found != (0, 0) and os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
@@ -498,16 +500,6 @@ async def test_an_age_tick_updates_only_ages_and_hidden_panes_wait_until_shown(m
         await pilot.pause()
         first_reply_age = str(app.query_one("#sup-first", KpiTile).query_one(".tile-age").render())
         assert drawn == ["pane-support"] and first_reply_age.endswith("2 min ago")
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX")
-def test_sigterm_exits_cleanly(tmp_path):
-    """`kill PID` ends the board with code 0 (a server stopping its boards, a service manager)."""
-    pid, fd = _board_in_pty(tmp_path)
-    os.kill(pid, signal.SIGTERM)
-    found = _wait_exit(pid, fd)
-    os.close(fd)
-    assert found != (0, 0) and os.WIFEXITED(found[1]) and os.WEXITSTATUS(found[1]) == 0
 
 
 def test_an_exit_asked_for_while_the_loop_is_stuck_still_ends_the_process(tmp_path):
