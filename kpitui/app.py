@@ -277,8 +277,8 @@ class KpiApp(App[None]):
     def worker_finished(self, event: Worker.StateChanged) -> None:
         """The one place where worker results and errors become UI state."""
         worker, state = event.worker, event.state
-        if state not in (WorkerState.SUCCESS, WorkerState.ERROR):
-            return
+        if state not in (WorkerState.SUCCESS, WorkerState.ERROR) or not self.is_running:
+            return  # still working, or the board is shutting down: no screen left to show it on
         if worker.name.startswith(SOURCE_WORKER):
             from kpitui.pipeline import describe_error, failed
 

@@ -251,10 +251,7 @@ class OverviewPane(Pane):
         yield Static("", id="overview-pages")
 
     def show_snapshot(self, snapshot: Snapshot, now: datetime) -> None:
-        """Fill every tile; a missing value shows a dash, never a made-up number (none once the board is closing
-        and its tiles are gone: a refresh can finish after that)."""
-        if not self.query(BoardTile):
-            return
+        """Fill every tile; a missing value shows a dash, never a made-up number."""
         plain = to_plain(snapshot)
         alerts = _alert_states(snapshot)
         self.missing = set()
