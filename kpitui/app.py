@@ -22,11 +22,22 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import MountError
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import get_current_worker
 
+from kpitui.alert_notifier import AlertNotifier, Notice
 from kpitui.config import Config, ConfigError
 from kpitui.durations import format_period, format_seconds
-from kpitui.model import AlertState, Snapshot
+from kpitui.messages import (
+    AlertCommandFinished,
+    ComputeFailed,
+    RestoreFailed,
+    SnapshotComputed,
+    SourceFailed,
+    SourceFetched,
+    StoredStatesRestored,
+    WorkReport,
+)
+from kpitui.model import Snapshot
 from kpitui.panes.base import Pane
 from kpitui.panes.funnel import FunnelPane
 from kpitui.panes.nps import NpsPane
@@ -34,6 +45,7 @@ from kpitui.panes.overview import OverviewPane
 from kpitui.panes.revenue import RevenuePane
 from kpitui.panes.support import SupportPane
 from kpitui.rotation import Rotation
+from kpitui.scheduler import RefreshScheduler
 from kpitui.widgets.help import HelpScreen
 from kpitui.widgets.status import SourceStatusBar
 from kpitui.widgets.tile import BoardTile
@@ -51,7 +63,6 @@ PANES: tuple[tuple[str, str, type[Pane]], ...] = (  # id (the snapshot section i
 )
 PERIODS = (7, 30, 90, 365)
 INTERVALS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
-SOURCE_WORKER = "source:"
 HANGUP_GRACE = 2.0  # seconds to exit normally once asked to, before leaving without cleanup
 KEY_NAMES = {
     "question_mark": "?",
@@ -70,23 +81,6 @@ KEY_NAMES = {
 def utc_now() -> datetime:
     """The wall clock in UTC (tests pass a frozen clock instead)."""
     return datetime.now(UTC)
-
-
-def _error(worker: Worker) -> str:
-    """A worker's error as one redacted line (the route every error takes to the screen)."""
-    from kpitui.pipeline import describe_error
-
-    return describe_error(worker.error)[:200]
-
-
-def _alert_text(alert: AlertState) -> str:
-    """What a crossing says: the value against its threshold, or how long a source has had no fresh data."""
-    from kpitui.metrics.alerts import SOURCE_PREFIX
-
-    if alert.kpi.startswith(SOURCE_PREFIX):
-        age, limit = format_seconds(alert.value or 0), format_seconds(alert.threshold or 0)
-        return f"{alert.kpi.removeprefix(SOURCE_PREFIX)}: no fresh data for {age} ({limit} allowed)"
-    return f"{alert.kpi} = {alert.value:,.2f} crossed {alert.threshold:,.2f}"
 
 
 def step_interval(current: float, direction: int) -> float:
@@ -131,7 +125,6 @@ class KpiApp(App[None]):
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None, init=False)
-    paused: reactive[bool] = reactive(False)
 
     def __init__(
         self,
@@ -151,9 +144,9 @@ class KpiApp(App[None]):
         self.clock = clock
         self.store = store
         self.states = {name: pending(source) for name, source in config.sources.items()}
-        self.loading: set[str] = set()
-        self.timers: dict[str, Timer] = {}
-        self.alert_states: dict[str, str] = store.load_alert_states() if store is not None else {}
+        intervals = {name: source.refresh for name, source in config.sources.items()}
+        self.scheduler = RefreshScheduler(intervals, self._fetch, self.set_timer)
+        self.notifier = AlertNotifier(config.alerts, store)
         self.alert_problem: str | None = None  # how the last alert command failed
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
         self.last_run_snapshot: Snapshot | None = None
@@ -204,7 +197,7 @@ class KpiApp(App[None]):
 
             self._show_last_snapshot()
             job = partial(restore, self.config, self.store)
-            self.call_after_refresh(self.run_worker, job, name="restore", thread=True, exit_on_error=False)
+            self.call_after_refresh(self._start_work, job, StoredStatesRestored, RestoreFailed, name="restore")
         else:
             self.call_after_refresh(self.action_refresh_all)
 
@@ -248,68 +241,79 @@ class KpiApp(App[None]):
 
     # refresh loop -----------------------------------------------------------------------------
 
+    def _start_work(
+        self, job: Callable[[], object], done: Callable[..., WorkReport], failed: Callable[[str], WorkReport], **options
+    ) -> None:
+        """Run a job in a thread that reports only by message: `done(result)`, or `failed(error)` with the error
+        described and redacted (the one route every worker error takes to the screen); a superseded job says nothing."""
+
+        def work() -> None:
+            from kpitui.pipeline import describe_error
+
+            try:
+                report = done(job())
+            except Exception as error:  # a source, a computation or a command failed: one line, never a crash
+                report = failed(describe_error(error))
+            if not get_current_worker().is_cancelled:
+                self.post_message(report)
+
+        self.run_worker(work, thread=True, exit_on_error=False, **options)
+
     def refresh_source(self, name: str) -> None:
-        """Load one source in a thread unless it is already loading (refreshes never overlap)."""
-        if name in self.loading or name not in self.config.sources:
-            return
-        timer = self.timers.pop(name, None)
-        if timer is not None:
-            timer.stop()
+        """Poll one source now unless it is already polling (polls never overlap)."""
+        if self.scheduler.poll(name):
+            self._show_status()
+
+    def _fetch(self, name: str) -> None:
+        """Load one source in a thread (the scheduler's way to start a poll)."""
         from kpitui.pipeline import fetch
 
-        self.loading.add(name)
-        self._show_status()
         job = partial(fetch, name, self.config.sources[name], self.store, self.clock())
-        self.run_worker(job, name=SOURCE_WORKER + name, group="sources", thread=True, exit_on_error=False)
-
-    def _arm(self, name: str) -> None:
-        """Schedule the next poll of a source, only after the previous one finished."""
-        if not self.paused:
-            self.timers[name] = self.set_timer(self.config.sources[name].refresh, partial(self.refresh_source, name))
+        self._start_work(job, partial(SourceFetched, name), partial(SourceFailed, name), group="sources")
 
     def _recompute(self) -> None:
         from kpitui.pipeline import compute_and_record
 
         job = partial(compute_and_record, self.config, dict(self.states), self.as_of, self.clock(), self.store)
-        self.run_worker(job, name="compute", group="compute", thread=True, exclusive=True, exit_on_error=False)
+        self._start_work(job, SnapshotComputed, ComputeFailed, name="compute", group="compute", exclusive=True)
 
-    @on(Worker.StateChanged)
-    def worker_finished(self, event: Worker.StateChanged) -> None:
-        """The one place where worker results and errors become UI state."""
-        worker, state = event.worker, event.state
-        if state not in (WorkerState.SUCCESS, WorkerState.ERROR) or not self.is_running:
-            return  # still working, or the board is shutting down: no screen left to show it on
-        if worker.name.startswith(SOURCE_WORKER):
-            from kpitui.pipeline import describe_error, failed
+    @on(WorkReport)
+    def take_report(self, report: WorkReport) -> None:
+        """The one place where what the workers report becomes UI state."""
+        if not self.is_running:
+            return  # the board is shutting down: no screen left to show it on
+        match report:
+            case SourceFetched(name=name, state=state):
+                self.states[name] = state
+                self._source_done(name)
+            case SourceFailed(name=name, error=error):
+                from kpitui.pipeline import failed
 
-            name = worker.name.removeprefix(SOURCE_WORKER)
-            if state == WorkerState.SUCCESS:
-                self.states[name] = worker.result
-            else:
-                self.states[name] = failed(
-                    self.states.get(name), self.config.sources[name], describe_error(worker.error)
-                )
-            self.loading.discard(name)
-            self._arm(name)
-            self._show_status()
-            self._recompute()
-        elif worker.name == "compute":
-            if state == WorkerState.SUCCESS:
-                self.snapshot = worker.result
-            else:
-                self.notify(f"could not compute the KPIs: {_error(worker)}", severity="error", markup=False)
-        elif worker.name == "restore":
-            if state == WorkerState.SUCCESS and worker.result:
-                self.states.update(worker.result)
-                self._recompute()
-            elif state == WorkerState.ERROR:
-                self.notify(f"could not read the stored data: {_error(worker)}", severity="warning", markup=False)
-            self.action_refresh_all()
-        elif worker.name == "alert-command":
-            self.alert_problem = worker.result if state == WorkerState.SUCCESS else _error(worker)
-            if self.alert_problem:
-                self.notify(self.alert_problem, severity="warning", markup=False)
-            self._show_status()
+                self.states[name] = failed(self.states.get(name), self.config.sources[name], error)
+                self._source_done(name)
+            case SnapshotComputed(snapshot=snapshot):
+                self.snapshot = snapshot
+            case ComputeFailed(error=error):
+                self.notify(f"could not compute the KPIs: {error[:200]}", severity="error", markup=False)
+            case StoredStatesRestored(states=states):
+                if states:
+                    self.states.update(states)
+                    self._recompute()
+                self.action_refresh_all()
+            case RestoreFailed(error=error):
+                self.notify(f"could not read the stored data: {error[:200]}", severity="warning", markup=False)
+                self.action_refresh_all()
+            case AlertCommandFinished(problem=problem):
+                self.alert_problem = problem[:200] if problem else None
+                if self.alert_problem:
+                    self.notify(self.alert_problem, severity="warning", markup=False)
+                self._show_status()
+
+    def _source_done(self, name: str) -> None:
+        """A poll ended: arm the next, show it, recompute the KPIs."""
+        self.scheduler.finished(name)
+        self._show_status()
+        self._recompute()
 
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
         """Hand the new snapshot to every pane (they update in place), then raise alert crossings."""
@@ -319,7 +323,7 @@ class KpiApp(App[None]):
         self._show_subtitle()
         self._show_status()
         self._raise_alerts(snapshot)
-        if not self.loading and snapshot is not self.last_run_snapshot:
+        if not self.scheduler.loading and snapshot is not self.last_run_snapshot:
             self.ready.set()
 
     def _show_subtitle(self) -> None:
@@ -388,44 +392,27 @@ class KpiApp(App[None]):
             active.show_ages(self.snapshot, self.clock())
 
     def _raise_alerts(self, snapshot: Snapshot) -> None:
-        """Notify once per crossing (not on every refresh); ring the bell and run commands if configured."""
-        from kpitui.metrics.alerts import crossings, remembered_states
-
-        rules = {rule.kpi: rule for rule in self.config.alerts}
-        for alert in crossings(self.alert_states, snapshot.alerts):
-            if alert.state == "ok":
-                self.notify(f"{alert.kpi} is back within its threshold", title="Recovered", markup=False)
-                continue
-            severity = "error" if alert.state == "critical" else "warning"
-            self.notify(
-                _alert_text(alert),
-                title=alert.state.title(),
-                severity=severity,
-                markup=False,
-                timeout=30,
-            )
-            rule = rules.get(alert.kpi)
-            if rule is not None and rule.bell:
+        """Show each new crossing; ring the bell and run the command its rule asks for."""
+        for notice in self.notifier.notices(snapshot.alerts):
+            timeout = None if notice.alert.state == "ok" else 30  # a crossing stays up longer than a recovery
+            self.notify(notice.text, title=notice.title, severity=notice.severity, timeout=timeout, markup=False)
+            if notice.bell:
                 self.bell()
-            if rule is not None and rule.command:
-                from kpitui.alert_actions import run_alert_command
+            if notice.command:
+                self._run_alert_command(notice)
 
-                self.run_worker(
-                    partial(run_alert_command, rule.command, alert),
-                    name="alert-command",
-                    thread=True,
-                    exit_on_error=False,
-                )
-        states = remembered_states(self.alert_states, snapshot.alerts)
-        if self.store is not None and states != self.alert_states:
-            self.store.save_alert_states(states)
-        self.alert_states = states
+    def _run_alert_command(self, notice: Notice) -> None:
+        from kpitui.alert_actions import run_alert_command
+
+        job = partial(run_alert_command, notice.command, notice.alert)
+        self._start_work(job, AlertCommandFinished, AlertCommandFinished, name="alert-command")
 
     def _show_status(self) -> None:
         statuses = {name: state.status for name, state in self.states.items()}
         intervals = {name: s.refresh for name, s in self.config.sources.items()}
         bar = self.query_one(SourceStatusBar)
-        bar.show(statuses, self.clock(), intervals, self.loading, self.paused, self.alert_problem or "")
+        loading, paused = self.scheduler.loading, self.scheduler.paused
+        bar.show(statuses, self.clock(), intervals, loading, paused, self.alert_problem or "")
 
     # actions ----------------------------------------------------------------------------------
 
@@ -455,15 +442,7 @@ class KpiApp(App[None]):
 
     def action_toggle_pause(self) -> None:
         """Stop or resume the automatic refreshes."""
-        self.paused = not self.paused
-        if self.paused:
-            for timer in self.timers.values():
-                timer.stop()
-            self.timers.clear()
-        else:
-            for name in self.config.sources:
-                if name not in self.loading:
-                    self._arm(name)
+        self.scheduler.toggle_pause()
         self._show_status()
 
     def action_period(self, step: int) -> None:
@@ -481,9 +460,7 @@ class KpiApp(App[None]):
         if sources:
             labels = sorted({format_seconds(s.refresh) for s in sources.values()})
             self.notify(f"refresh every {', '.join(labels)}", timeout=3)
-        for name in list(self.timers):
-            self.timers.pop(name).stop()
-            self._arm(name)
+        self.scheduler.set_intervals({name: source.refresh for name, source in sources.items()})
         self._show_status()
 
     def action_help(self) -> None:

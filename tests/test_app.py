@@ -148,9 +148,9 @@ async def test_refresh_keys_reload_sources_and_pause_stops_polling(demo):
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("p")
-        assert app.paused and not app.timers
+        assert app.scheduler.paused and not app.scheduler.timers
         await pilot.press("p")
-        assert set(app.timers) == set(demo.config.sources)
+        assert set(app.scheduler.timers) == set(demo.config.sources)
 
 
 async def test_command_palette_opens(demo):
@@ -182,7 +182,7 @@ async def test_a_failing_source_becomes_an_error_state_not_a_crash(tmp_path):
         assert app.states["survey"].status.status == "error"
         status = str(app.query_one(SourceStatusBar).render())
         assert "gone.csv: no such file" in status and "retrying in 1m" in status
-        assert "survey" in app.timers  # retried later
+        assert "survey" in app.scheduler.timers  # retried later
         nps_tile = app.query_one("#tile-nps", KpiTile)
         assert str(nps_tile.query_one(".tile-value").render()) == "—"
 
@@ -421,10 +421,10 @@ async def test_billing_outage_keeps_last_good_data_and_recovers(tmp_path):
             assert status.status == "stale" and "503 from 127.0.0.1" in status.error
             assert app.snapshot.revenue.mrr == mrr  # last good data kept
             assert "stale · 30 min ago" in str(app.query_one("#tile-mrr", KpiTile).query_one(".tile-age").render())
-            assert "billing" in app.timers  # a retry is scheduled
+            assert "billing" in app.scheduler.timers  # a retry is scheduled
             server.faults.clear()
             app.ready.clear()
-            app.timers["billing"].stop()
+            app.scheduler.timers["billing"].stop()
             app.refresh_source("billing")  # what the armed timer does when it fires
             await app.ready.wait()
             assert app.states["billing"].status.status == "ok" and app.snapshot.revenue.mrr == mrr
@@ -503,9 +503,9 @@ async def test_keys_remap_bindings_shown_in_the_footer_and_help(demo):
         footer = {key: b.binding.id for key, b in app.active_bindings.items() if b.binding.show}
         assert (footer.get("f6"), footer.get("f1"), "p" in footer) == ("refresh.pause", "app.help", False)
         await pilot.press("p")
-        assert app.paused is False
+        assert app.scheduler.paused is False
         await pilot.press("f6")
-        assert app.paused is True
+        assert app.scheduler.paused is True
         await pilot.press("h")
         assert isinstance(app.screen, HelpScreen)
         assert ("f6", "Pause") in app.screen.rows and ("f1,h", "Help") in app.screen.rows

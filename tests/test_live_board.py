@@ -218,10 +218,10 @@ async def test_plus_and_minus_change_the_refresh_interval_and_re_arm():
     app = KpiApp(tickets_config(), as_of=AS_OF, clock=lambda: FROZEN)
     async with app.run_test(size=(120, 30)) as pilot:
         await app.ready.wait()
-        old_timer = app.timers["support"]
+        old_timer = app.scheduler.timers["support"]
         await pilot.press("plus")
         assert app.config.sources["support"].refresh == 120.0
-        assert app.timers["support"] is not old_timer
+        assert app.scheduler.timers["support"] is not old_timer
         await pilot.press("minus", "minus")
         assert app.config.sources["support"].refresh == 30.0
     assert step_interval(3600.0, 1) == 3600.0 and step_interval(30.0, -1) == 30.0
