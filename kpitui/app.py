@@ -51,6 +51,8 @@ from kpitui.widgets.status import SourceStatusBar
 from kpitui.widgets.tile import BoardTile
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from kpitui.store import Store
     from kpitui.widgets.history import HistoryScreen
 
@@ -174,6 +176,15 @@ class KpiApp(App[None]):
                     if index == 0:
                         yield pane_class(id=f"pane-{pane_id}")
         yield Footer()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal; under `kpitui serve`, its web driver bound to the server's session."""
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.web_driver":
+            from kpitui.web_session import SessionWebDriver
+
+            return SessionWebDriver
+        return driver
 
     def on_mount(self) -> None:
         """Theme and `[keys]`, SIGHUP and SIGTERM, then stored data at once (if any) and a refresh of every
