@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from kpitui.app import PANES, KpiApp
@@ -31,3 +33,17 @@ def test_a_focused_overview_tile_has_a_ring(snap_compare, demo):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+def test_the_kiosk_header_counts_down_to_the_next_pane(snap_compare, demo):
+    """`--rotate 30s` on a wall screen: the header says when the next pane comes (the countdown is held at its
+    start here, its timer stopped, so the picture does not depend on how long the board took to fill)."""
+    app = KpiApp(dataclasses.replace(demo.config, rotate=30.0), as_of=AS_OF, clock=lambda: FROZEN)
+
+    async def ready(pilot) -> None:
+        await pilot.app.ready.wait()
+        pilot.app.rotation_timer.stop()
+        await pilot.press("o", "o")  # pause, then resume: a whole interval on this pane
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(160, 45), run_before=ready)
