@@ -14,7 +14,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.common import Run, dataset, in_turns, report, run_process, snapshot_args
+from bench.common import Run, dataset, in_forked_process, in_turns, report, run_process, snapshot_args
 
 AS_OF = date(2026, 11, 8)  # the events' last day: the period and the one before lie in the 60 days of events
 STEPS = ("session_start", "sign_up", "begin_checkout", "purchase")
@@ -88,7 +88,7 @@ def _case(name: str, export: Path, runs: int, goal: float | None, compare_traffi
     same = steps == expected["steps"]
     line = f"{name}: steps {steps} {'= floor' if same else '≠ floor ' + str(expected['steps'])}"
     if compare_traffic:
-        traffic = _users_and_sessions(export)
+        traffic = in_forked_process(_users_and_sessions, export)
         same &= traffic == (expected["users"], expected["sessions"])
         line += f"; users, sessions {traffic} {'= floor' if same else '≠ floor'}"
     print(line)

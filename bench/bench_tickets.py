@@ -13,9 +13,6 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from bench.common import dataset, in_turns, report
 from kpitui.demo.exports import ZENDESK_HEADER
 
@@ -24,7 +21,10 @@ AS_OF = date(2026, 11, 22)
 
 
 def generate(path: Path, rows: int = ROWS, seed: int = 1) -> None:
-    """Write a Zendesk-layout export of `rows` tickets over the last year (about 90 MB)."""
+    """Write a Zendesk-layout export of `rows` tickets over the last year (about 120 MB)."""
+    import numpy as np
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
     created = pd.Timestamp("2026-11-22 23:00") - pd.to_timedelta(rng.integers(0, 365 * 86400, rows), unit="s")
     first = rng.lognormal(5, 1, rows).astype(int)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import subprocess
@@ -16,13 +17,23 @@ DATA = Path(__file__).parent / "data"
 
 
 def dataset(name: str, generate: Callable[[Path], None], rows: int | None = None) -> Path:
-    """bench/data/NAME, generated on first use; prints its size."""
+    """bench/data/NAME, generated on first use in a forked process; prints its size.
+
+    Generating in this process would make every child it starts afterwards report at least this process's peak
+    memory (Linux counts the parent's memory copied at fork in the child's `ru_maxrss`)."""
     path = DATA / name
     if not path.exists():
         DATA.mkdir(exist_ok=True)
-        generate(path)
+        in_forked_process(generate, path)
     print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB" + (f", {rows:,} rows" if rows else ""))
     return path
+
+
+def in_forked_process(job: Callable[..., Any], *args: Any) -> Any:
+    """`job(*args)` run in a forked process, its result brought back: whatever memory it takes is not this
+    process's (see `dataset`)."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(job, args)
 
 
 def best_of(runs: int, job: Callable[[], Any]) -> tuple[float, Any]:
@@ -69,7 +80,8 @@ class Run:
 
 
 def run_process(args: list[str], cwd: Path | None = None) -> Run:
-    """Run `python ARGS…` as its own process, as a user would; its wall time and peak RSS (from wait4)."""
+    """Run `python ARGS…` as its own process, as a user would; its wall time and peak RSS (from wait4: never below
+    this process's own resident memory when it starts the child, a floor the bench process keeps small)."""
     start = time.perf_counter()
     # the repo's modules from any working directory, with bytecode cached as on a user's machine (a sandbox that
     # sets PYTHONDONTWRITEBYTECODE would make every run compile kpitui's sources again)
