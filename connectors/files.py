@@ -30,6 +30,20 @@ _MAP_FROM = 1 << 20
 _NON_SPACE = re.compile(rb"\S")
 
 
+def use_lean_allocator() -> None:
+    """Arrow's memory from jemalloc, else the system's, unless the user chose one (ARROW_DEFAULT_MEMORY_POOL): its
+    default, mimalloc, read 1M tickets 0.2–0.3 s slower in a fresh process here, holding more memory."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+use_lean_allocator()
+
+
 def read_bytes(path: Path) -> bytes | mmap.mmap:
     """A file's bytes, un-gzipped by extension; large plain files are memory-mapped rather than copied."""
     try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -662,3 +665,16 @@ def test_an_export_with_only_logged_in_user_ids_counts_them(tmp_path, fmt):
     config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600)
     assert [s.users for s in compute_funnel(scan, config, date(2026, 11, 20)).steps] == [5, 3, 2]
     assert scanned(scan)["login_id"].tolist() == scanned(scan)["user_id"].tolist()
+
+
+@pytest.mark.parametrize("chosen", [None, "mimalloc"])
+def test_arrow_memory_comes_from_a_lean_allocator_unless_the_user_chose_one(chosen):
+    """Reading exports takes Arrow's memory from jemalloc (else the system's) in place of its default mimalloc;
+    ARROW_DEFAULT_MEMORY_POOL, when set, still decides."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = "import connectors.files, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == chosen if chosen else done.stdout.strip() in ("jemalloc", "system")
