@@ -596,6 +596,20 @@ def test_history_chart_rows_worked_example():
     assert chart_rows([0, 4, 8], [Threshold("goal", 6)], 3, 2) == [("─▃█", "goal"), ("▅██", "")]
     # six days into three columns: each bar is the mean of its two days (0, 2, 4 on a scale from −4 to 4)
     assert chart_rows([0, 0, 2, 2, 4, 4], [], 3, 1) == [("▄▆█", "")]
+    # fewer days than columns: each day spans its share of the width (two columns each here), not one at the left
+    assert chart_rows([0, 4, 8], [Threshold("goal", 6)], 6, 2) == [("──▃▃██", "goal"), ("▅▅████", "")]
+
+
+def test_history_axis_names_the_days_under_its_edges_and_middle():
+    """Under a 40-column chart of five stored days (with a gap: the board did not run on the 4th), the left edge
+    is the first day, the right edge the last, and the middle column (20 of 40: index 20 × 5 ÷ 40 = 2) the 3rd;
+    at 30 columns the middle date would touch the first, so only the ends are shown; one day is shown alone."""
+    from kpitui.widgets.history import axis_row
+
+    days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06"]
+    assert axis_row(days, 40) == "2026-11-01     2026-11-03     2026-11-06"
+    assert axis_row(days, 30) == "2026-11-01          2026-11-06"
+    assert axis_row(days[:1], 30) == "2026-11-01".ljust(30)
 
 
 async def test_a_tile_no_pane_details_opens_its_history_full_size(demo, tmp_path):
@@ -626,16 +640,34 @@ async def test_a_tile_no_pane_details_opens_its_history_full_size(demo, tmp_path
         assert "── goal 400" in legend and "── warning 260" in legend
         kinds = [kind for _, kind in chart_rows_of(chart)]
         assert "goal" in kinds and "warning" in kinds
+        axis = chart.render().plain.splitlines()[-1]  # the dates under the bars: the first stored day to today
+        assert axis.startswith((AS_OF - timedelta(days=200)).isoformat()) and axis.endswith(AS_OF.isoformat())
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HistoryScreen) and app.focused.id == "tile-customers"
 
 
+async def test_a_history_of_one_day_says_so_instead_of_drawing_one_bar(demo, tmp_path):
+    """A fresh data dir holds only today's row: the screen names it and its value, and draws no chart."""
+    from kpitui.store import Store
+    from kpitui.widgets.history import HistoryChart, HistoryScreen
+
+    app = KpiApp(demo.config, as_of=AS_OF, clock=lambda: FROZEN, store=Store(tmp_path / "kpitui.sqlite3"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("f", "right", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen) and not app.screen.query(HistoryChart)
+        legend = str(app.screen.query_one("#history-legend").render())
+        customers = app.snapshot.revenue.paying_customers
+        assert f"Only {AS_OF.isoformat()} is stored so far ({customers:,})" in legend
+
+
 def chart_rows_of(chart) -> list[tuple[str, str]]:
-    """The rows a history chart draws at its size on screen."""
+    """The rows a history chart draws at its size on screen (above its date axis)."""
     from kpitui.widgets.history import chart_rows
 
-    return chart_rows(chart.values, chart.thresholds, chart.size.width, chart.size.height)
+    return chart_rows(chart.values, chart.thresholds, chart.size.width, chart.size.height - 1)
 
 
 @pytest.mark.parametrize(("size", "wall"), [((200, 60), True), ((159, 60), False), ((120, 40), False)])
