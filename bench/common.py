@@ -32,8 +32,18 @@ def dataset(name: str, generate: Callable[[Path], None], rows: int | None = None
 def in_forked_process(job: Callable[..., Any], *args: Any) -> Any:
     """`job(*args)` run in a forked process, its result brought back: whatever memory it takes is not this
     process's (see `dataset`)."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(job, args)
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=lambda: send.send(job(*args)))  # forked: `job` need not pickle, its result must
+    child.start()
+    send.close()
+    try:
+        result = receive.recv()
+    except EOFError:
+        raise RuntimeError(f"{getattr(job, '__name__', job)} failed in its forked process") from None
+    finally:
+        child.join()
+    return result
 
 
 def best_of(runs: int, job: Callable[[], Any]) -> tuple[float, Any]:
