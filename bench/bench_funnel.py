@@ -24,14 +24,15 @@ MEMORY_GOAL_MB = 2500
 
 
 def generate(path: Path, events: int) -> None:
-    """BigQuery-shaped events over 60 days with DuckDB (one `ga_session_id` param each, client ids for an eighth as
-    many users as events), written as Parquet; the same rows for a given size on every machine."""
+    """BigQuery-shaped events over 60 days with DuckDB (INT64 times, one `ga_session_id` param each, client ids
+    for an eighth as many users as events), written as Parquet; the same rows for a given size on every machine."""
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": "1.5GB"})
     con.execute(
         f"""COPY (
-        SELECT '20261101' AS event_date, 1789000000000000 + hash(i, 1) % {60 * DAY_US} AS event_timestamp,
+        SELECT '20261101' AS event_date,
+            CAST(1789000000000000 + hash(i, 1) % {60 * DAY_US} AS BIGINT) AS event_timestamp,
             CASE WHEN x < 20 THEN 'session_start' WHEN x < 65 THEN 'page_view' WHEN x < 77 THEN 'sign_up'
                  WHEN x < 85 THEN 'begin_checkout' WHEN x < 90 THEN 'purchase' ELSE 'scroll' END AS event_name,
             CAST(1000000000 + hash(u, 2) % 1000000000 AS VARCHAR) || '.'

@@ -83,19 +83,24 @@ def test_period_is_half_open():
 
 # brute force: every entry of every key, written as the rule reads
 
-START, END = pd.Timestamp("2026-10-22", tz="UTC"), pd.Timestamp("2026-11-21", tz="UTC")
+END = pd.Timestamp("2026-11-21", tz="UTC")
+START = END - pd.Timedelta(days=30)  # the period; the one before it ends here
+BEFORE = START - pd.Timedelta(days=30)
+WEEKS = END - pd.Timedelta(weeks=8)  # the weekly trend's first day
 
 
-def _reference(rows: list[tuple], config: FunnelConfig) -> tuple[list[int], list[int]]:
-    """Users per step and abandonments per step, by trying every event of every key."""
+def _keys_reaching(rows: list[tuple], config: FunnelConfig, start: pd.Timestamp, end: pd.Timestamp):
+    """Over [start, end), by trying every event of every key: the keys reaching each step, the keys continuing
+    from each step to the next, and each key's first step-1 time."""
     names = [s.event for s in config.steps]
     window = pd.Timedelta(seconds=config.window)
     by_key: dict[tuple, list[tuple]] = {}
     for seq, (user, name, time, session) in enumerate(rows):
-        if START <= time < END:
+        if start <= time < end:
             by_key.setdefault((user, session) if config.per_session else (user,), []).append((time, seq, name))
     reached = [set() for _ in names]
     continued = [set() for _ in names]
+    entered = {}
     for key, evs in by_key.items():
         rank = {seq: next((i for i, n in enumerate(names) if n == name), len(names)) for _, seq, name in evs}
         ordered = sorted(evs, key=lambda e: (e[0], rank[e[1]], e[1]))
@@ -111,6 +116,7 @@ def _reference(rows: list[tuple], config: FunnelConfig) -> tuple[list[int], list
         counted = [e for e in evs if e[2] == names[0]]
         if counted:
             reached[0].add(key)
+            entered[key] = min(counted)[0]
         for k in range(1, len(names)):
             candidates = [e for e in evs if e[2] == names[k]]
             linked = [e for e in candidates if follows(e, counted)]
@@ -119,20 +125,37 @@ def _reference(rows: list[tuple], config: FunnelConfig) -> tuple[list[int], list
             counted = candidates if config.open else linked
             if counted:
                 reached[k].add(key)
-    counts = [len(r) for r in reached]
-    abandon = [len(reached[k]) - len(continued[k]) if k + 1 < len(names) else 0 for k in range(len(names))]
-    return counts, abandon
+    return reached, continued, entered
 
 
+def _reference(rows: list[tuple], config: FunnelConfig, start=START, end=END) -> tuple[list[int], list[int]]:
+    """Users per step and abandonments per step over [start, end)."""
+    reached, continued, _ = _keys_reaching(rows, config, start, end)
+    last = len(reached) - 1
+    return [len(r) for r in reached], [len(reached[k]) - len(continued[k]) if k < last else 0 for k in range(last + 1)]
+
+
+def _weekly_reference(rows: list[tuple], config: FunnelConfig) -> list[float | None]:
+    """Per week of the eight ending END: of the keys whose first step-1 event in them falls that week, the share
+    that reached the last step in them."""
+    reached, _, entered = _keys_reaching(rows, config, WEEKS, END)
+    out = []
+    for week in range(8):
+        keys = [k for k, t in entered.items() if (t - WEEKS) // pd.Timedelta(weeks=1) == week]
+        out.append(sum(k in reached[-1] for k in keys) / len(keys) if keys else None)
+    return out
+
+
+_EDGES = [END - pd.Timedelta(minutes=30), START - pd.Timedelta(minutes=20), WEEKS - pd.Timedelta(minutes=20)]
 _row = st.tuples(
     st.sampled_from(["u1", "u2", "u3"]),
     st.sampled_from(["a", "b", "c", "x"]),
-    st.integers(-3, 40).map(lambda m: pd.Timestamp("2026-11-20 23:30", tz="UTC") + pd.Timedelta(minutes=m)),
+    st.builds(lambda edge, m: edge + pd.Timedelta(minutes=m), st.sampled_from(_EDGES), st.integers(-3, 40)),
     st.sampled_from(["1", "2"]),
-)
+)  # times around the period's end, the period's start (the previous period's end) and the weekly trend's start
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(_row, max_size=30),
     st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=4),
@@ -149,6 +172,11 @@ def test_sql_funnel_matches_the_brute_force_reference(rows, names, window, direc
     assert users(m) == counts
     assert [s.abandonments for s in m.steps] == abandonments
     assert m.overall_conversion == (None if counts[0] == 0 else pytest.approx(counts[-1] / counts[0]))
+    before, _ = _reference(rows, config, BEFORE, START)
+    assert m.previous_overall_conversion == (None if before[0] == 0 else pytest.approx(before[-1] / before[0]))
+    assert [rate for _, rate in m.weekly] == [
+        None if r is None else pytest.approx(r) for r in _weekly_reference(rows, config)
+    ]
 
 
 _AROUND = lambda t: [t - 3_600_000_001, t - 1, t, t + 3_600_000_000]  # noqa: E731  (an hour either side of a change)

@@ -102,113 +102,115 @@ class FunnelSql:
 
     def flagged(self, span: _Span) -> str:
         """A temp table `flagged`: the countable events of the span, one flag per step and the first step each
-        matches (`rank`, for ties); every event when directly followed, else only the steps' events. Users are
-        numbered (the windows partition by a number faster than by GA4's long client ids)."""
+        matches (`rank`, for ties); every event when directly followed, else only the steps' events. Keys (users,
+        or users' sessions) are numbered as `key`: the windows partition by a number faster than by GA4's long
+        client ids."""
+        keys = ", ".join(self.keys)
         flags = ", ".join(f"{m} AS m{i}" for i, m in enumerate(self.matches))
         rank = " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(self.matches))
         known = " AND ".join(f"{k} IS NOT NULL" for k in self.keys)
         relevant = "" if self.config.direct else " AND (" + " OR ".join(self.matches) + ")"
+        marks = ", ".join(f"m{i}" for i in range(len(self.matches)))
         return (
-            f"CREATE OR REPLACE TEMP TABLE flagged AS WITH f AS (SELECT {', '.join(self.keys)}, t, seq, {flags}, "
+            f"CREATE OR REPLACE TEMP TABLE flagged AS WITH f AS (SELECT {keys}, t, seq, {flags}, "
             f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
             f"WHERE {known} AND {span.where()}{relevant}), "
-            "numbers AS (SELECT user_id, row_number() OVER () AS number FROM (SELECT DISTINCT user_id FROM f)) "
-            "SELECT * REPLACE (numbers.number AS user_id) FROM f JOIN numbers USING (user_id)"
+            f"numbers AS (SELECT {keys}, row_number() OVER () AS key FROM (SELECT DISTINCT {keys} FROM f)) "
+            f"SELECT key, t, seq, {marks}, rank FROM f JOIN numbers USING ({keys})"
         )
 
-    def _followed(self, name: str, previous: str, step: int) -> str:
-        """`name`: the step's events that follow a `previous` event of the same key by the step's rule.
+    def _continued(self, step: int) -> str:
+        """CTE `c{step}`: the step's events that follow a step−1 event of `s{step-1}` of the same key by the step's
+        rule, each with `v`, the latest `v` among the step−1 events it may follow.
 
-        Indirectly: the latest previous event at or before it (ties count), not itself, lies within the window
-        (where both steps name the same event, the one before itself is found with a LAG).
-        Directly: the key's event just before it (ties in step order, then file order) is a previous event."""
-        keys, window = ", ".join(self.keys), int(self.config.window * 1_000_000)
+        Indirectly: those at or before it (ties count), not itself, within the window; where both steps name the
+        same event, the strictly earlier ones and the ties other than itself are looked at apart.
+        Directly: the key's event just before it (ties in step order, then file order), within the window."""
+        window, previous = int(self.config.window * 1_000_000), f"s{step - 1}"
         if self.config.direct:
-            by_key = ", ".join(f"e.{k}" for k in self.keys)
             return (
-                f"{name} AS (SELECT {keys}, t, seq FROM ("
-                f"SELECT e.*, LAG(p.seq IS NOT NULL) OVER w AS after_previous, LAG(e.t) OVER w AS previous_t "
-                f"FROM ev e LEFT JOIN {previous} p ON p.seq = e.seq "
-                f"WINDOW w AS (PARTITION BY {by_key} ORDER BY e.t, e.rank, e.seq)) "
-                f"WHERE m{step} AND after_previous AND t - previous_t <= {window})"
+                f"c{step} AS (SELECT key, t, seq, v FROM ("
+                f"SELECT f.key, f.t, f.seq, f.m{step}, LAG(p.v) OVER w AS v, LAG(f.t) OVER w AS previous_t "
+                f"FROM flagged f LEFT JOIN {previous} p ON p.seq = f.seq "
+                "WINDOW w AS (PARTITION BY f.key ORDER BY f.t, f.rank, f.seq)) "
+                f"WHERE m{step} AND v IS NOT NULL AND t - previous_t <= {window})"
             )
+        rows = (
+            f"SELECT key, t, seq, 0 AS role, v AS pv FROM {previous} "
+            f"UNION ALL SELECT key, t, seq, 1, CAST(NULL AS BIGINT) FROM flagged WHERE m{step}"
+        )
         steps = self.config.steps
-        if steps[step].event != steps[step - 1].event:  # no event can be both: the latest previous one will do
+        if steps[step].event != steps[step - 1].event:  # no event can be both: every one in the frame will do
+            latest = f"max(pv) OVER (PARTITION BY key ORDER BY t RANGE BETWEEN {window} PRECEDING AND CURRENT ROW)"
             return (
-                f"{name} AS (SELECT {keys}, t, seq FROM ("
-                f"SELECT {keys}, t, seq, role, LAST_VALUE(pt IGNORE NULLS) OVER (PARTITION BY {keys} ORDER BY t, "
-                "role ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS lt FROM ("
-                f"SELECT {keys}, t, seq, 0 AS role, t AS pt FROM {previous} "
-                f"UNION ALL SELECT {keys}, t, seq, 1, CAST(NULL AS BIGINT) FROM ev WHERE m{step})) "
-                f"WHERE role = 1 AND t - lt <= {window})"
+                f"c{step} AS (SELECT key, t, seq, v FROM (SELECT *, {latest} AS v FROM ({rows})) "
+                "WHERE role = 1 AND v IS NOT NULL)"
             )
+        earlier = f"max(pv) OVER (PARTITION BY key ORDER BY t RANGE BETWEEN {window} PRECEDING AND 1 PRECEDING)"
+        ties = [  # the events at the same time before it in file order, and after it (its own row sorts after it)
+            f"max(pv) OVER (PARTITION BY key, t ORDER BY seq{order}, role DESC "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+            for order in ("", " DESC")
+        ]
+        latest = "GREATEST(" + ", ".join(f"COALESCE({w}, {_NONE})" for w in (earlier, *ties)) + ")"
         return (
-            f"{name} AS (SELECT {keys}, t, seq FROM ("
-            f"SELECT {keys}, t, seq, role, LAST_VALUE(pt IGNORE NULLS) OVER w AS lt, "
-            f"LAST_VALUE(ps IGNORE NULLS) OVER w AS ls, LAST_VALUE(pb IGNORE NULLS) OVER w AS lb FROM ("
-            f"SELECT {keys}, t, seq, 0 AS role, t AS pt, seq AS ps, "
-            f"COALESCE(LAG(t) OVER (PARTITION BY {keys} ORDER BY t, seq), {_NONE}) AS pb FROM {previous} "
-            f"UNION ALL SELECT {keys}, t, seq, 1, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) "
-            f"FROM ev WHERE m{step}) "
-            f"WINDOW w AS (PARTITION BY {keys} ORDER BY t, role, seq "
-            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) "
-            f"WHERE role = 1 AND t - CASE WHEN ls = seq THEN lb ELSE lt END <= {window})"
+            f"c{step} AS (SELECT key, t, seq, v FROM (SELECT *, {latest} AS v FROM ({rows})) "
+            f"WHERE role = 1 AND v > {_NONE})"
         )
 
-    def chain(self, span: _Span, table: str) -> str:
-        """A temp table of the funnel over a span: each step's counted events (`kind` 's') and the events of step
-        k that continue from a counted step k−1 event (`kind` 'c'; the same as the counted ones when closed)."""
-        keys = ", ".join(self.keys)
-        ctes = [
-            f"ev AS (SELECT * FROM flagged WHERE {span.where()})",
-            f"s0 AS (SELECT {keys}, t, seq FROM ev WHERE m0)",
-        ]
-        rows = ["SELECT 's' AS kind, 0 AS step, * FROM s0"]
+    def reach(self) -> str:
+        """The temp table `reach` over all of `flagged`: per step, its countable events (`kind` 's'; `v` the
+        latest entry time of a chain through the event when closed, its own time when open) and the events that
+        continue from a countable step−1 event (`kind` 'c', with the latest `v` they continue from; the same as
+        the countable ones when closed). A key reaches step k in a span [lo, hi) when one of its step-k events
+        before `hi` has `v` at or after `lo`: the chain lies in the span. One pass serves every span."""
+        ctes = ["s0 AS (SELECT key, t, seq, t AS v FROM flagged WHERE m0)"]
+        rows = ["SELECT 's' AS kind, 0 AS step, key, t, seq, v FROM s0"]
         for k in range(1, len(self.matches)):
-            ctes.append(self._followed(f"c{k}", f"s{k - 1}", k))
-            counted = f"SELECT {keys}, t, seq FROM ev WHERE m{k}" if self.config.open else f"SELECT * FROM c{k}"
-            ctes.append(f"s{k} AS ({counted})")
-            rows += [f"SELECT 's', {k}, * FROM s{k}", f"SELECT 'c', {k}, * FROM c{k}"]
-        return f"CREATE OR REPLACE TEMP TABLE {table} AS WITH {', '.join(ctes)} {' UNION ALL '.join(rows)}"
+            ctes.append(self._continued(k))
+            every = f"SELECT key, t, seq, t AS v FROM flagged WHERE m{k}"
+            ctes.append(f"s{k} AS ({every if self.config.open else f'SELECT * FROM c{k}'})")
+            rows += [f"SELECT 's', {k}, key, t, seq, v FROM s{k}", f"SELECT 'c', {k}, key, t, seq, v FROM c{k}"]
+        return f"CREATE OR REPLACE TEMP TABLE reach AS WITH {', '.join(ctes)} {' UNION ALL '.join(rows)}"
 
-    def counts(self, table: str) -> str:
-        """Per kind and step of a chain table: how many keys."""
+    @staticmethod
+    def reached(spans: list[_Span]) -> str:
+        """Per kind and step of `reach`: how many keys reach it in each span."""
+        latest = ", ".join(f"max(CASE WHEN t < {s.hi} THEN v END) AS latest{i}" for i, s in enumerate(spans))
+        counts = ", ".join(f"count(CASE WHEN latest{i} >= {s.lo} THEN 1 END)" for i, s in enumerate(spans))
         return (
-            f"SELECT kind, step, count(*) FROM (SELECT DISTINCT kind, step, {', '.join(self.keys)} FROM {table}) "
+            f"SELECT kind, step, {counts} FROM (SELECT kind, step, key, {latest} FROM reach GROUP BY kind, step, key) "
             "GROUP BY kind, step"
         )
 
-    def _entries(self, table: str) -> str:
-        """CTEs `entry` (each key's first step-1 event) and `done` (the keys that reached the last step)."""
-        keys = ", ".join(self.keys)
+    def _entries(self, span: _Span) -> str:
+        """CTEs `entry` (each key's first step-1 event in the span) and `done` (the keys that reached the last
+        step in it)."""
         return (
-            f"entry AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, "
-            f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY t, seq) AS n FROM {table} "
-            "WHERE kind = 's' AND step = 0) WHERE n = 1), "
-            f"done AS (SELECT DISTINCT {keys}, TRUE AS completed FROM {table} "
-            f"WHERE kind = 's' AND step = {len(self.matches) - 1})"
+            "entry AS (SELECT key, t, seq FROM (SELECT key, t, seq, ROW_NUMBER() OVER (PARTITION BY key "
+            f"ORDER BY t, seq) AS n FROM reach WHERE kind = 's' AND step = 0 AND {span.where()}) WHERE n = 1), "
+            f"done AS (SELECT key, TRUE AS completed FROM reach WHERE kind = 's' AND step = {len(self.matches) - 1} "
+            f"GROUP BY key HAVING max(CASE WHEN t < {span.hi} THEN v END) >= {span.lo})"
         )
 
-    def weekly(self, table: str, week: str) -> str:
-        """Per week (`week`: SQL of an entry's week number): keys that entered (their first step-1 event) and of
-        those, keys that completed."""
+    def weekly(self, span: _Span, week: str) -> str:
+        """Per week (`week`: SQL of an entry's week number): keys that entered the span that week (their first
+        step-1 event) and of those, keys that completed in it."""
         return (
-            f"WITH {self._entries(table)} "
-            f"SELECT {week} AS week, count(*) AS entered, "
-            f"count(completed) AS completed FROM entry LEFT JOIN done USING ({', '.join(self.keys)}) GROUP BY week"
+            f"WITH {self._entries(span)} SELECT {week} AS week, count(*) AS entered, count(completed) AS completed "
+            "FROM entry LEFT JOIN done USING (key) GROUP BY week"
         )
 
-    def breakdown(self, table: str, span: _Span, limit: int = 10) -> str:
+    def breakdown(self, span: _Span, limit: int = 10) -> str:
         """Entries and completions by the source / medium of the entry event, else of the user's first event
         with a source in the span."""
-        keys = ", ".join(self.keys)
         return (
-            f"WITH {self._entries(table)}, "
+            f"WITH {self._entries(span)}, "
             "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER "
             f"(PARTITION BY user_id ORDER BY t, seq) AS n FROM base WHERE source IS NOT NULL "
             f"AND {span.where()}) WHERE n = 1), "
             "chosen AS (SELECT CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL THEN touch.seq "
-            f"ELSE entry.seq END AS seq, completed FROM entry LEFT JOIN done USING ({keys}) "
+            "ELSE entry.seq END AS seq, completed FROM entry LEFT JOIN done USING (key) "
             "JOIN base own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = own.user_id) "
             "SELECT COALESCE(e.source, '(direct)') AS source, COALESCE(e.medium, '(none)') AS medium, "
             "count(*) AS entered, count(completed) AS completed FROM chosen JOIN base e USING (seq) "
@@ -273,20 +275,19 @@ def compute_funnel(
         sql = FunnelSql(config, _events_view(cursor, events, params))
         cursor.execute(sql.flagged(_Span(min(before.lo, weeks.lo), period.hi)))
         cursor.execute(sql.base(_Span(min(period.lo, month.lo), period.hi)))
+        cursor.execute(sql.reach())
+        spans = {"period": period, "before": before, "weeks": weeks}
+        found = {(kind, step): n for kind, step, *n in cursor.execute(sql.reached(list(spans.values()))).fetchall()}
         reached: dict[str, tuple[list[int], list[int | None]]] = {}
-        for name, span in (("period", period), ("before", before), ("weeks", weeks)):
-            cursor.execute(sql.chain(span, name))
-            found = {(kind, step): n for kind, step, n in cursor.execute(sql.counts(name)).fetchall()}
-            counts = [found.get(("s", k), 0) for k in range(len(names))]
-            reached[name] = (
-                counts,
-                [found.get(("c", k + 1), 0) if k + 1 < len(names) else None for k in range(len(names))],
-            )
+        for i, name in enumerate(spans):
+            counts = [found.get(("s", k), [0] * len(spans))[i] for k in range(len(names))]
+            continued = [found.get(("c", k + 1), [0] * len(spans))[i] for k in range(len(names) - 1)]
+            reached[name] = counts, [*continued, None]
         week = f"{calendar.day_of(first_week, as_of)} // 7"
-        weekly = _weekly(cursor.execute(sql.weekly("weeks", week)).fetchall(), first_week)
+        weekly = _weekly(cursor.execute(sql.weekly(weeks, week)).fetchall(), first_week)
         breakdown = tuple(
             BreakdownRow(source, medium, entered, completed, completed / entered)
-            for source, medium, entered, completed in cursor.execute(sql.breakdown("period", period)).fetchall()
+            for source, medium, entered, completed in cursor.execute(sql.breakdown(period)).fetchall()
         )
         first_day = day_after - timedelta(days=period_days)
         traffic = _traffic(cursor, period, month, calendar.day_of(first_day, as_of), first_day, period_days)
@@ -317,11 +318,15 @@ def _traffic(cursor, period: _Span, month: _Span, day: str, first: date, days: i
     """Visitors per local day (`day`: its number from `first`), users and sessions of the period, month-to-date
     visitors, sign-ups per day."""
     in_period, in_month = period.where(), month.where()
-    users, sessions, monthly = cursor.execute(
-        f"SELECT count(DISTINCT CASE WHEN {in_period} THEN user_id END), "
-        f"(SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM base WHERE user_id IS NOT NULL "
-        f"AND session_id IS NOT NULL AND {in_period})), count(DISTINCT CASE WHEN {in_month} THEN user_id END) "
-        f"FROM base WHERE user_id IS NOT NULL"
+    users, monthly = cursor.execute(
+        "SELECT count(CASE WHEN seen = 1 THEN 1 END), count(CASE WHEN this_month = 1 THEN 1 END) FROM ("
+        f"SELECT user_id, max(CASE WHEN {in_period} THEN 1 ELSE 0 END) AS seen, "
+        f"max(CASE WHEN {in_month} THEN 1 ELSE 0 END) AS this_month FROM base "
+        "WHERE user_id IS NOT NULL GROUP BY user_id)"
+    ).fetchone()
+    (sessions,) = cursor.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM base WHERE user_id IS NOT NULL "
+        f"AND session_id IS NOT NULL AND {in_period})"
     ).fetchone()
     visitors = dict(
         cursor.execute(
