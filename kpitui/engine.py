@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -35,13 +36,23 @@ def sql_literal(text: str) -> str:
 
 def configure(settings: EngineSettings) -> None:
     """Use these settings from the next query on (the database is opened lazily, so importing stays cheap; an
-    open one keeps its tables and takes the new settings)."""
+    open one keeps its tables and takes the new settings, but for a spill directory it has used)."""
     global _settings
     with _lock:
         if settings != _settings and _database is not None:
             for name, value in _config(settings).items():
-                _database.execute(f"SET {name} = {sql_literal(str(value))}")
+                try:
+                    _database.execute(f"SET {name} = {sql_literal(str(value))}")
+                except _not_implemented():  # a temp_directory already spilled to stays until the next start
+                    pass
         _settings = settings
+
+
+def _not_implemented() -> type[Exception]:
+    """DuckDB's error for a setting it cannot change while running."""
+    import duckdb
+
+    return duckdb.NotImplementedException
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -51,6 +62,22 @@ def cursor() -> duckdb.DuckDBPyConnection:
         if _database is None:
             _database = _open(_settings)
         return _database.cursor()
+
+
+def failure(error: BaseException) -> str | None:
+    """What to tell the user when the engine itself could not run a query (memory, spill space, anything else of
+    DuckDB's own), else None."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None or not isinstance(error, duckdb.Error):
+        return None
+    detail = str(error).splitlines()[0][:300]
+    spill = _config(_settings)["temp_directory"]
+    limit = f"the analytics engine needed more memory than [engine] memory_limit ({_settings.memory_limit})"
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return f"{limit}: raise it, or free disk space in [engine] temp_directory ({spill}) ({detail})"
+    if isinstance(error, duckdb.IOException) and str(spill) in str(error):
+        return f"{limit} and could not spill to [engine] temp_directory ({spill}): {detail}"
+    return f"the analytics engine failed: {detail}"
 
 
 def drop_with(owner: object, table: str) -> None:
@@ -66,11 +93,15 @@ def _drop(table: str) -> None:
 
 
 def _config(settings: EngineSettings) -> dict[str, str | int]:
-    """DuckDB's settings for ours: the memory limit, where it spills (default the user cache dir), one thread per
-    core."""
+    """DuckDB's settings for ours: the memory limit, where it spills (default the user cache dir, created here),
+    one thread per core."""
     from platformdirs import user_cache_path
 
     spill = Path(settings.temp_directory or user_cache_path("kpitui") / "duckdb").expanduser()
+    try:  # DuckDB creates only its last directory, when it first spills
+        spill.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # unwritable: the query that needs to spill says so
     return {"memory_limit": settings.memory_limit, "temp_directory": str(spill), "threads": os.cpu_count() or 1}
 
 

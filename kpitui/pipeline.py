@@ -147,8 +147,8 @@ def compute_snapshot(
     kept: StoredSections | None = None,
 ) -> Snapshot:
     """Every metric from the sources' last good tables (and the stored closing MRR rows, `closed`; the stored
-    sections, `kept`, where their files, as_of and settings are the same); a metrics error marks its sources as
-    errors."""
+    sections, `kept`, where their files, as_of and settings are the same); a metrics or engine error marks its
+    sources as errors."""
     from kpitui import engine
     from kpitui.metrics.alerts import evaluate_alerts, freshness_alerts, hold_stale
 
@@ -158,10 +158,13 @@ def compute_snapshot(
     for section in SECTIONS:
         try:
             sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {})
-        except MetricsError as exc:
+        except Exception as exc:  # a metrics error, or the engine's (memory, spill space)
+            message = str(exc) if isinstance(exc, MetricsError) else engine.failure(exc)
+            if message is None:
+                raise
             sections[section] = None
             for name in _feeding(config, states, section):
-                statuses[name] = replace(statuses[name], status="error", error=str(exc))
+                statuses[name] = replace(statuses[name], status="error", error=message)
     snapshot = Snapshot(
         as_of=as_of,
         generated_at=now,

@@ -168,3 +168,37 @@ def test_large_ga4_csv_files_are_read_or_named(tmp_path, capsys):
     assert run(["check", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert f"{other}: not a GA4 export kpitui knows" in out and "unexpected" not in out
+
+
+def test_an_engine_out_of_memory_is_the_sources_error_not_a_crash(tmp_path, capsys):
+    """A funnel that needs more than `[engine] memory_limit` and cannot spill (its temp_directory is a file):
+    the snapshot is written, the source says what to change (it was a traceback out of `kpitui snapshot`)."""
+    import json
+
+    from kpitui import engine
+
+    events = tmp_path / "events.parquet"
+    engine.cursor().execute(
+        f"COPY (SELECT CAST(1794300000000000 + i * 1000 AS BIGINT) AS event_timestamp, "
+        f"CASE WHEN i % 3 = 0 THEN 'page_view' ELSE 'sign_up' END AS event_name, 'u' || (i % 200000) AS "
+        f"user_pseudo_id FROM range(3000000) r(i)) TO '{events}' (FORMAT PARQUET)"
+    )
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    config = tmp_path / "kpitui.toml"
+    config.write_text(
+        f'[sources.web]\ntype = "ga4"\npath = "{events}"\n\n[funnel]\nsteps = ["page_view", "sign_up"]\n\n'
+        f'[engine]\nmemory_limit = "20MB"\ntemp_directory = "{blocked}"\n'
+    )
+    try:
+        code = run(["snapshot", "--config", str(config), "--as-of", "2026-11-10", "--format", "json",
+                    "--data-dir", str(tmp_path / "data")])  # fmt: skip
+    finally:
+        engine.configure(engine.EngineSettings())
+    out = capsys.readouterr()
+    snapshot = json.loads(out.out)
+    assert code == 1 and snapshot["funnel"] is None  # a source failed
+    assert "error: source web: the analytics engine needed more memory" in out.err
+    web = snapshot["sources"]["web"]
+    assert web["status"] == "error"
+    assert web["error"].startswith("the analytics engine needed more memory than [engine] memory_limit (20MB)")
