@@ -1,8 +1,11 @@
-"""Funnel conversion by GA4's rules (DESIGN.md section 4) as SQL on the engine: closed or open, indirectly or
-directly followed, per user or per session, param filters, and every entry tried."""
+"""Funnel conversion by GA4's rules (DESIGN.md section 4) as SQL: closed or open, indirectly or directly followed,
+per user or per session, param filters, and every entry tried; with the previous period, the weekly trend, the
+source / medium breakdown and traffic. One definition for two engines: DuckDB over files, its stages held as temp
+tables, and a warehouse, the same SQL as one query (`FunnelQuery.single`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -74,22 +77,60 @@ class _Calendar:
         return f"((t + {offset}) // {DAY_US} - {(first - date(1970, 1, 1)).days})"
 
 
-class FunnelSql:
-    """The funnel's queries over a table `base`: the events of the spans it needs, with `t` (µs) and `seq`."""
+@dataclass(frozen=True)
+class FunnelSpans:
+    """The spans a funnel snapshot reads, from `as_of`, the period's length and the property's time zone."""
 
-    def __init__(self, config: FunnelConfig, columns: set[str]) -> None:
-        self.config = config
-        self.keys = ["user_id", "session_id"] if config.per_session else ["user_id"]
-        self.matches = [self._match(step, columns) for step in config.steps]
+    period: _Span
+    before: _Span
+    weeks: _Span
+    month: _Span
+    first_day: date  # the period's
+    first_week: date  # the weekly trend's
+    days: int
+    calendar: _Calendar
 
     @staticmethod
-    def base(span: _Span) -> str:
-        """The temp table `base`: the events of the span (that of the traffic figures and the breakdown) with what
-        those need, `t` (µs) and `seq`."""
-        return (
-            "CREATE OR REPLACE TEMP TABLE base AS SELECT user_id, session_id, event_name, source, medium, t, seq "
-            f"FROM events WHERE {span.where()}"
+    def ending(as_of: date, period_days: int, timezone: str) -> FunnelSpans:
+        """The period [start, end) (`end` the midnight after `as_of`, local), the one before it, the eight weeks
+        ending with it and the month to date."""
+        calendar = _Calendar(ZoneInfo(timezone))
+        day_after = as_of + timedelta(days=1)
+        at = lambda days_before: calendar.midnight(day_after - timedelta(days=days_before))  # noqa: E731
+        period = _Span(at(period_days), at(0))
+        return FunnelSpans(
+            period=period,
+            before=_Span(at(2 * period_days), period.lo),
+            weeks=_Span(at(_WEEKS * 7), period.hi),
+            month=_Span(calendar.midnight(as_of.replace(day=1)), period.hi),
+            first_day=day_after - timedelta(days=period_days),
+            first_week=day_after - timedelta(days=_WEEKS * 7),
+            days=period_days,
+            calendar=calendar,
         )
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=self.days - 1)
+
+    @property
+    def read(self) -> _Span:
+        """Every instant a figure looks at."""
+        return _Span(min(self.before.lo, self.weeks.lo, self.month.lo), self.period.hi)
+
+
+FIGURE_COLUMNS = "figure, name, detail, k, n1, n2, n3"  # every figure as a row of these
+
+
+class FunnelQuery:
+    """The funnel's SQL over a relation `events` (the canonical columns, `t` its time in µs, and `seq` ordering a
+    user's events: file order for files): `stages`, worth holding as tables, then `figures`, one SELECT of every
+    figure as rows of FIGURE_COLUMNS."""
+
+    def __init__(self, config: FunnelConfig, columns: set[str], spans: FunnelSpans) -> None:
+        self.config, self.spans = config, spans
+        self.keys = ["user_id", "session_id"] if config.per_session else ["user_id"]
+        self.matches = [self._match(step, columns) for step in config.steps]
 
     @staticmethod
     def _match(step: FunnelStep, columns: set[str]) -> str:
@@ -100,23 +141,30 @@ class FunnelSql:
             parts.append(f"{_column(column)} = {sql_literal(value)}" if column in columns else "FALSE")
         return "(" + " AND ".join(parts) + ")"
 
-    def flagged(self, span: _Span) -> str:
-        """A temp table `flagged`: the countable events of the span, one flag per step and the first step each
-        matches (`rank`, for ties); every event when directly followed, else only the steps' events. Keys (users,
-        or users' sessions) are numbered as `key`: the windows partition by a number faster than by GA4's long
-        client ids."""
-        keys = ", ".join(self.keys)
+    def _on(self, left: str, right: str) -> str:
+        """The join condition that two relations hold the same event of the same key."""
+        return " AND ".join(f"{left}.{k} = {right}.{k}" for k in [*self.keys, "seq"])
+
+    def stages(self) -> list[tuple[str, str]]:
+        """(name, SELECT) in order: `flagged`, `base` and `reach`."""
+        return [("flagged", self._flagged()), ("base", self._base()), ("reach", self._reach())]
+
+    def _base(self) -> str:
+        """The events of the traffic figures' and the breakdown's span with what those need."""
+        span = _Span(min(self.spans.period.lo, self.spans.month.lo), self.spans.period.hi)
+        return f"SELECT user_id, session_id, event_name, source, medium, t, seq FROM events WHERE {span.where()}"
+
+    def _flagged(self) -> str:
+        """The countable events of every span, one flag per step and the first step each matches (`step_rank`,
+        for ties); every event when directly followed, else only the steps' events."""
         flags = ", ".join(f"{m} AS m{i}" for i, m in enumerate(self.matches))
         rank = " ".join(f"WHEN {m} THEN {i}" for i, m in enumerate(self.matches))
         known = " AND ".join(f"{k} IS NOT NULL" for k in self.keys)
         relevant = "" if self.config.direct else " AND (" + " OR ".join(self.matches) + ")"
-        marks = ", ".join(f"m{i}" for i in range(len(self.matches)))
+        span = _Span(min(self.spans.before.lo, self.spans.weeks.lo), self.spans.period.hi)
         return (
-            f"CREATE OR REPLACE TEMP TABLE flagged AS WITH f AS (SELECT {keys}, t, seq, {flags}, "
-            f"CASE {rank} ELSE {len(self.matches)} END AS rank FROM events "
-            f"WHERE {known} AND {span.where()}{relevant}), "
-            f"numbers AS (SELECT {keys}, row_number() OVER () AS key FROM (SELECT DISTINCT {keys} FROM f)) "
-            f"SELECT key, t, seq, {marks}, rank FROM f JOIN numbers USING ({keys})"
+            f"SELECT {', '.join(self.keys)}, t, seq, {flags}, CASE {rank} ELSE {len(self.matches)} END AS step_rank "
+            f"FROM events WHERE {known} AND {span.where()}{relevant}"
         )
 
     def _continued(self, step: int) -> str:
@@ -125,96 +173,154 @@ class FunnelSql:
 
         Indirectly: those at or before it (ties count), not itself, within the window; where both steps name the
         same event, the strictly earlier ones and the ties other than itself are looked at apart.
-        Directly: the key's event just before it (ties in step order, then file order), within the window."""
-        window, previous = int(self.config.window * 1_000_000), f"s{step - 1}"
+        Directly: the key's event just before it (ties in step order, then in `seq`), within the window."""
+        keys, window, previous = ", ".join(self.keys), int(self.config.window * 1_000_000), f"s{step - 1}"
         if self.config.direct:
+            by_key = ", ".join(f"f.{k}" for k in self.keys)
             return (
-                f"c{step} AS (SELECT key, t, seq, v FROM ("
-                f"SELECT f.key, f.t, f.seq, f.m{step}, LAG(p.v) OVER w AS v, LAG(f.t) OVER w AS previous_t "
-                f"FROM flagged f LEFT JOIN {previous} p ON p.seq = f.seq "
-                "WINDOW w AS (PARTITION BY f.key ORDER BY f.t, f.rank, f.seq)) "
+                f"c{step} AS (SELECT {keys}, t, seq, v FROM ("
+                f"SELECT {by_key}, f.t, f.seq, f.m{step}, LAG(p.v) OVER w AS v, LAG(f.t) OVER w AS previous_t "
+                f"FROM flagged f LEFT JOIN {previous} p ON {self._on('p', 'f')} "
+                f"WINDOW w AS (PARTITION BY {by_key} ORDER BY f.t, f.step_rank, f.seq)) "
                 f"WHERE m{step} AND v IS NOT NULL AND t - previous_t <= {window})"
             )
         rows = (
-            f"SELECT key, t, seq, 0 AS role, v AS pv FROM {previous} "
-            f"UNION ALL SELECT key, t, seq, 1, CAST(NULL AS BIGINT) FROM flagged WHERE m{step}"
+            f"SELECT {keys}, t, seq, 0 AS role, v AS pv FROM {previous} "
+            f"UNION ALL SELECT {keys}, t, seq, 1 AS role, CAST(NULL AS BIGINT) AS pv FROM flagged WHERE m{step}"
         )
         steps = self.config.steps
         if steps[step].event != steps[step - 1].event:  # no event can be both: every one in the frame will do
-            latest = f"max(pv) OVER (PARTITION BY key ORDER BY t RANGE BETWEEN {window} PRECEDING AND CURRENT ROW)"
+            latest = f"max(pv) OVER (PARTITION BY {keys} ORDER BY t RANGE BETWEEN {window} PRECEDING AND CURRENT ROW)"
             return (
-                f"c{step} AS (SELECT key, t, seq, v FROM (SELECT *, {latest} AS v FROM ({rows})) "
-                "WHERE role = 1 AND v IS NOT NULL)"
+                f"c{step} AS (SELECT {keys}, t, seq, v FROM (SELECT {keys}, t, seq, role, {latest} AS v "
+                f"FROM ({rows})) WHERE role = 1 AND v IS NOT NULL)"
             )
-        earlier = f"max(pv) OVER (PARTITION BY key ORDER BY t RANGE BETWEEN {window} PRECEDING AND 1 PRECEDING)"
-        ties = [  # the events at the same time before it in file order, and after it (its own row sorts after it)
-            f"max(pv) OVER (PARTITION BY key, t ORDER BY seq{order}, role DESC "
+        earlier = f"max(pv) OVER (PARTITION BY {keys} ORDER BY t RANGE BETWEEN {window} PRECEDING AND 1 PRECEDING)"
+        ties = [  # the events at the same time before it in `seq`, and after it (its own row sorts after it)
+            f"max(pv) OVER (PARTITION BY {keys}, t ORDER BY seq{order}, role DESC "
             "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
             for order in ("", " DESC")
         ]
         latest = "GREATEST(" + ", ".join(f"COALESCE({w}, {_NONE})" for w in (earlier, *ties)) + ")"
         return (
-            f"c{step} AS (SELECT key, t, seq, v FROM (SELECT *, {latest} AS v FROM ({rows})) "
-            f"WHERE role = 1 AND v > {_NONE})"
+            f"c{step} AS (SELECT {keys}, t, seq, v FROM (SELECT {keys}, t, seq, role, {latest} AS v "
+            f"FROM ({rows})) WHERE role = 1 AND v > {_NONE})"
         )
 
-    def reach(self) -> str:
-        """The temp table `reach` over all of `flagged`: per step, its countable events (`kind` 's'; `v` the
-        latest entry time of a chain through the event when closed, its own time when open) and the events that
-        continue from a countable step−1 event (`kind` 'c', with the latest `v` they continue from; the same as
-        the countable ones when closed). A key reaches step k in a span [lo, hi) when one of its step-k events
-        before `hi` has `v` at or after `lo`: the chain lies in the span. One pass serves every span."""
-        ctes = ["s0 AS (SELECT key, t, seq, t AS v FROM flagged WHERE m0)"]
-        rows = ["SELECT 's' AS kind, 0 AS step, key, t, seq, v FROM s0"]
+    def _reach(self) -> str:
+        """Over all of `flagged`, per step: its countable events (`kind` 's'; `v` the latest entry time of a chain
+        through the event when closed, its own time when open) and the events that continue from a countable
+        step−1 event (`kind` 'c', with the latest `v` they continue from; the same as the countable ones when
+        closed). A key reaches step k in a span [lo, hi) when one of its step-k events before `hi` has `v` at or
+        after `lo`: the chain lies in the span. One pass serves every span."""
+        keys = ", ".join(self.keys)
+        ctes = [f"s0 AS (SELECT {keys}, t, seq, t AS v FROM flagged WHERE m0)"]
+        rows = [f"SELECT 's' AS kind, 0 AS step, {keys}, t, seq, v FROM s0"]
         for k in range(1, len(self.matches)):
             ctes.append(self._continued(k))
-            every = f"SELECT key, t, seq, t AS v FROM flagged WHERE m{k}"
-            ctes.append(f"s{k} AS ({every if self.config.open else f'SELECT * FROM c{k}'})")
-            rows += [f"SELECT 's', {k}, key, t, seq, v FROM s{k}", f"SELECT 'c', {k}, key, t, seq, v FROM c{k}"]
-        return f"CREATE OR REPLACE TEMP TABLE reach AS WITH {', '.join(ctes)} {' UNION ALL '.join(rows)}"
+            every = f"SELECT {keys}, t, seq, t AS v FROM flagged WHERE m{k}"
+            ctes.append(f"s{k} AS ({every if self.config.open else f'SELECT {keys}, t, seq, v FROM c{k}'})")
+            rows += [f"SELECT 's', {k}, {keys}, t, seq, v FROM s{k}", f"SELECT 'c', {k}, {keys}, t, seq, v FROM c{k}"]
+        return f"WITH {', '.join(ctes)} {' UNION ALL '.join(rows)}"
 
-    @staticmethod
-    def reached(spans: list[_Span]) -> str:
-        """Per kind and step of `reach`: how many keys reach it in each span."""
-        latest = ", ".join(f"max(CASE WHEN t < {s.hi} THEN v END) AS latest{i}" for i, s in enumerate(spans))
-        counts = ", ".join(f"count(CASE WHEN latest{i} >= {s.lo} THEN 1 END)" for i, s in enumerate(spans))
-        return (
-            f"SELECT kind, step, {counts} FROM (SELECT kind, step, key, {latest} FROM reach GROUP BY kind, step, key) "
-            "GROUP BY kind, step"
+    def _entries(self, name: str, span: _Span) -> list[str]:
+        """CTEs `entry_{name}` (each key's first step-1 event in the span) and `done_{name}` (the keys that
+        reached the last step in it)."""
+        keys = ", ".join(self.keys)
+        return [
+            f"entry_{name} AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, ROW_NUMBER() OVER (PARTITION BY "
+            f"{keys} ORDER BY t, seq) AS n FROM reach WHERE kind = 's' AND step = 0 AND {span.where()}) "
+            "WHERE n = 1)",
+            f"done_{name} AS (SELECT {keys}, TRUE AS completed FROM reach WHERE kind = 's' "
+            f"AND step = {len(self.matches) - 1} GROUP BY {keys} HAVING max(CASE WHEN t < {span.hi} THEN v END) "
+            f">= {span.lo})",
+        ]
+
+    def _ctes(self) -> list[str]:
+        """The figures' CTEs: entries of the weekly trend and of the period, the users' first touch in the period,
+        the event whose source / medium each entry is counted under, and the users of the traffic figures."""
+        s, keys = self.spans, ", ".join(self.keys)
+        return [
+            *self._entries("weeks", s.weeks),
+            *self._entries("period", s.period),
+            "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER (PARTITION BY user_id "
+            f"ORDER BY t, seq) AS n FROM base WHERE source IS NOT NULL AND {s.period.where()}) WHERE n = 1)",
+            "chosen AS (SELECT own.user_id AS user_id, CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL "
+            "THEN touch.seq ELSE own.seq END AS seq, completed FROM entry_period entry "
+            f"LEFT JOIN done_period USING ({keys}) JOIN base own ON {self._on('own', 'entry')} "
+            "LEFT JOIN touch ON touch.user_id = own.user_id)",
+            f"visited AS (SELECT user_id, max(CASE WHEN {s.period.where()} THEN 1 ELSE 0 END) AS seen, "
+            f"max(CASE WHEN {s.month.where()} THEN 1 ELSE 0 END) AS this_month FROM base "
+            "WHERE user_id IS NOT NULL GROUP BY user_id)",
+        ]
+
+    def _body(self) -> str:
+        """Every figure as rows of FIGURE_COLUMNS: keys reaching each step in each span, the weekly trend, the
+        breakdown, users, sessions and month-to-date visitors, visitors and sign-ups per day."""
+        s, keys = self.spans, ", ".join(self.keys)
+        spans = (s.period, s.before, s.weeks)
+        latest = ", ".join(f"max(CASE WHEN t < {span.hi} THEN v END) AS latest{i}" for i, span in enumerate(spans))
+        reached = ", ".join(
+            f"count(CASE WHEN latest{i} >= {span.lo} THEN 1 END) AS n{i + 1}" for i, span in enumerate(spans)
         )
+        week = f"{s.calendar.day_of(s.first_week, s.last_day)} // 7"
+        day = s.calendar.day_of(s.first_day, s.last_day)
+        in_period = s.period.where()
+        return " UNION ALL ".join([
+            f"SELECT 'reached' AS figure, kind AS name, CAST(NULL AS VARCHAR) AS detail, step AS k, {reached} "
+            f"FROM (SELECT kind, step, {keys}, {latest} FROM reach GROUP BY kind, step, {keys}) GROUP BY kind, step",
+            "SELECT 'weekly' AS figure, NULL AS name, NULL AS detail, week AS k, count(*) AS n1, "
+            f"count(completed) AS n2, NULL AS n3 FROM (SELECT {week} AS week, completed FROM entry_weeks "
+            f"LEFT JOIN done_weeks USING ({keys})) GROUP BY week",
+            "SELECT * FROM (SELECT 'breakdown' AS figure, COALESCE(e.source, '(direct)') AS name, "
+            "COALESCE(e.medium, '(none)') AS detail, NULL AS k, count(*) AS n1, count(completed) AS n2, NULL AS n3 "
+            "FROM chosen JOIN base e USING (user_id, seq) GROUP BY 2, 3 ORDER BY n1 DESC, name, detail LIMIT 10)",
+            "SELECT 'traffic' AS figure, NULL AS name, NULL AS detail, NULL AS k, "
+            "(SELECT count(CASE WHEN seen = 1 THEN 1 END) FROM visited) AS n1, "
+            "(SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM base WHERE user_id IS NOT NULL "
+            f"AND session_id IS NOT NULL AND {in_period})) AS n2, "
+            "(SELECT count(CASE WHEN this_month = 1 THEN 1 END) FROM visited) AS n3",
+            f"SELECT 'visitors' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(DISTINCT user_id) AS n1, "
+            f"NULL AS n2, NULL AS n3 FROM base WHERE user_id IS NOT NULL AND {in_period} GROUP BY 4",
+            f"SELECT 'signups' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(*) AS n1, NULL AS n2, "
+            f"NULL AS n3 FROM base WHERE event_name = {sql_literal(_SIGN_UP)} AND {in_period} GROUP BY 4",
+        ])  # fmt: skip
 
-    def _entries(self, span: _Span) -> str:
-        """CTEs `entry` (each key's first step-1 event in the span) and `done` (the keys that reached the last
-        step in it)."""
-        return (
-            "entry AS (SELECT key, t, seq FROM (SELECT key, t, seq, ROW_NUMBER() OVER (PARTITION BY key "
-            f"ORDER BY t, seq) AS n FROM reach WHERE kind = 's' AND step = 0 AND {span.where()}) WHERE n = 1), "
-            f"done AS (SELECT key, TRUE AS completed FROM reach WHERE kind = 's' AND step = {len(self.matches) - 1} "
-            f"GROUP BY key HAVING max(CASE WHEN t < {span.hi} THEN v END) >= {span.lo})"
-        )
+    def figures(self) -> str:
+        """One SELECT of every figure over the stages."""
+        return f"WITH {', '.join(self._ctes())} {self._body()}"
 
-    def weekly(self, span: _Span, week: str) -> str:
-        """Per week (`week`: SQL of an entry's week number): keys that entered the span that week (their first
-        step-1 event) and of those, keys that completed in it."""
-        return (
-            f"WITH {self._entries(span)} SELECT {week} AS week, count(*) AS entered, count(completed) AS completed "
-            "FROM entry LEFT JOIN done USING (key) GROUP BY week"
-        )
+    def single(self, events: str) -> str:
+        """Stages and figures as one query over `events` (a SELECT of the canonical columns with `t` and `seq`)."""
+        stages = [f"{name} AS ({sql})" for name, sql in [("events", events), *self.stages()]]
+        return f"WITH {', '.join([*stages, *self._ctes()])} {self._body()}"
 
-    def breakdown(self, span: _Span, limit: int = 10) -> str:
-        """Entries and completions by the source / medium of the entry event, else of the user's first event
-        with a source in the span."""
-        return (
-            f"WITH {self._entries(span)}, "
-            "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER "
-            f"(PARTITION BY user_id ORDER BY t, seq) AS n FROM base WHERE source IS NOT NULL "
-            f"AND {span.where()}) WHERE n = 1), "
-            "chosen AS (SELECT CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL THEN touch.seq "
-            "ELSE entry.seq END AS seq, completed FROM entry LEFT JOIN done USING (key) "
-            "JOIN base own ON own.seq = entry.seq LEFT JOIN touch ON touch.user_id = own.user_id) "
-            "SELECT COALESCE(e.source, '(direct)') AS source, COALESCE(e.medium, '(none)') AS medium, "
-            "count(*) AS entered, count(completed) AS completed FROM chosen JOIN base e USING (seq) "
-            f"GROUP BY 1, 2 ORDER BY entered DESC, source, medium LIMIT {limit}"
+    def metrics(self, rows: Sequence[tuple]) -> FunnelMetrics:
+        """The funnel from the figures' rows."""
+        by_figure: dict[str, list[tuple]] = {}
+        for figure, *rest in rows:
+            by_figure.setdefault(figure, []).append(tuple(rest))
+        names, spans = [step.name for step in self.config.steps], self.spans
+        found = {(kind, step): counts for kind, _, step, *counts in by_figure.get("reached", [])}
+        count = lambda kind, step, span: int(found.get((kind, step), (0, 0, 0))[span])  # noqa: E731
+        steps = [[count("s", k, span) for k in range(len(names))] for span in range(3)]
+        continued = [count("c", k + 1, 0) for k in range(len(names) - 1)]
+        (_, _, _, users, sessions, monthly), = by_figure["traffic"]  # fmt: skip
+        per_day = lambda figure: {k: n for _, _, k, n, _, _ in by_figure.get(figure, [])}  # noqa: E731
+        days = [(spans.first_day + timedelta(days=n)).isoformat() for n in range(spans.days)]
+        visitors, signups = per_day("visitors"), per_day("signups")
+        breakdown = sorted(by_figure.get("breakdown", []), key=lambda r: (-r[3], r[0], r[1]))
+        return FunnelMetrics(
+            steps=funnel_steps(steps[0], [*continued, None], names),
+            overall_conversion=overall_conversion(steps[0]),
+            previous_overall_conversion=overall_conversion(steps[1]),
+            weekly=_weekly({k: (n1, n2) for _, _, k, n1, n2, _ in by_figure.get("weekly", [])}, spans.first_week),
+            breakdown=tuple(BreakdownRow(s, m, n, done, done / n) for s, m, _, n, done, _ in breakdown),
+            daily_visitors=tuple((label, int(visitors.get(n, 0))) for n, label in enumerate(days)),
+            daily_signups=tuple((label, int(signups.get(n, 0))) for n, label in enumerate(days)),
+            users=int(users),
+            sessions=int(sessions),
+            monthly_visitors=int(monthly),
         )
 
 
@@ -259,92 +365,25 @@ def compute_funnel(
 ) -> FunnelMetrics:
     """Funnel steps, overall conversion, previous period, weekly trend, source/medium breakdown and traffic over
     the period [start, end): `end` the midnight after `as_of` in the property's time zone, days and weeks local
-    too. `events`: a scan, or a canonical frame."""
-    calendar = _Calendar(ZoneInfo(timezone))
-    day_after = as_of + timedelta(days=1)
-    at = lambda days_before: calendar.midnight(day_after - timedelta(days=days_before))  # noqa: E731
-    period = _Span(at(period_days), at(0))
-    before = _Span(at(2 * period_days), period.lo)
-    weeks = _Span(at(_WEEKS * 7), period.hi)
-    month = _Span(calendar.midnight(as_of.replace(day=1)), period.hi)
-    first_week = day_after - timedelta(days=_WEEKS * 7)
-    names = [s.name for s in config.steps]
+    too. `events`: a scan, a canonical frame, or a warehouse's events (`run_funnel`)."""
+    spans = FunnelSpans.ending(as_of, period_days, timezone)
+    params = tuple(sorted({key for step in config.steps for key in step.params}))
+    if hasattr(events, "run_funnel"):
+        return events.run_funnel(lambda columns: FunnelQuery(config, columns, spans), params, spans.read)
     cursor = engine.cursor()
     try:
-        params = tuple(sorted({key for step in config.steps for key in step.params}))
-        sql = FunnelSql(config, _events_view(cursor, events, params))
-        cursor.execute(sql.flagged(_Span(min(before.lo, weeks.lo), period.hi)))
-        cursor.execute(sql.base(_Span(min(period.lo, month.lo), period.hi)))
-        cursor.execute(sql.reach())
-        spans = {"period": period, "before": before, "weeks": weeks}
-        found = {(kind, step): n for kind, step, *n in cursor.execute(sql.reached(list(spans.values()))).fetchall()}
-        reached: dict[str, tuple[list[int], list[int | None]]] = {}
-        for i, name in enumerate(spans):
-            counts = [found.get(("s", k), [0] * len(spans))[i] for k in range(len(names))]
-            continued = [found.get(("c", k + 1), [0] * len(spans))[i] for k in range(len(names) - 1)]
-            reached[name] = counts, [*continued, None]
-        week = f"{calendar.day_of(first_week, as_of)} // 7"
-        weekly = _weekly(cursor.execute(sql.weekly(weeks, week)).fetchall(), first_week)
-        breakdown = tuple(
-            BreakdownRow(source, medium, entered, completed, completed / entered)
-            for source, medium, entered, completed in cursor.execute(sql.breakdown(period)).fetchall()
-        )
-        first_day = day_after - timedelta(days=period_days)
-        traffic = _traffic(cursor, period, month, calendar.day_of(first_day, as_of), first_day, period_days)
+        query = FunnelQuery(config, _events_view(cursor, events, params), spans)
+        for name, sql in query.stages():
+            cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        return query.metrics(cursor.execute(query.figures()).fetchall())
     finally:
         cursor.close()
-    counts, continued = reached["period"]
-    return FunnelMetrics(
-        steps=funnel_steps(counts, continued, names),
-        overall_conversion=overall_conversion(counts),
-        previous_overall_conversion=overall_conversion(reached["before"][0]),
-        weekly=weekly,
-        breakdown=breakdown,
-        **traffic,
-    )
 
 
-def _weekly(rows: list[tuple], first: date) -> tuple[tuple[str, float | None], ...]:
+def _weekly(by_week: dict[int, tuple[int, int]], first: date) -> tuple[tuple[str, float | None], ...]:
     """(the week's last day, conversion of the keys that entered that week) for each week from `first`."""
-    by_week = {week: (entered, completed) for week, entered, completed in rows}
     out = []
     for k in range(_WEEKS):
         entered, completed = by_week.get(k, (0, 0))
         out.append(((first + timedelta(days=7 * k + 6)).isoformat(), None if entered == 0 else completed / entered))
     return tuple(out)
-
-
-def _traffic(cursor, period: _Span, month: _Span, day: str, first: date, days: int) -> dict[str, object]:
-    """Visitors per local day (`day`: its number from `first`), users and sessions of the period, month-to-date
-    visitors, sign-ups per day."""
-    in_period, in_month = period.where(), month.where()
-    users, monthly = cursor.execute(
-        "SELECT count(CASE WHEN seen = 1 THEN 1 END), count(CASE WHEN this_month = 1 THEN 1 END) FROM ("
-        f"SELECT user_id, max(CASE WHEN {in_period} THEN 1 ELSE 0 END) AS seen, "
-        f"max(CASE WHEN {in_month} THEN 1 ELSE 0 END) AS this_month FROM base "
-        "WHERE user_id IS NOT NULL GROUP BY user_id)"
-    ).fetchone()
-    (sessions,) = cursor.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM base WHERE user_id IS NOT NULL "
-        f"AND session_id IS NOT NULL AND {in_period})"
-    ).fetchone()
-    visitors = dict(
-        cursor.execute(
-            f"SELECT {day} AS day, count(DISTINCT user_id) FROM base WHERE user_id IS NOT NULL AND {in_period} "
-            "GROUP BY day"
-        ).fetchall()
-    )
-    signups = dict(
-        cursor.execute(
-            f"SELECT {day} AS day, count(*) FROM base WHERE event_name = {sql_literal(_SIGN_UP)} AND {in_period} "
-            "GROUP BY day"
-        ).fetchall()
-    )
-    labels = [(first + timedelta(days=n)).isoformat() for n in range(days)]
-    return {
-        "daily_visitors": tuple((label, int(visitors.get(n, 0))) for n, label in enumerate(labels)),
-        "daily_signups": tuple((label, int(signups.get(n, 0))) for n, label in enumerate(labels)),
-        "users": int(users),
-        "sessions": int(sessions),
-        "monthly_visitors": int(monthly),
-    }
