@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from kpitui.demo.setup import Demo, start_demo
+
+# google-auth without credentials probes the metadata server at 169.254.169.254: never, from a test
+os.environ["NO_GCE_CHECK"] = "True"
+for _name in ("GOOGLE_APPLICATION_CREDENTIALS", "BIGQUERY_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT"):
+    os.environ.pop(_name, None)
 
 AS_OF = date(2026, 11, 22)
 FROZEN = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
