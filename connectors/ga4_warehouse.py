@@ -30,7 +30,7 @@ class Dataset:
         found = _DATASET.fullmatch(text.strip())
         if found is None:
             raise ConnectorError(
-                f"bigquery = {text[:100]!r}: expected PROJECT.DATASET, e.g. \"my-project.analytics_123456\" "
+                f'bigquery = {text[:100]!r}: expected PROJECT.DATASET, e.g. "my-project.analytics_123456" '
                 "(the dataset GA4's BigQuery export writes to)"
             )
         return Dataset(found["project"], found["dataset"])

@@ -4,12 +4,12 @@ it is read. Config, pipeline and panes read this; none of them lists source type
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# a config key's kind of value, checked by the config reader: string, duration, count, timezone, date_order,
-# string_table
+# a config key's kind of value, checked by the config reader: string, duration, count, bytes, timezone,
+# date_order, string_table
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,18 @@ class Connector:
     keys: dict[str, str] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     reads_files: bool = True
+    keeps_tables: bool = False  # the store keeps its tables (a billing book), for a restart to draw at once
+    default_refresh: float | None = None  # seconds between refreshes where the app's default does not fit
+    variants: tuple[Connector, ...] = ()  # the same type read another way, chosen by the first key it requires
 
     def load_function(self) -> Callable[..., Any]:
         """The reader itself, imported on first use (connectors import pandas, pyarrow or httpx)."""
         module, name = self.reader.split(":")
         return getattr(importlib.import_module(module), name)
+
+    def resolve(self, options: Mapping[str, Any]) -> Connector:
+        """The variant a source's options choose (by the key it requires first), else this connector."""
+        return next((v for v in self.variants if v.required[0] in options), self)
 
 
 _FILE_KEYS = {"path": "string", "timezone": "timezone"}
@@ -50,8 +57,33 @@ CONNECTORS: dict[str, Connector] = {
                 "max_retries": "count",
             },
             reads_files=False,
+            keeps_tables=True,
         ),
-        Connector("ga4", "funnel", "connectors.ga4:load", _FILE_KEYS, ("path",)),
+        Connector(
+            "ga4",
+            "funnel",
+            "connectors.ga4:load",
+            _FILE_KEYS,
+            ("path",),
+            variants=(
+                Connector(
+                    "ga4",
+                    "funnel",
+                    "connectors.bigquery:BigQuerySource",
+                    {
+                        "bigquery": "string",
+                        "maximum_bytes_billed": "bytes",
+                        "location": "string",
+                        "billing_project": "string",
+                        "timezone": "timezone",
+                        "timeout": "duration",
+                    },
+                    ("bigquery", "maximum_bytes_billed"),
+                    reads_files=False,
+                    default_refresh=6 * 3600.0,  # GA4 writes a daily table once a day; a refresh costs money
+                ),
+            ),
+        ),
         Connector("tickets", "support", "connectors.tickets:load", _TABLE_KEYS, ("path",)),
         Connector(
             "nps",

@@ -220,7 +220,7 @@ def cmd_check(config: Config) -> int:
         report = result.report
         columns = ", ".join(f"{k}={v!r}" for k, v in report.columns_used.items())
         line = f"✓ {name} ({source.type}): {report.rows:,} rows"
-        if not CONNECTORS[source.type].reads_files:
+        if "api_key_env" in CONNECTORS[source.type].resolve(source.options).keys:
             line += f", {report.requests} requests, key {_key_label(source)}"
         if report.layout:
             line += f", layout {report.layout}"
@@ -229,7 +229,29 @@ def cmd_check(config: Config) -> int:
         print(clean(line, limit=2000))
         for extra in report.warnings + report.summary_of_skips() + _setting_warnings(config, source, result):
             print(f"  ! {clean(extra, limit=400)}")
+        if cost := _refresh_cost(config, source, result):
+            print(f"  {clean(cost, limit=400)}")
     return status
+
+
+def _refresh_cost(config: Config, source, result) -> str | None:
+    """For a warehouse source, what a refresh of the funnel scans and costs (its dry run), against its limit."""
+    from kpitui.metrics.funnel import funnel_cost
+
+    events = result.frames.get("events")
+    if not hasattr(events, "refresh_cost"):
+        return None
+    if not config.funnel.steps:
+        return "no [funnel] steps: a refresh scans nothing"
+    from connectors.bigquery import human_bytes, price, suggested_limit
+
+    timezone = source.options.get("timezone", "UTC")
+    scanned = funnel_cost(events, config.funnel, _today(), config.period_days, timezone)
+    limit = int(source.options["maximum_bytes_billed"])
+    text = f"a refresh scans {human_bytes(scanned)} (${price(scanned):.2f} on demand) of maximum_bytes_billed "
+    if scanned <= limit:
+        return text + f"{human_bytes(limit)}"
+    return text + f'{human_bytes(limit)}: it would be refused; set maximum_bytes_billed = "{suggested_limit(scanned)}"'
 
 
 def _setting_warnings(config: Config, source, result) -> list[str]:

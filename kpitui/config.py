@@ -191,10 +191,24 @@ def _timezone(value: Any) -> str:
     return name
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
 def _memory(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
+    if not isinstance(value, str) or not _SIZE.fullmatch(value.strip()):
         raise TypeError('a size like "1.5GB" or "800MB"')
     return value.strip()
+
+
+def _bytes(value: Any) -> int:
+    """A byte count: a whole number, or a size like "20GB"."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    found = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None:
+        raise TypeError('a size like "20GB" or a number of bytes')
+    return int(float(found[1]) * _UNITS[found[2]])
 
 
 def _currency(value: Any) -> str:
@@ -209,6 +223,7 @@ _VALUE_CHECKS: dict[str, Check] = {  # the kinds of value a connector's config k
     "string": _string,
     "duration": _duration,
     "count": _positive_int,
+    "bytes": _bytes,
     "timezone": _timezone,
     "date_order": _DATE_ORDER,
     "string_table": _string_table,
@@ -304,14 +319,15 @@ def _read_sources(reader: _Reader, data: dict, default_refresh: float) -> dict[s
         if kind not in CONNECTORS:
             reader.problem(section, "type", "expected one of " + ", ".join(CONNECTORS) + f", got {kind!r}")
             continue
-        keys = {key: _VALUE_CHECKS[value] for key, value in CONNECTORS[kind].keys.items()}
+        connector = CONNECTORS[kind].resolve(table)
+        keys = {key: _VALUE_CHECKS[value] for key, value in connector.keys.items()}
         values = reader.read(table, section, {**_COMMON, **keys})
-        for key in CONNECTORS[kind].required:
+        for key in connector.required:
             if key not in table:
                 reader.problem(section, key, "missing; this source needs it")
         if values.get("enabled", True) is False:
             continue
-        refresh = values.pop("refresh", default_refresh)
+        refresh = values.pop("refresh", connector.default_refresh or default_refresh)
         values.pop("type", None)
         values.pop("enabled", None)
         sources[name] = SourceConfig(name, kind, refresh, values)

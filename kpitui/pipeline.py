@@ -51,7 +51,7 @@ def read_source(source: SourceConfig) -> tuple[SourceResult, tuple | None]:
     An API source's reader is kept per source (and options) so later refreshes read only the changes. File
     sources whose files have not changed since their last load give that load's result again (the same object).
     """
-    connector = CONNECTORS[source.type]
+    connector = _connector(source)
     if not connector.reads_files:
         key = _options_key(source)
         if key not in _READERS:
@@ -149,6 +149,7 @@ def compute_snapshot(
     """Every metric from the sources' last good tables (and the stored closing MRR rows, `closed`; the stored
     sections, `kept`, where their files, as_of and settings are the same); a metrics or engine error marks its
     sources as errors."""
+    from connectors.base import ConnectorError
     from kpitui import engine
     from kpitui.metrics.alerts import evaluate_alerts, freshness_alerts, hold_stale
 
@@ -158,8 +159,8 @@ def compute_snapshot(
     for section in SECTIONS:
         try:
             sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {})
-        except Exception as exc:  # a metrics error, or the engine's (memory, spill space)
-            message = str(exc) if isinstance(exc, MetricsError) else engine.failure(exc)
+        except Exception as exc:  # a metrics error, a warehouse's, or the engine's (memory, spill space)
+            message = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
             if message is None:
                 raise
             sections[section] = None
@@ -310,7 +311,7 @@ def _section(section: str, config: Config, states: dict[str, SourceState], as_of
 
         return compute_nps(responses, as_of, config.metrics.nps_window_days)
     events, steps, traffic = frame("events"), frame("funnel_steps"), frame("traffic")
-    if events is not None and len(events) and config.funnel.steps:
+    if events is not None and config.funnel.steps and (hasattr(events, "run_funnel") or len(events)):
         from kpitui.metrics.funnel import compute_funnel
 
         return compute_funnel(events, config.funnel, as_of, config.period_days, _zone(config, states, section))
@@ -330,8 +331,13 @@ def fetch(name: str, source: SourceConfig, store: Store | None, now: datetime) -
     result, signature = read_source(source)
     state = succeeded(source, result, now, signature)
     if store is not None:
-        store.save_source(name, state.status, None if signature is not None else result.frames, signature)
+        store.save_source(name, state.status, result.frames if _connector(source).keeps_tables else None, signature)
     return state
+
+
+def _connector(source: SourceConfig):
+    """The connector that reads a source, as its options choose."""
+    return CONNECTORS[source.type].resolve(source.options)
 
 
 def restore(config: Config, store: Store) -> dict[str, SourceState]:
@@ -404,7 +410,7 @@ def _unchanged(
     out: dict[str, SourceState] = {}
     for section in SECTIONS:
         names = _sources_feeding(config, section)
-        files_only = all(CONNECTORS[config.sources[n].type].reads_files and n in stored for n in names)
+        files_only = all(_connector(config.sources[n]).reads_files and n in stored for n in names)
         if not names or not files_only or section not in kept:
             continue
         try:

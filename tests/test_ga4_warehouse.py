@@ -14,79 +14,22 @@ import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.frames import conform
-from connectors.ga4_warehouse import Dataset, days_between, events_sql, suffix, to_bigquery
+from connectors.ga4_warehouse import days_between, events_sql, suffix, to_bigquery
 from kpitui import engine
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import FunnelQuery, FunnelSpans, compute_funnel
+from tests.ga4_export import DATASET, Warehouse, by_day, canonical, exported
 
 AS_OF = date(2026, 11, 20)
-DATASET = Dataset.parse("kpitui-test.analytics_123456")
 SPANS = FunnelSpans.ending(AS_OF, 30, "UTC")
-FIRST, LAST = date(2026, 9, 20), AS_OF  # the days a snapshot reads (the eight weeks and the period before)
-_PARAMS = "STRUCT(key VARCHAR, value STRUCT(string_value VARCHAR, int_value BIGINT, double_value DOUBLE, float_value DOUBLE))[]"  # noqa: E501
-_COLUMNS = (
-    f"user_pseudo_id VARCHAR, event_name VARCHAR, event_timestamp BIGINT, event_bundle_sequence_id BIGINT, "
-    f"event_params {_PARAMS}, traffic_source STRUCT(source VARCHAR, medium VARCHAR, name VARCHAR)"
-)
-
-
-def _micros(time: pd.Timestamp) -> int:
-    return (time - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(microseconds=1)
-
-
-def _exported(rows: list[tuple]) -> list[tuple]:
-    """(user, name, time, session, method, source) rows as BigQuery export rows, one bundle each."""
-    return [
-        (user, name, _micros(time), n,
-         [{"key": "ga_session_id", "value": {"string_value": None, "int_value": session, "double_value": None,
-                                              "float_value": None}}]
-         + ([{"key": "method", "value": {"string_value": method, "int_value": None, "double_value": None,
-                                         "float_value": None}}] if method else []),
-         {"source": source, "medium": "cpc" if source else None, "name": None})
-        for n, (user, name, time, session, method, source) in enumerate(rows)
-    ]  # fmt: skip
-
-
-class Warehouse:
-    """GA4's export tables in DuckDB, named and shaped as in BigQuery; `events_*` also matches the intraday tables
-    (their suffix `intraday_YYYYMMDD`), as a BigQuery wildcard does."""
-
-    def __init__(self, cursor) -> None:
-        self.cursor, self.tables = cursor, []
-        cursor.execute(f"ATTACH ':memory:' AS \"{DATASET.project}\"")
-        cursor.execute(f'CREATE SCHEMA "{DATASET.project}".{DATASET.dataset}')
-
-    def table(self, name: str, rows: list[tuple]) -> None:
-        where = f'"{DATASET.project}".{DATASET.dataset}.{name}'
-        self.cursor.execute(f"CREATE TABLE {where} ({_COLUMNS})")
-        if rows:
-            self.cursor.executemany(f"INSERT INTO {where} VALUES (?, ?, ?, ?, ?, ?)", rows)
-        self.tables.append(name)
-
-    def wildcards(self) -> None:
-        for prefix in ("events_", "events_intraday_"):
-            unions = " UNION ALL ".join(
-                f"SELECT *, '{name.removeprefix(prefix)}' AS _TABLE_SUFFIX FROM "
-                f'"{DATASET.project}".{DATASET.dataset}.{name}'
-                for name in self.tables
-                if name.startswith(prefix)
-            )
-            self.cursor.execute(f'CREATE VIEW "{DATASET.project}".{DATASET.dataset}."{prefix}*" AS {unions}')
-
-
-def _by_day(rows: list[tuple]) -> dict[str, list[tuple]]:
-    days: dict[str, list[tuple]] = {}
-    for row in rows:
-        days.setdefault(suffix(pd.Timestamp(row[2], unit="us", tz="UTC").date()), []).append(row)
-    return days
+FIRST, LAST = SPANS.first_read, SPANS.last_day  # the days a snapshot reads: the eight weeks, the period before
 
 
 def warehouse_figures(config: FunnelConfig, exported: list[tuple], stale: list[tuple]):
     """The funnel from the BigQuery SQL run on DuckDB: the last day only in an intraday table, the day before in
     both (its intraday table holding `stale` rows the daily one replaced)."""
     params = tuple(sorted({key for step in config.steps for key in step.params}))
-    days = _by_day(exported)
+    days = by_day(exported)
     last, before_last = suffix(LAST), suffix(days_between(FIRST, LAST)[-2])
     cursor = engine.cursor()
     try:
@@ -110,14 +53,8 @@ def warehouse_figures(config: FunnelConfig, exported: list[tuple], stale: list[t
 
 
 def file_figures(config: FunnelConfig, rows: list[tuple]):
-    """The funnel from the same events as a canonical table, in the order the warehouse's `seq` gives them."""
-    ordered = sorted(rows, key=lambda r: (r[2], r[1]))
-    frame = pd.DataFrame(
-        [(u, n, t, str(s), m, src, "cpc" if src else None) for u, n, t, s, m, src in ordered],
-        columns=["user_id", "event_name", "event_time", "session_id", "param.method", "source", "medium"],
-    )
-    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True)
-    return compute_funnel(conform("events", frame), config, AS_OF)
+    """The funnel from the same events as a canonical table."""
+    return compute_funnel(canonical(rows), config, AS_OF)
 
 
 END = pd.Timestamp("2026-11-21", tz="UTC")
@@ -152,8 +89,8 @@ def _unique_times(rows: list[tuple]) -> list[tuple]:
 )
 def test_the_warehouse_sql_gives_the_file_paths_figures(rows, steps, window, direct, open_, per_session):
     config = FunnelConfig(tuple(steps), window=window, direct=direct, open=open_, per_session=per_session)
-    stale = _exported([("u9", steps[-1].event, END - pd.Timedelta(days=1, minutes=5), 1, "google", None)])
-    warehouse, _ = warehouse_figures(config, _exported(rows), stale)
+    stale = exported([("u9", steps[-1].event, END - pd.Timedelta(days=1, minutes=5), 1, "google", None)])
+    warehouse, _ = warehouse_figures(config, exported(rows), stale)
     assert warehouse == file_figures(config, rows)
 
 
@@ -177,8 +114,8 @@ def test_a_worked_example_through_the_warehouse():
         ("u2", "session_start", day("2026-11-01 12:00"), 2, None, None),
         ("u2", "sign_up", day("2026-11-19 12:00"), 3, None, None),
     ]
-    stale = _exported([("u3", "session_start", day("2026-11-19 08:00"), 1, None, None)])
-    metrics, _ = warehouse_figures(DEFAULT, _exported(rows), stale)
+    stale = exported([("u3", "session_start", day("2026-11-19 08:00"), 1, None, None)])
+    metrics, _ = warehouse_figures(DEFAULT, exported(rows), stale)
     assert [s.users for s in metrics.steps] == [2, 2, 1, 1]
     assert metrics.users == 2 and metrics.sessions == 4  # u1's sessions 1, 2; u2's 2, 3
     assert [(b.source, b.entered, b.completed) for b in metrics.breakdown] == [("(direct)", 1, 0), ("newsletter", 1, 1)]
@@ -220,4 +157,4 @@ def test_the_bigquery_sql_holds_nothing_bigquery_rejects(options):
     for pattern in (r"\bASOF\b", r"\bFILTER\s*\(", r"\bMEDIAN\s*\(", r"\bQUANTILE", r"->", r"::", r"\bLIST_",
                     r"\bEPOCH_US\b", r'"', r"\bEXCLUDE\b", r"//"):  # fmt: skip
         assert re.search(pattern, sql, re.IGNORECASE) is None, pattern
-    assert "_TABLE_SUFFIX BETWEEN '20260920' AND '20261120'" in sql
+    assert "_TABLE_SUFFIX BETWEEN '20260922' AND '20261120'" in sql

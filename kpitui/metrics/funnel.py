@@ -87,6 +87,7 @@ class FunnelSpans:
     month: _Span
     first_day: date  # the period's
     first_week: date  # the weekly trend's
+    first_read: date  # the first any figure reads
     days: int
     calendar: _Calendar
 
@@ -98,6 +99,7 @@ class FunnelSpans:
         day_after = as_of + timedelta(days=1)
         at = lambda days_before: calendar.midnight(day_after - timedelta(days=days_before))  # noqa: E731
         period = _Span(at(period_days), at(0))
+        first_read = min(day_after - timedelta(days=max(2 * period_days, _WEEKS * 7)), as_of.replace(day=1))
         return FunnelSpans(
             period=period,
             before=_Span(at(2 * period_days), period.lo),
@@ -105,6 +107,7 @@ class FunnelSpans:
             month=_Span(calendar.midnight(as_of.replace(day=1)), period.hi),
             first_day=day_after - timedelta(days=period_days),
             first_week=day_after - timedelta(days=_WEEKS * 7),
+            first_read=first_read,
             days=period_days,
             calendar=calendar,
         )
@@ -112,11 +115,6 @@ class FunnelSpans:
     @property
     def last_day(self) -> date:
         return self.first_day + timedelta(days=self.days - 1)
-
-    @property
-    def read(self) -> _Span:
-        """Every instant a figure looks at."""
-        return _Span(min(self.before.lo, self.weeks.lo, self.month.lo), self.period.hi)
 
 
 FIGURE_COLUMNS = "figure, name, detail, k, n1, n2, n3"  # every figure as a row of these
@@ -369,7 +367,7 @@ def compute_funnel(
     spans = FunnelSpans.ending(as_of, period_days, timezone)
     params = tuple(sorted({key for step in config.steps for key in step.params}))
     if hasattr(events, "run_funnel"):
-        return events.run_funnel(lambda columns: FunnelQuery(config, columns, spans), params, spans.read)
+        return events.run_funnel(lambda columns: FunnelQuery(config, columns, spans), params, spans)
     cursor = engine.cursor()
     try:
         query = FunnelQuery(config, _events_view(cursor, events, params), spans)
@@ -378,6 +376,13 @@ def compute_funnel(
         return query.metrics(cursor.execute(query.figures()).fetchall())
     finally:
         cursor.close()
+
+
+def funnel_cost(events: Any, config: FunnelConfig, as_of: date, period_days: int = 30, timezone: str = "UTC") -> int:
+    """The bytes a warehouse's refresh of the funnel scans (its dry run)."""
+    spans = FunnelSpans.ending(as_of, period_days, timezone)
+    params = tuple(sorted({key for step in config.steps for key in step.params}))
+    return events.refresh_cost(lambda columns: FunnelQuery(config, columns, spans), params, spans)
 
 
 def _weekly(by_week: dict[int, tuple[int, int]], first: date) -> tuple[tuple[str, float | None], ...]:

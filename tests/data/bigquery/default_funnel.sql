@@ -68,7 +68,7 @@ WITH events AS (
       traffic_source
     FROM `kpitui-test.analytics_123456.events_*`
     WHERE
-      _TABLE_SUFFIX BETWEEN '20260920' AND '20261120'
+      _TABLE_SUFFIX BETWEEN '20260922' AND '20261120'
     UNION ALL
     SELECT
       user_pseudo_id,

@@ -1,0 +1,203 @@
+"""GA4 events where they live: BigQuery runs the funnel's SQL and sends back only the figures (google-cloud-bigquery,
+the `bigquery` extra). A refresh's cost is known from a dry run before it is spent, and refused over
+`maximum_bytes_billed`. Credentials are Google's own (Application Default Credentials), never read or kept here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import ConnectorError, SourceReport, SourceResult
+from connectors.ga4_warehouse import Dataset, events_sql, to_bigquery
+
+PRICE_PER_TIB = 6.25  # USD, on-demand analysis in BigQuery's US multi-region (2026)
+_TIB = 1 << 40
+_TIMEOUT = 300.0  # seconds a query may run before the refresh gives up
+_BASE_COLUMNS = {"user_id", "session_id", "event_name", "source", "medium", "t", "seq"}
+INSTALL = "pip install 'kpitui[bigquery]'"
+
+
+def human_bytes(count: float) -> str:
+    """A byte count as people read it: 1.2 GB, 38 MB."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if count < 1000 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+def price(scanned: int) -> float:
+    """What scanning `scanned` bytes costs on demand, in USD."""
+    return scanned / _TIB * PRICE_PER_TIB
+
+
+def suggested_limit(scanned: int) -> str:
+    """A `maximum_bytes_billed` for a refresh that scans `scanned`: twice that, rounded up (the export grows)."""
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
+        if scanned * 2 >= size or unit == "MB":
+            return f"{-(-scanned * 2 // size)}{unit}"
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    """A GA4 source's `bigquery` options."""
+
+    dataset: Dataset
+    maximum_bytes_billed: int
+    location: str | None = None
+    billing_project: str | None = None
+    timeout: float = _TIMEOUT
+
+    @staticmethod
+    def of(options: Mapping[str, Any]) -> WarehouseSettings:
+        return WarehouseSettings(
+            dataset=Dataset.parse(options["bigquery"]),
+            maximum_bytes_billed=int(options["maximum_bytes_billed"]),
+            location=options.get("location"),
+            billing_project=options.get("billing_project"),
+            timeout=float(options.get("timeout", _TIMEOUT)),
+        )
+
+
+def _library() -> Any:
+    """google-cloud-bigquery, or a message saying how to install it."""
+    try:
+        from google.cloud import bigquery
+    except ImportError:
+        raise ConnectorError(f"reading GA4 from BigQuery needs Google's client: {INSTALL}") from None
+    return bigquery
+
+
+def _bounded_retry(settings: WarehouseSettings) -> Any:
+    """The client's retry of transient errors, bounded by the source's timeout (at most a minute; the client's own
+    is ten)."""
+    from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY.with_deadline(min(60.0, settings.timeout))
+
+
+def _failure(error: Exception, settings: WarehouseSettings) -> ConnectorError | None:
+    """One message with what to do for a failure of Google's client or its credentials, else None."""
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    where = f"{settings.dataset.project}.{settings.dataset.dataset}"
+    first = str(error).splitlines()[0][:300] if str(error) else error.__class__.__name__
+    if isinstance(error, auth.DefaultCredentialsError):
+        return ConnectorError(
+            "BigQuery: no Google credentials: run `gcloud auth application-default login`, or set "
+            "GOOGLE_APPLICATION_CREDENTIALS to a service account key file"
+        )
+    if isinstance(error, auth.RefreshError | api.Unauthorized):
+        return ConnectorError(f"BigQuery refused the credentials ({first}): sign in again or renew the key", 401)
+    if isinstance(error, api.Forbidden | api.TooManyRequests):
+        reasons = {e.get("reason") for e in getattr(error, "errors", None) or [] if isinstance(e, dict)}
+        if reasons & {"quotaExceeded", "rateLimitExceeded"} or isinstance(error, api.TooManyRequests):
+            return ConnectorError(f"BigQuery quota exceeded ({first}): the next refresh tries again", 403)
+        return ConnectorError(
+            f"BigQuery denied access to {where} ({first}): the account needs BigQuery Data Viewer on the dataset "
+            "and BigQuery Job User on the billing project",
+            403,
+        )
+    if isinstance(error, api.NotFound):
+        return ConnectorError(f"BigQuery: {where} not found ({first}): check `bigquery` and `location`", 404)
+    if isinstance(error, api.BadRequest):
+        return ConnectorError(f"BigQuery rejected the query ({first})", 400)
+    if isinstance(error, api.ServerError | api.RetryError):
+        return ConnectorError(f"BigQuery is failing ({first}): the next refresh tries again")
+    if isinstance(error, TimeoutError):
+        return ConnectorError(f"BigQuery did not answer within {settings.timeout:.0f} s: the next refresh tries again")
+    return None
+
+
+def _guarded(work: Callable[[], Any], settings: WarehouseSettings) -> Any:
+    """`work()`, a failure of Google's client turned into one message."""
+    try:
+        return work()
+    except Exception as exc:
+        failure = _failure(exc, settings)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+class WarehouseEvents:
+    """A property's events in BigQuery as the funnel's `events`: the funnel's SQL runs there."""
+
+    def __init__(self, settings: WarehouseSettings, client: Any, daily: set[str]) -> None:
+        self.settings, self.client, self.daily = settings, client, daily
+
+    def funnel_sql(self, make_query: Callable[[set[str]], Any], params: tuple[str, ...], spans: Any) -> tuple:
+        """The funnel's query object and its BigQuery SQL over the days the spans read."""
+        query = make_query(_BASE_COLUMNS | {"param." + key for key in params})
+        events = events_sql(self.settings.dataset, spans.first_read, spans.last_day, self.daily, params)
+        return query, to_bigquery(query.single("SELECT 1 AS x"), events, params)
+
+    def refresh_cost(self, make_query: Callable[[set[str]], Any], params: tuple[str, ...], spans: Any) -> int:
+        """The bytes a refresh of the funnel scans (a dry run: free, nothing runs)."""
+        return self._dry_run(self.funnel_sql(make_query, params, spans)[1])
+
+    def run_funnel(self, make_query: Callable[[set[str]], Any], params: tuple[str, ...], spans: Any) -> Any:
+        """The funnel's figures, computed in BigQuery; refused without running when the dry run scans more than
+        `maximum_bytes_billed`."""
+        query, sql = self.funnel_sql(make_query, params, spans)
+        scanned, limit = self._dry_run(sql), self.settings.maximum_bytes_billed
+        if scanned > limit:
+            raise ConnectorError(
+                f"BigQuery: a refresh would scan {human_bytes(scanned)} (${price(scanned):.2f} on demand), over "
+                f"maximum_bytes_billed = {limit} ({human_bytes(limit)}); it was not run: raise the limit to spend it"
+            )
+        bigquery = _library()
+        config = bigquery.QueryJobConfig(maximum_bytes_billed=limit, use_query_cache=True)
+        retry, timeout = _bounded_retry(self.settings), self.settings.timeout
+        job = lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=retry)  # noqa: E731
+        rows = self._call(lambda: job().result(timeout=timeout, retry=retry, job_retry=retry))
+        return query.metrics([tuple(row.values()) for row in rows])
+
+    def _dry_run(self, sql: str) -> int:
+        """The bytes a query would scan."""
+        config = _library().QueryJobConfig(dry_run=True, use_query_cache=False)
+        retry = _bounded_retry(self.settings)
+        job = self._call(lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=None))
+        return int(job.total_bytes_processed or 0)
+
+    def _call(self, work: Callable[[], Any]) -> Any:
+        return _guarded(work, self.settings)
+
+
+class BigQuerySource:
+    """A GA4 source read from its BigQuery export: each `load()` lists the dataset's tables (which checks the
+    credentials and the dataset, and says which days have their daily table); the funnel's figures are computed
+    there when the snapshot asks for them."""
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.settings = WarehouseSettings.of(options)
+        self._client: Any = None
+
+    def client(self) -> Any:
+        """Google's client, made once, as Google's libraries make it: Application Default Credentials."""
+        if self._client is None:
+            bigquery = _library()
+            project = self.settings.billing_project or self.settings.dataset.project
+            self._client = self._call(lambda: bigquery.Client(project=project, location=self.settings.location))
+        return self._client
+
+    def load(self) -> SourceResult:
+        client = self.client()
+        dataset = f"{self.settings.dataset.project}.{self.settings.dataset.dataset}"
+        retry = _bounded_retry(self.settings)
+        tables = self._call(lambda: [t.table_id for t in client.list_tables(dataset, retry=retry)])
+        daily = {name.removeprefix("events_") for name in tables if name.startswith("events_2")}
+        intraday = [name for name in tables if name.startswith("events_intraday_")]
+        if not daily and not intraday:
+            raise ConnectorError(f"BigQuery: {dataset} holds no GA4 export tables (events_YYYYMMDD)")
+        report = SourceReport(rows=len(daily) + len(intraday), layout="GA4 BigQuery export (warehouse)")
+        report.requests = 1
+        if daily:
+            report.columns_used["daily tables"] = f"{min(daily)}…{max(daily)}"
+        return SourceResult({"events": WarehouseEvents(self.settings, client, daily)}, report)
+
+    def _call(self, work: Callable[[], Any]) -> Any:
+        return _guarded(work, self.settings)

@@ -1,0 +1,186 @@
+"""A GA4 source read from BigQuery with Google's own client, created as kpitui creates it for users (Application
+Default Credentials from a service-account key), against a BigQuery-shaped server on 127.0.0.1: the funnel's
+figures come from the warehouse, a refresh over `maximum_bytes_billed` is refused before it runs, and auth, quota,
+server errors and slow jobs are one clear message each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from connectors.base import ConnectorError
+from connectors.bigquery import BigQuerySource
+from connectors.ga4_warehouse import days_between, suffix
+from kpitui import engine
+from kpitui.cli import run
+from kpitui.config import FunnelConfig, FunnelStep
+from kpitui.metrics.funnel import FunnelSpans, compute_funnel
+from tests.bigquery_server import BigQueryServer, Failure
+from tests.ga4_export import DATASET, Warehouse, by_day, canonical, exported
+
+AS_OF = pd.Timestamp("2026-11-20").date()
+SPANS = FunnelSpans.ending(AS_OF, 30, "UTC")
+STEPS = (FunnelStep("Visit", "session_start"), FunnelStep("Sign-up", "sign_up"), FunnelStep("Purchase", "purchase"))
+DAY = lambda text: pd.Timestamp(text, tz="UTC")  # noqa: E731
+ROWS = [
+    ("u1", "session_start", DAY("2026-11-16 09:00"), 1, None, "newsletter"),
+    ("u1", "sign_up", DAY("2026-11-20 10:30"), 2, "google", None),
+    ("u1", "purchase", DAY("2026-11-20 10:45"), 2, None, None),
+    ("u2", "session_start", DAY("2026-11-01 12:00"), 1, None, None),
+    ("u2", "sign_up", DAY("2026-11-19 12:00"), 2, None, None),
+    ("u3", "session_start", DAY("2026-11-18 07:00"), 1, None, None),
+]
+OPTIONS = {"bigquery": f"{DATASET.project}.{DATASET.dataset}", "maximum_bytes_billed": 10**9, "timeout": 5.0}
+
+
+def _service_account(path: Path, token_uri: str) -> None:
+    """A service-account key file as Google issues them (any RSA key), its token endpoint the local server."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": DATASET.project,
+                "private_key_id": "test-key",
+                "private_key": pem.decode(),
+                "client_email": f"kpitui@{DATASET.project}.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
+
+
+@pytest.fixture
+def bigquery(tmp_path, monkeypatch):
+    """The server with the export's tables (the last day only intraday), and the environment Google's libraries
+    read: the key file and the API endpoint."""
+    cursor = engine.cursor()
+    warehouse = Warehouse(cursor)
+    days = by_day(exported(ROWS))
+    for day in days_between(SPANS.first_read, SPANS.last_day)[:-1]:
+        warehouse.table(f"events_{suffix(day)}", days.get(suffix(day), []))
+    warehouse.table(f"events_intraday_{suffix(AS_OF)}", days.get(suffix(AS_OF), []))
+    warehouse.wildcards()
+    cursor.execute("USE memory")
+    server = BigQueryServer(cursor)
+    endpoint = server.start()
+    key = tmp_path / "key.json"
+    _service_account(key, f"{endpoint}/token")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", endpoint)
+    yield server
+    server.stop()
+    cursor.execute(f'DETACH "{DATASET.project}"')
+    cursor.close()
+
+
+def _funnel(options: dict = OPTIONS):
+    events = BigQuerySource(options).load().frames["events"]
+    return compute_funnel(events, FunnelConfig(STEPS), AS_OF)
+
+
+def test_the_funnel_comes_from_the_warehouse(bigquery):
+    metrics = _funnel()
+    assert [s.users for s in metrics.steps] == [3, 2, 1]
+    assert metrics == compute_funnel(canonical(ROWS), FunnelConfig(STEPS), AS_OF)
+    assert bigquery.tokens_issued == 1  # the key was exchanged for a token at its token_uri
+    project = f"/bigquery/v2/projects/{DATASET.project}"
+    assert bigquery.requests[:4] == [
+        "POST /token",
+        f"GET {project}/datasets/{DATASET.dataset}/tables",
+        f"POST {project}/jobs",  # the dry run
+        f"POST {project}/jobs",  # the job
+    ]
+    assert len(bigquery.queries) == 1 and "_TABLE_SUFFIX BETWEEN" in bigquery.queries[0]
+
+
+def test_rows_come_back_in_pages(bigquery):
+    bigquery.page_size = 2
+    assert [s.users for s in _funnel().steps] == [3, 2, 1]
+    assert sum("/queries/" in r for r in bigquery.requests) > 3
+
+
+def test_a_refresh_over_the_byte_limit_is_refused_before_it_runs(bigquery):
+    bigquery.scanned_bytes = 4_300_000_000
+    with pytest.raises(ConnectorError) as caught:
+        _funnel({**OPTIONS, "maximum_bytes_billed": 2_000_000_000})
+    assert str(caught.value) == (
+        "BigQuery: a refresh would scan 4.3 GB ($0.02 on demand), over maximum_bytes_billed = 2000000000 (2.0 GB); "
+        "it was not run: raise the limit to spend it"
+    )
+    assert bigquery.queries == []  # only the dry run reached the server
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (Failure("/token", 401, "invalid_grant", "Invalid JWT Signature."),
+         "BigQuery refused the credentials"),
+        (Failure("/jobs", 403, "quotaExceeded", "Quota exceeded: Your project exceeded quota for free query bytes"),
+         "BigQuery quota exceeded (403 POST"),
+        (Failure("/jobs", 403, "accessDenied", "Access Denied: User does not have bigquery.jobs.create permission"),
+         "the account needs BigQuery Data Viewer on the dataset and BigQuery Job User on the billing project"),
+        (Failure("/tables", 404, "notFound", "Not found: Dataset kpitui-test:analytics_123456"),
+         "BigQuery: kpitui-test.analytics_123456 not found"),
+        (Failure("/jobs", 503, "backendError", "Backend error", times=1000),
+         "BigQuery is failing"),
+    ],
+)  # fmt: skip
+def test_failures_are_one_message_each(bigquery, failure, message):
+    bigquery.failures.append(failure)
+    with pytest.raises(ConnectorError) as caught:
+        _funnel()
+    assert message in str(caught.value)
+    assert "BEGIN PRIVATE KEY" not in str(caught.value) and "token-" not in str(caught.value)
+
+
+def test_a_passing_server_error_is_retried(bigquery):
+    bigquery.failures.append(Failure("/jobs", 503, "backendError", "Backend error", times=1))
+    assert [s.users for s in _funnel().steps] == [3, 2, 1]
+
+
+def test_a_slow_job_gives_up_after_the_timeout(bigquery):
+    bigquery.pending_polls = 10**9
+    with pytest.raises(ConnectorError, match=r"BigQuery did not answer within 2 s"):
+        _funnel({**OPTIONS, "timeout": 2.0})
+
+
+def test_kpitui_snapshot_and_check_with_three_lines_of_config(bigquery, tmp_path, capsys):
+    config = tmp_path / "kpitui.toml"
+    config.write_text(
+        f'[sources.web]\ntype = "ga4"\nbigquery = "{OPTIONS["bigquery"]}"\nmaximum_bytes_billed = "1GB"\n\n'
+        '[funnel]\nsteps = ["session_start", "sign_up", "purchase"]\n'
+    )
+    args = ["--config", str(config)]
+    assert run(["snapshot", *args, "--as-of", "2026-11-20", "--format", "json", "--data-dir", str(tmp_path / "d")]) == 0
+    snapshot = json.loads(capsys.readouterr().out)
+    assert [s["users"] for s in snapshot["funnel"]["steps"]] == [3, 2, 1]
+    bigquery.scanned_bytes = 12_400_000_000
+    assert run(["check", *args]) == 0
+    out = capsys.readouterr().out
+    assert "✓ web (ga4): " in out and "layout GA4 BigQuery export (warehouse)" in out
+    assert "a refresh scans 12.4 GB ($0.07 on demand) of maximum_bytes_billed 1.0 GB: it would be refused" in out
+    assert 'maximum_bytes_billed = "25GB"' in out  # twice the dry run, rounded up
+
+
+def test_without_the_extra_the_message_says_how_to_install(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def missing(name, *args, **kwargs):
+        if name.startswith("google.cloud"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", missing)
+    with pytest.raises(ConnectorError, match=r"needs Google's client: pip install 'kpitui\[bigquery\]'"):
+        BigQuerySource(OPTIONS).load()
