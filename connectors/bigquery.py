@@ -5,7 +5,8 @@ the `bigquery` extra). A refresh's cost is known from a dry run before it is spe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
@@ -14,6 +15,7 @@ from connectors.ga4_warehouse import Dataset, events_sql, to_bigquery
 PRICE_PER_TIB = 6.25  # USD, on-demand analysis in BigQuery's US multi-region (2026)
 _TIB = 1 << 40
 _TIMEOUT = 300.0  # seconds a query may run before the refresh gives up
+PROVISIONAL = timedelta(hours=72)  # GA4 rewrites a day's table as late hits arrive, for up to 72 hours
 _BASE_COLUMNS = {"user_id", "session_id", "event_name", "source", "medium", "t", "seq"}
 INSTALL = "pip install 'kpitui[bigquery]'"
 
@@ -59,6 +61,14 @@ class WarehouseSettings:
             billing_project=options.get("billing_project"),
             timeout=float(options.get("timeout", _TIMEOUT)),
         )
+
+
+def provisional_after(period_end_us: int, now: datetime) -> str | None:
+    """The instant after which a period ending at `period_end_us` (µs since the epoch) may still change, as
+    ISO text; None when all of it is older than GA4's 72 hours."""
+    since = now - PROVISIONAL
+    end = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=period_end_us)
+    return since.isoformat(timespec="minutes") if end > since else None
 
 
 def _library() -> Any:
@@ -154,7 +164,8 @@ class WarehouseEvents:
         retry, timeout = _bounded_retry(self.settings), self.settings.timeout
         job = lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=retry)  # noqa: E731
         rows = self._call(lambda: job().result(timeout=timeout, retry=retry, job_retry=retry))
-        return query.metrics([tuple(row.values()) for row in rows])
+        metrics = query.metrics([tuple(row.values()) for row in rows])
+        return replace(metrics, provisional_after=provisional_after(spans.period.hi, datetime.now(UTC)))
 
     def _dry_run(self, sql: str) -> int:
         """The bytes a query would scan."""

@@ -260,6 +260,7 @@ class FunnelMetrics:
     sessions: int | None = detail(None)
     monthly_visitors: int | None = detail(None)
     preaggregated: bool = detail(False)
+    provisional_after: str | None = detail(None)  # figures from here (UTC, ISO) may still change: GA4 rewrites them
 
 
 @dataclass(frozen=True)

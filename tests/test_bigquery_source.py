@@ -184,3 +184,55 @@ def test_without_the_extra_the_message_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", missing)
     with pytest.raises(ConnectorError, match=r"needs Google's client: pip install 'kpitui\[bigquery\]'"):
         BigQuerySource(OPTIONS).load()
+
+
+def test_the_last_72_hours_are_provisional():
+    """GA4 rewrites a day's table for 72 hours: a period ending less than that before now is marked from then."""
+    from datetime import UTC, datetime
+
+    from connectors.bigquery import provisional_after
+
+    end = lambda text: (pd.Timestamp(text, tz="UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)  # noqa: E731
+    now = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)
+    assert provisional_after(end("2026-12-03"), now) == "2026-11-29T15:30+00:00"  # the period ending today
+    assert provisional_after(end("2026-11-30"), now) == "2026-11-29T15:30+00:00"  # ended 39.5 hours ago
+    assert provisional_after(end("2026-11-29 15:30"), now) is None  # ended exactly 72 hours ago
+    assert provisional_after(end("2026-11-21"), now) is None
+
+
+async def test_the_funnel_pane_says_what_is_provisional(bigquery):
+    """The board over a warehouse source, as of today: the funnel's title names the instant its figures may
+    still change from."""
+    from datetime import UTC, date, datetime
+
+    from textual.widgets import Label
+
+    from kpitui.app import KpiApp
+    from kpitui.config import Config, SourceConfig
+
+    source = SourceConfig("web", "ga4", 6 * 3600.0, dict(OPTIONS))
+    config = Config(sources={"web": source}, funnel=FunnelConfig(STEPS))
+    app = KpiApp(config, as_of=date.today(), clock=lambda: datetime.now(UTC))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await app.workers.wait_for_complete()
+        await pilot.press("5")
+        title = str(app.query_one("#fun-title", Label).render())
+    assert title.startswith("Funnel · provisional since ") and title.endswith("(GA4 still rewrites the last 72 hours)")
+    assert bigquery.queries  # the figures came from the warehouse
+
+
+def test_the_config_of_a_warehouse_source():
+    """`bigquery` chooses the warehouse reader: it needs `maximum_bytes_billed` (no default fits every property),
+    takes sizes as people write them and refreshes every 6 hours unless told; `path` is not asked for."""
+    from kpitui.config import ConfigError, parse_config
+
+    source = {"type": "ga4", "bigquery": "my-project.analytics_1", "maximum_bytes_billed": "20GB"}
+    web = parse_config({"sources": {"web": source}}).sources["web"]
+    assert (web.refresh, web.options["maximum_bytes_billed"]) == (6 * 3600.0, 20_000_000_000)
+    with pytest.raises(ConfigError, match=r"\[sources\.web\] maximum_bytes_billed: missing"):
+        parse_config({"sources": {"web": {"type": "ga4", "bigquery": "my-project.analytics_1"}}})
+    with pytest.raises(ConfigError, match=r'maximum_bytes_billed: expected a size like "20GB"'):
+        parse_config({"sources": {"web": {**source, "maximum_bytes_billed": "lots"}}})
+    with pytest.raises(ConfigError, match=r"\[sources\.web\] path: missing"):
+        parse_config({"sources": {"web": {"type": "ga4"}}})

@@ -30,7 +30,7 @@ class FunnelPane(Pane):
             yield KpiTile("Visitors / day", id="fun-visitors")
             yield KpiTile("Sign-ups / day", id="fun-signups")
             yield KpiTile("Unique visitors", id="fun-users")
-        yield Label("Funnel", classes="section-title")
+        yield Label("Funnel", classes="section-title", id="fun-title")
         yield BarChart(id="fun-steps")
         yield Label("By source / medium", classes="section-title")
         yield SortableTable(id="fun-breakdown")
@@ -76,6 +76,7 @@ class FunnelPane(Pane):
             )
             bars.append(Bar(step.name, step.users, f"{fmt.number(step.users)}{rate}"))
         self.query_one("#fun-steps", BarChart).set_bars(bars)
+        self.query_one("#fun-title", Label).update(_title(f.provisional_after))
         month = "" if f.monthly_visitors is None else f"{fmt.number(f.monthly_visitors)} this month"
         tiles["users"].show(fmt.number(f.users), month, age=age, state=state)
         table = self.query_one("#fun-breakdown", SortableTable)
@@ -89,3 +90,11 @@ class FunnelPane(Pane):
                 fmt.percent(row.conversion),
             )
         table.apply_sort()
+
+
+def _title(provisional_after: str | None) -> str:
+    """The funnel's title, saying when its last days may still change."""
+    if provisional_after is None:
+        return "Funnel"
+    since = datetime.fromisoformat(provisional_after).strftime("%b %-d %H:%M UTC")
+    return f"Funnel · provisional since {since} (GA4 still rewrites the last 72 hours)"
