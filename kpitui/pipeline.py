@@ -157,15 +157,18 @@ def compute_snapshot(
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
     for section in SECTIONS:
+        inputs = repr((section, as_of, config.funnel, [config.sources[n] for n in _sources_feeding(config, section)]))
         try:
             sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {})
+            _LAST_GOOD[inputs] = (sections[section], now)
         except Exception as exc:  # a metrics error, a warehouse's, or the engine's (memory, spill space)
             message = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
             if message is None:
                 raise
-            sections[section] = None
-            for name in _feeding(config, states, section):
-                statuses[name] = replace(statuses[name], status="error", error=message)
+            sections[section], kept_at = _LAST_GOOD.get(inputs, (None, None))
+            for name in _feeding(config, states, section):  # stale where the last figures are kept, with their age
+                status = "stale" if kept_at is not None else "error"
+                statuses[name] = replace(statuses[name], status=status, error=message, last_success=kept_at)
     snapshot = Snapshot(
         as_of=as_of,
         generated_at=now,
@@ -180,6 +183,7 @@ def compute_snapshot(
 
 
 _SECTIONS: dict[str, tuple] = {}  # section → (the config and its inputs by identity, its metrics, those inputs)
+_LAST_GOOD: dict[str, tuple] = {}  # a section's inputs (as_of, settings, sources) → (its last figures, when computed)
 StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it was computed from, its result)
 
 

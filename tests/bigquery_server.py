@@ -48,6 +48,7 @@ class BigQueryServer:
     tokens_issued: int = 0
     pending_polls: int = 0  # how many getQueryResults calls answer "not complete yet"
     jobs: dict[str, dict] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # a source's options for this server, set by a fixture
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> str:

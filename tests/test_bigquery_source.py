@@ -72,6 +72,7 @@ def bigquery(tmp_path, monkeypatch):
     cursor.execute("USE memory")
     server = BigQueryServer(cursor)
     endpoint = server.start()
+    server.options = {**OPTIONS, "location": f"loopback-{endpoint.rsplit(':', 1)[1]}"}  # a reader of its own
     key = tmp_path / "key.json"
     _service_account(key, f"{endpoint}/token")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
@@ -82,13 +83,13 @@ def bigquery(tmp_path, monkeypatch):
     cursor.close()
 
 
-def _funnel(options: dict = OPTIONS):
+def _funnel(options: dict):
     events = BigQuerySource(options).load().frames["events"]
     return compute_funnel(events, FunnelConfig(STEPS), AS_OF)
 
 
 def test_the_funnel_comes_from_the_warehouse(bigquery):
-    metrics = _funnel()
+    metrics = _funnel(bigquery.options)
     assert [s.users for s in metrics.steps] == [3, 2, 1]
     assert metrics == compute_funnel(canonical(ROWS), FunnelConfig(STEPS), AS_OF)
     assert bigquery.tokens_issued == 1  # the key was exchanged for a token at its token_uri
@@ -104,14 +105,14 @@ def test_the_funnel_comes_from_the_warehouse(bigquery):
 
 def test_rows_come_back_in_pages(bigquery):
     bigquery.page_size = 2
-    assert [s.users for s in _funnel().steps] == [3, 2, 1]
+    assert [s.users for s in _funnel(bigquery.options).steps] == [3, 2, 1]
     assert sum("/queries/" in r for r in bigquery.requests) > 3
 
 
 def test_a_refresh_over_the_byte_limit_is_refused_before_it_runs(bigquery):
     bigquery.scanned_bytes = 4_300_000_000
     with pytest.raises(ConnectorError) as caught:
-        _funnel({**OPTIONS, "maximum_bytes_billed": 2_000_000_000})
+        _funnel({**bigquery.options, "maximum_bytes_billed": 2_000_000_000})
     assert str(caught.value) == (
         "BigQuery: a refresh would scan 4.3 GB ($0.02 on demand), over maximum_bytes_billed = 2000000000 (2.0 GB); "
         "it was not run: raise the limit to spend it"
@@ -137,26 +138,27 @@ def test_a_refresh_over_the_byte_limit_is_refused_before_it_runs(bigquery):
 def test_failures_are_one_message_each(bigquery, failure, message):
     bigquery.failures.append(failure)
     with pytest.raises(ConnectorError) as caught:
-        _funnel()
+        _funnel(bigquery.options)
     assert message in str(caught.value)
     assert "BEGIN PRIVATE KEY" not in str(caught.value) and "token-" not in str(caught.value)
 
 
 def test_a_passing_server_error_is_retried(bigquery):
     bigquery.failures.append(Failure("/jobs", 503, "backendError", "Backend error", times=1))
-    assert [s.users for s in _funnel().steps] == [3, 2, 1]
+    assert [s.users for s in _funnel(bigquery.options).steps] == [3, 2, 1]
 
 
 def test_a_slow_job_gives_up_after_the_timeout(bigquery):
     bigquery.pending_polls = 10**9
     with pytest.raises(ConnectorError, match=r"BigQuery did not answer within 2 s"):
-        _funnel({**OPTIONS, "timeout": 2.0})
+        _funnel({**bigquery.options, "timeout": 2.0})
 
 
 def test_kpitui_snapshot_and_check_with_three_lines_of_config(bigquery, tmp_path, capsys):
     config = tmp_path / "kpitui.toml"
     config.write_text(
-        f'[sources.web]\ntype = "ga4"\nbigquery = "{OPTIONS["bigquery"]}"\nmaximum_bytes_billed = "1GB"\n\n'
+        f'[sources.web]\ntype = "ga4"\nbigquery = "{OPTIONS["bigquery"]}"\nmaximum_bytes_billed = "1GB"\n'
+        f'location = "{bigquery.options["location"]}"\n\n'
         '[funnel]\nsteps = ["session_start", "sign_up", "purchase"]\n'
     )
     args = ["--config", str(config)]
@@ -210,7 +212,7 @@ async def test_the_funnel_pane_says_what_is_provisional(bigquery):
     from kpitui.app import KpiApp
     from kpitui.config import Config, SourceConfig
 
-    source = SourceConfig("web", "ga4", 6 * 3600.0, dict(OPTIONS))
+    source = SourceConfig("web", "ga4", 6 * 3600.0, dict(bigquery.options))
     config = Config(sources={"web": source}, funnel=FunnelConfig(STEPS))
     app = KpiApp(config, as_of=date.today(), clock=lambda: datetime.now(UTC))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -236,3 +238,23 @@ def test_the_config_of_a_warehouse_source():
         parse_config({"sources": {"web": {**source, "maximum_bytes_billed": "lots"}}})
     with pytest.raises(ConfigError, match=r"\[sources\.web\] path: missing"):
         parse_config({"sources": {"web": {"type": "ga4"}}})
+
+
+def test_a_failing_refresh_keeps_the_last_figures_with_their_age(bigquery, tmp_path):
+    """The warehouse answers at 09:00 and is over quota at 15:00: the funnel keeps 09:00's figures, the source is
+    stale since 09:00 with the reason."""
+    from datetime import UTC, datetime
+
+    from kpitui.config import Config, SourceConfig
+    from kpitui.pipeline import refresh_all
+
+    source = SourceConfig("web", "ga4", 6 * 3600.0, dict(bigquery.options))
+    config = Config(sources={"web": source}, funnel=FunnelConfig(STEPS))
+    morning, afternoon = datetime(2026, 11, 20, 9, tzinfo=UTC), datetime(2026, 11, 20, 15, tzinfo=UTC)
+    first = refresh_all(config, AS_OF, morning)
+    bigquery.failures.append(Failure("/jobs", 403, "quotaExceeded", "Quota exceeded", times=1000))
+    second = refresh_all(config, AS_OF, afternoon)
+    assert second.funnel == first.funnel and [s.users for s in second.funnel.steps] == [3, 2, 1]
+    web = second.sources["web"]
+    assert (web.status, web.last_success) == ("stale", morning)
+    assert web.error.startswith("BigQuery quota exceeded")
