@@ -39,6 +39,7 @@ class SourceReport:
     layout: str = ""
     columns_used: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+    unit: str = "rows"  # what `rows` counts (a warehouse's tables)
 
     @property
     def skipped_rows(self) -> int:

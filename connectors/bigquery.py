@@ -163,7 +163,7 @@ class WarehouseEvents:
         config = bigquery.QueryJobConfig(maximum_bytes_billed=limit, use_query_cache=True)
         retry, timeout = _bounded_retry(self.settings), self.settings.timeout
         job = lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=retry)  # noqa: E731
-        rows = self._call(lambda: job().result(timeout=timeout, retry=retry, job_retry=retry))
+        rows = _guarded(lambda: job().result(timeout=timeout, retry=retry, job_retry=retry), self.settings)
         metrics = query.metrics([tuple(row.values()) for row in rows])
         return replace(metrics, provisional_after=provisional_after(spans.period.hi, datetime.now(UTC)))
 
@@ -171,11 +171,8 @@ class WarehouseEvents:
         """The bytes a query would scan."""
         config = _library().QueryJobConfig(dry_run=True, use_query_cache=False)
         retry = _bounded_retry(self.settings)
-        job = self._call(lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=None))
+        job = _guarded(lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=None), self.settings)
         return int(job.total_bytes_processed or 0)
-
-    def _call(self, work: Callable[[], Any]) -> Any:
-        return _guarded(work, self.settings)
 
 
 class BigQuerySource:
@@ -192,23 +189,21 @@ class BigQuerySource:
         if self._client is None:
             bigquery = _library()
             project = self.settings.billing_project or self.settings.dataset.project
-            self._client = self._call(lambda: bigquery.Client(project=project, location=self.settings.location))
+            location = self.settings.location
+            self._client = _guarded(lambda: bigquery.Client(project=project, location=location), self.settings)
         return self._client
 
     def load(self) -> SourceResult:
         client = self.client()
         dataset = f"{self.settings.dataset.project}.{self.settings.dataset.dataset}"
         retry = _bounded_retry(self.settings)
-        tables = self._call(lambda: [t.table_id for t in client.list_tables(dataset, retry=retry)])
+        tables = _guarded(lambda: [t.table_id for t in client.list_tables(dataset, retry=retry)], self.settings)
         daily = {name.removeprefix("events_") for name in tables if name.startswith("events_2")}
         intraday = [name for name in tables if name.startswith("events_intraday_")]
         if not daily and not intraday:
             raise ConnectorError(f"BigQuery: {dataset} holds no GA4 export tables (events_YYYYMMDD)")
-        report = SourceReport(rows=len(daily) + len(intraday), layout="GA4 BigQuery export (warehouse)")
+        report = SourceReport(rows=len(daily) + len(intraday), layout="GA4 BigQuery export (warehouse)", unit="tables")
         report.requests = 1
         if daily:
             report.columns_used["daily tables"] = f"{min(daily)}…{max(daily)}"
         return SourceResult({"events": WarehouseEvents(self.settings, client, daily)}, report)
-
-    def _call(self, work: Callable[[], Any]) -> Any:
-        return _guarded(work, self.settings)

@@ -219,7 +219,7 @@ def cmd_check(config: Config) -> int:
             continue
         report = result.report
         columns = ", ".join(f"{k}={v!r}" for k, v in report.columns_used.items())
-        line = f"✓ {name} ({source.type}): {report.rows:,} rows"
+        line = f"✓ {name} ({source.type}): {report.rows:,} {report.unit}"
         if "api_key_env" in CONNECTORS[source.type].resolve(source.options).keys:
             line += f", {report.requests} requests, key {_key_label(source)}"
         if report.layout:

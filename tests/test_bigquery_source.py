@@ -168,7 +168,10 @@ def test_kpitui_snapshot_and_check_with_three_lines_of_config(bigquery, tmp_path
     bigquery.scanned_bytes = 12_400_000_000
     assert run(["check", *args]) == 0
     out = capsys.readouterr().out
-    assert "✓ web (ga4): " in out and "layout GA4 BigQuery export (warehouse)" in out
+    assert (  # 59 daily tables and today's intraday one
+        "✓ web (ga4): 60 tables, layout GA4 BigQuery export (warehouse); columns: daily tables='20260922…20261119'"
+        in out
+    )
     assert "a refresh scans 12.4 GB ($0.07 on demand) of maximum_bytes_billed 1.0 GB: it would be refused" in out
     assert 'maximum_bytes_billed = "25GB"' in out  # twice the dry run, rounded up
 
