@@ -147,7 +147,8 @@ def compute_snapshot(
     kept: StoredSections | None = None,
 ) -> Snapshot:
     """Every metric from the sources' last good tables (and the stored closing MRR rows, `closed`; the stored
-    sections, `kept`, where their files, as_of and settings are the same); a metrics or engine error marks its
+    sections, `kept`, where their files, as_of and settings are the same). A metrics, warehouse or engine error
+    keeps the section's last figures computed from the same inputs (its sources stale since then), else marks its
     sources as errors."""
     from connectors.base import ConnectorError
     from kpitui import engine
@@ -160,12 +161,13 @@ def compute_snapshot(
         inputs = repr((section, as_of, config.funnel, [config.sources[n] for n in _sources_feeding(config, section)]))
         try:
             sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {})
-            _LAST_GOOD[inputs] = (sections[section], now)
+            _LAST_GOOD[section] = (inputs, sections[section], now)
         except Exception as exc:  # a metrics error, a warehouse's, or the engine's (memory, spill space)
             message = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
             if message is None:
                 raise
-            sections[section], kept_at = _LAST_GOOD.get(inputs, (None, None))
+            last_inputs, last, last_at = _LAST_GOOD.get(section, (None, None, None))
+            sections[section], kept_at = (last, last_at) if last_inputs == inputs else (None, None)
             for name in _feeding(config, states, section):  # stale where the last figures are kept, with their age
                 status = "stale" if kept_at is not None else "error"
                 statuses[name] = replace(statuses[name], status=status, error=message, last_success=kept_at)
@@ -183,7 +185,7 @@ def compute_snapshot(
 
 
 _SECTIONS: dict[str, tuple] = {}  # section → (the config and its inputs by identity, its metrics, those inputs)
-_LAST_GOOD: dict[str, tuple] = {}  # a section's inputs (as_of, settings, sources) → (its last figures, when computed)
+_LAST_GOOD: dict[str, tuple] = {}  # section → (its inputs: as_of, settings, sources; its last figures; when computed)
 StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it was computed from, its result)
 
 
