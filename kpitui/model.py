@@ -28,6 +28,7 @@ class SourceStatus:
     warnings: tuple[str, ...] = detail(())
     layout: str = detail("")
     interval: float = detail(0.0)
+    unit: str = detail("rows")  # what `rows` counts (a warehouse's tables)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ def succeeded(source: SourceConfig, result: SourceResult, now: datetime, signatu
         error=None,
         warnings=tuple(report.warnings + report.summary_of_skips()),
         layout=report.layout,
+        unit=report.unit,
     )
     return SourceState(status, result, signature)
 

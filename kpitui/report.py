@@ -31,7 +31,8 @@ def _table_rows(snapshot: Snapshot) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for name, status in snapshot.sources.items():
         note = f" — {clean(status.error)}" if status.error else ""
-        rows.append((f"source {clean(name)} ({status.type})", f"{status.status}, {fmt.number(status.rows)} rows{note}"))
+        counted = f"{fmt.number(status.rows)} {status.unit}"
+        rows.append((f"source {clean(name)} ({status.type})", f"{status.status}, {counted}{note}"))
     if (r := snapshot.revenue) is not None:
         m = r.movements
         rows += [

@@ -165,6 +165,9 @@ def test_kpitui_snapshot_and_check_with_three_lines_of_config(bigquery, tmp_path
     assert run(["snapshot", *args, "--as-of", "2026-11-20", "--format", "json", "--data-dir", str(tmp_path / "d")]) == 0
     snapshot = json.loads(capsys.readouterr().out)
     assert [s["users"] for s in snapshot["funnel"]["steps"]] == [3, 2, 1]
+    table = ["snapshot", *args, "--as-of", "2026-11-20", "--format", "table", "--data-dir", str(tmp_path / "d")]
+    assert run(table) == 0
+    assert "ok, 60 tables" in capsys.readouterr().out  # 59 daily tables and today's intraday one, not rows
     bigquery.scanned_bytes = 12_400_000_000
     assert run(["check", *args]) == 0
     out = capsys.readouterr().out
