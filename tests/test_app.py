@@ -16,6 +16,7 @@ from kpitui.config import Config, SourceConfig
 from kpitui.widgets.help import HelpScreen
 from kpitui.widgets.status import SourceStatusBar
 from kpitui.widgets.tile import KpiTile
+from tests.board import workers_done
 from tests.conftest import AS_OF, FROZEN
 
 DATA = Path(__file__).parent / "data"
@@ -93,7 +94,7 @@ async def test_a_table_is_focused_walked_and_sorted_by_keys_and_keeps_its_sort(d
         await pilot.press("down")
         assert table.cursor_row == 1
         await pilot.press("R")  # a refresh redraws the table: the user's sort stays
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert [int(v.replace(",", "")) for v in column(1)] == sorted(counts, reverse=True)
         app.redraw_ages()  # the 30-second tick redraws the panes: cursor and sort stay
@@ -140,12 +141,12 @@ async def test_refresh_keys_reload_sources_and_pause_stops_polling(demo):
         app.refresh_source = lambda name: (calls.append(name), original(name))
         requests = len(demo.server.log)
         await pilot.press("2", "r")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert calls == ["billing"] and len(demo.server.log) > requests
         await pilot.press("R")
         assert sorted(calls[1:]) == sorted(demo.config.sources)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         await pilot.press("p")
         assert app.scheduler.paused and not app.scheduler.timers

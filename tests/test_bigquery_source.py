@@ -19,6 +19,7 @@ from kpitui.cli import run
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import FunnelSpans, compute_funnel
 from tests.bigquery_server import BigQueryServer, Failure
+from tests.board import workers_done
 from tests.ga4_export import DATASET, Warehouse, by_day, canonical, exported
 
 AS_OF = pd.Timestamp("2026-11-20").date()
@@ -223,7 +224,7 @@ async def test_the_funnel_pane_says_what_is_provisional(bigquery):
     app = KpiApp(config, as_of=date.today(), clock=lambda: datetime.now(UTC))
     async with app.run_test(size=(120, 40)) as pilot:
         await app.ready.wait()
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.press("5")
         title = str(app.query_one("#fun-title", Label).render())
     assert title.startswith("Funnel · provisional since ") and title.endswith("(GA4 still rewrites the last 72 hours)")

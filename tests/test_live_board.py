@@ -33,6 +33,7 @@ from kpitui.pipeline import succeeded
 from kpitui.store import Store, scalar_kpis
 from kpitui.widgets.status import SourceStatusBar
 from kpitui.widgets.tile import KpiTile
+from tests.board import workers_done
 from tests.conftest import AS_OF, FROZEN
 
 DATA = Path(__file__).parent / "data"
@@ -46,7 +47,7 @@ def tickets_config(path: str = ZENDESK, **extra) -> Config:
 async def settled(app: KpiApp, pilot) -> None:
     """Wait until the board has its first snapshot, every worker has finished and the screen has caught up."""
     await app.ready.wait()
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause()
 
 
@@ -204,12 +205,12 @@ async def test_period_keys_change_every_pane():
         await app.ready.wait()
         assert app.snapshot.support.tickets == 5 and app.snapshot.period_days == 30
         await pilot.press("left_square_bracket")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.snapshot.period_days == 7 and app.snapshot.support.tickets == 1  # only 105, created 14 Nov
         assert "period 7d" in app.sub_title
         await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.snapshot.period_days == 365 and format_period(365) == "12m"
 
@@ -258,7 +259,7 @@ async def test_alert_notifies_once_rings_and_runs_its_command(tmp_path):
         assert app.query_one("#tile-backlog", KpiTile).has_class("-warning")
         assert "goal met" in tile_text(app, "backlog", "delta")
         await pilot.press("R")  # refresh again: same state, no second notification
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert len([n for n in app._notifications if n.title == "Warning"]) == 1 and bells == [1]
 
@@ -435,7 +436,7 @@ async def test_a_stale_source_says_so_and_raises_its_alert_once(tmp_path):
         for minutes in (2, 5, 6):  # 60-second interval: stale after 3 minutes
             now[0] = FROZEN + timedelta(minutes=minutes)
             await pilot.press("R")
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause()
         stale = [n for n in app._notifications if "no fresh data" in n.message]
         assert len(stale) == 1 and stale[0].message.startswith("support: no fresh data for 5m")
