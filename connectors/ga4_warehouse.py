@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from connectors.base import PARAM_PREFIX, ConnectorError
-from kpitui.engine import sql_literal
 
 _DATASET = re.compile(r"(?P<project>[a-z][a-z0-9:.-]{3,62}[a-z0-9])\.(?P<dataset>[A-Za-z0-9_]{1,1024})")
 _VALUE_KINDS = ("string_value", "int_value", "double_value", "float_value")  # as the file path reads them
@@ -40,6 +39,13 @@ class Dataset:
         return f"`{self.project}.{self.dataset}.{prefix}*`"
 
 
+def _literal(text: str) -> str:
+    """A BigQuery string literal (BigQuery escapes with backslashes; doubling a quote, as DuckDB does, is not one)."""
+    from sqlglot import exp
+
+    return exp.Literal.string(text).sql(dialect="bigquery")
+
+
 def suffix(day: date) -> str:
     """A daily table's suffix: the day in the property's time zone."""
     return day.strftime("%Y%m%d")
@@ -57,7 +63,7 @@ def _param(key: str) -> str:
     )
     return (
         f"(SELECT COALESCE({kinds}) FROM UNNEST(event_params) AS p WITH OFFSET AS o "
-        f"WHERE p.key = {sql_literal(key)} ORDER BY o LIMIT 1)"
+        f"WHERE p.key = {_literal(key)} ORDER BY o LIMIT 1)"
     )
 
 
@@ -73,12 +79,12 @@ def events_sql(dataset: Dataset, first: date, last: date, daily: set[str], param
     suffixes = [suffix(day) for day in days_between(first, last)]
     parts = [
         f"SELECT {_RAW_COLUMNS} FROM {dataset.tables('events_')} "
-        f"WHERE _TABLE_SUFFIX BETWEEN {sql_literal(suffixes[0])} AND {sql_literal(suffixes[-1])}"
+        f"WHERE _TABLE_SUFFIX BETWEEN {_literal(suffixes[0])} AND {_literal(suffixes[-1])}"
     ]
     if missing := [s for s in suffixes if s not in daily]:
         parts.append(
             f"SELECT {_RAW_COLUMNS} FROM {dataset.tables('events_intraday_')} "
-            f"WHERE _TABLE_SUFFIX IN ({', '.join(map(sql_literal, missing))})"
+            f"WHERE _TABLE_SUFFIX IN ({', '.join(map(_literal, missing))})"
         )
     touch = {field: f"COALESCE({_param(field)}, traffic_source.{name})" for field, name in _TOUCH_FIELDS.items()}
     columns = [

@@ -158,3 +158,18 @@ def test_the_bigquery_sql_holds_nothing_bigquery_rejects(options):
                     r"\bEPOCH_US\b", r'"', r"\bEXCLUDE\b", r"//"):  # fmt: skip
         assert re.search(pattern, sql, re.IGNORECASE) is None, pattern
     assert "_TABLE_SUFFIX BETWEEN '20260922' AND '20261120'" in sql
+
+
+HOSTILE = "it's \\ \" `x` \n --; DROP TABLE y; \\' ) OR TRUE --"
+
+
+def test_hostile_names_and_values_stay_literals_in_the_warehouse_sql():
+    """An event name, a param key and a param value from the config reach BigQuery as the literals they are:
+    BigQuery escapes with backslashes, so DuckDB's doubled quotes would have ended a literal early."""
+    config = FunnelConfig((FunnelStep("odd", HOSTILE), FunnelStep("by odd", "sign_up", {"meth'od\\": HOSTILE})))
+    params = ("meth'od\\",)
+    query = FunnelQuery(config, {"param." + params[0]}, SPANS)
+    sql = to_bigquery(query.single("SELECT 1 AS x"), events_sql(DATASET, FIRST, LAST, set(), params), params)
+    literals = {node.this for node in sqlglot.parse_one(sql, read="bigquery").find_all(sqlglot.exp.Literal)}
+    assert {HOSTILE, "meth'od\\"} <= literals
+    assert "DROP TABLE" not in sql.replace(sqlglot.exp.Literal.string(HOSTILE).sql(dialect="bigquery"), "")
