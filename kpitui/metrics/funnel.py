@@ -114,16 +114,14 @@ class FunnelSpans:
 
     @property
     def last_day(self) -> date:
+        """The period's last day, `as_of`."""
         return self.first_day + timedelta(days=self.days - 1)
-
-
-FIGURE_COLUMNS = "figure, name, detail, k, n1, n2, n3"  # every figure as a row of these
 
 
 class FunnelQuery:
     """The funnel's SQL over a relation `events` (the canonical columns, `t` its time in µs, and `seq` ordering a
     user's events: file order for files): `stages`, worth holding as tables, then `figures`, one SELECT of every
-    figure as rows of FIGURE_COLUMNS."""
+    figure as rows of (figure, name, detail, k, n1, n2, n3)."""
 
     def __init__(self, config: FunnelConfig, columns: set[str], spans: FunnelSpans) -> None:
         self.config, self.spans = config, spans
@@ -253,8 +251,8 @@ class FunnelQuery:
         ]
 
     def _body(self) -> str:
-        """Every figure as rows of FIGURE_COLUMNS: keys reaching each step in each span, the weekly trend, the
-        breakdown, users, sessions and month-to-date visitors, visitors and sign-ups per day."""
+        """Every figure as rows of (figure, name, detail, k, n1, n2, n3): keys reaching each step in each span,
+        the weekly trend, the breakdown, users, sessions and month-to-date visitors, visitors and sign-ups per day."""
         s, keys = self.spans, ", ".join(self.keys)
         spans = (s.period, s.before, s.weeks)
         latest = ", ".join(f"max(CASE WHEN t < {span.hi} THEN v END) AS latest{i}" for i, span in enumerate(spans))
