@@ -22,6 +22,21 @@ _SECTIONS: list[tuple[str, dict]] = [
         {"sources": {"web": {"type": "ga4", "path": "~/exports/ga4/*.ndjson", "enabled": False}}},
     ),
     (
+        "The same property's export where it lives, in BigQuery (pip install 'kpitui[bigquery]'; Google's own\n"
+        "# credentials). A refresh whose dry run scans more than maximum_bytes_billed is refused; `kpitui check`\n"
+        "# prints what one scans and costs.",
+        {
+            "sources": {
+                "warehouse": {
+                    "type": "ga4",
+                    "bigquery": "my-project.analytics_123456",
+                    "maximum_bytes_billed": "20GB",
+                    "enabled": False,
+                }
+            }
+        },
+    ),
+    (
         "Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …). timezone applies to times without an offset;\n"
         '# date_order = "day-first" reads 03/11/2026 as 3 November (surveys too; default month-first).',
         {
