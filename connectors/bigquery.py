@@ -7,10 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.ga4_warehouse import Dataset, events_sql, to_bigquery
+
+if TYPE_CHECKING:
+    from kpitui.metrics.funnel import FunnelPlan, FunnelQuery
+    from kpitui.model import FunnelMetrics
 
 PRICE_PER_TIB = 6.25  # USD, on-demand analysis in BigQuery's US multi-region (2026)
 _TIB = 1 << 40
@@ -139,20 +143,21 @@ class WarehouseEvents:
     def __init__(self, settings: WarehouseSettings, client: Any, daily: set[str]) -> None:
         self.settings, self.client, self.daily = settings, client, daily
 
-    def funnel_sql(self, make_query: Callable[[set[str]], Any], params: tuple[str, ...], spans: Any) -> tuple:
-        """The funnel's query object and its BigQuery SQL over the days the spans read."""
-        query = make_query(_BASE_COLUMNS | {"param." + key for key in params})
+    def funnel_sql(self, plan: FunnelPlan) -> tuple[FunnelQuery, str]:
+        """The funnel's query object and its BigQuery SQL over the days the plan's spans read."""
+        params, spans = plan.params, plan.spans
+        query = plan.query(_BASE_COLUMNS | {"param." + key for key in params})
         events = events_sql(self.settings.dataset, spans.first_read, spans.last_day, self.daily, params)
         return query, to_bigquery(query.single("SELECT 1 AS x"), events, params)
 
-    def refresh_cost(self, make_query: Callable[[set[str]], Any], params: tuple[str, ...], spans: Any) -> int:
+    def refresh_cost(self, plan: FunnelPlan) -> int:
         """The bytes a refresh of the funnel scans (a dry run: free, nothing runs)."""
-        return self._dry_run(self.funnel_sql(make_query, params, spans)[1])
+        return self._dry_run(self.funnel_sql(plan)[1])
 
-    def run_funnel(self, make_query: Callable[[set[str]], Any], params: tuple[str, ...], spans: Any) -> Any:
+    def run_funnel(self, plan: FunnelPlan) -> FunnelMetrics:
         """The funnel's figures, computed in BigQuery; refused without running when the dry run scans more than
         `maximum_bytes_billed`."""
-        query, sql = self.funnel_sql(make_query, params, spans)
+        query, sql = self.funnel_sql(plan)
         scanned, limit = self._dry_run(sql), self.settings.maximum_bytes_billed
         if scanned > limit:
             raise ConnectorError(
@@ -165,7 +170,7 @@ class WarehouseEvents:
         job = lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=retry)  # noqa: E731
         rows = _guarded(lambda: job().result(timeout=timeout, retry=retry, job_retry=retry), self.settings)
         metrics = query.metrics([tuple(row.values()) for row in rows])
-        return replace(metrics, provisional_after=provisional_after(spans.period.hi, datetime.now(UTC)))
+        return replace(metrics, provisional_after=provisional_after(plan.spans.period.hi, datetime.now(UTC)))
 
     def _dry_run(self, sql: str) -> int:
         """The bytes a query would scan."""

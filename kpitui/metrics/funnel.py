@@ -320,6 +320,27 @@ class FunnelQuery:
         )
 
 
+@dataclass(frozen=True)
+class FunnelPlan:
+    """What one snapshot's funnel asks of its events: the config, the spans, and the params its filters read."""
+
+    config: FunnelConfig
+    spans: FunnelSpans
+
+    @staticmethod
+    def of(config: FunnelConfig, as_of: date, period_days: int, timezone: str) -> FunnelPlan:
+        return FunnelPlan(config, FunnelSpans.ending(as_of, period_days, timezone))
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The event params the steps' filters read."""
+        return tuple(sorted({key for step in self.config.steps for key in step.params}))
+
+    def query(self, columns: set[str]) -> FunnelQuery:
+        """The funnel's SQL over events that have these columns."""
+        return FunnelQuery(self.config, columns, self.spans)
+
+
 def funnel_steps(counts: list[int], continued: list[int | None], names: list[str]) -> tuple[FunnelStepResult, ...]:
     """Per step: users, completion from the previous step, conversion from the first, abandonments (users
     none of whose counted events continue to the next step; 0 for the last)."""
@@ -362,13 +383,12 @@ def compute_funnel(
     """Funnel steps, overall conversion, previous period, weekly trend, source/medium breakdown and traffic over
     the period [start, end): `end` the midnight after `as_of` in the property's time zone, days and weeks local
     too. `events`: a scan, a canonical frame, or a warehouse's events (`run_funnel`)."""
-    spans = FunnelSpans.ending(as_of, period_days, timezone)
-    params = tuple(sorted({key for step in config.steps for key in step.params}))
+    plan = FunnelPlan.of(config, as_of, period_days, timezone)
     if hasattr(events, "run_funnel"):
-        return events.run_funnel(lambda columns: FunnelQuery(config, columns, spans), params, spans)
+        return events.run_funnel(plan)
     cursor = engine.cursor()
     try:
-        query = FunnelQuery(config, _events_view(cursor, events, params), spans)
+        query = plan.query(_events_view(cursor, events, plan.params))
         for name, sql in query.stages():
             cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
         return query.metrics(cursor.execute(query.figures()).fetchall())
@@ -378,9 +398,7 @@ def compute_funnel(
 
 def funnel_cost(events: Any, config: FunnelConfig, as_of: date, period_days: int = 30, timezone: str = "UTC") -> int:
     """The bytes a warehouse's refresh of the funnel scans (its dry run)."""
-    spans = FunnelSpans.ending(as_of, period_days, timezone)
-    params = tuple(sorted({key for step in config.steps for key in step.params}))
-    return events.refresh_cost(lambda columns: FunnelQuery(config, columns, spans), params, spans)
+    return events.refresh_cost(FunnelPlan.of(config, as_of, period_days, timezone))
 
 
 def _weekly(by_week: dict[int, tuple[int, int]], first: date) -> tuple[tuple[str, float | None], ...]:
