@@ -197,8 +197,7 @@ def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_check(config: Config) -> int:
     """Load each source and say what was found or what is wrong, one line each."""
-    from connectors.registry import CONNECTORS
-    from kpitui.pipeline import describe_error, load_source
+    from kpitui.pipeline import connector_of, describe_error, load_source
     from kpitui.text import clean
 
     if not config.sources:
@@ -220,7 +219,7 @@ def cmd_check(config: Config) -> int:
         report = result.report
         columns = ", ".join(f"{k}={v!r}" for k, v in report.columns_used.items())
         line = f"✓ {name} ({source.type}): {report.rows:,} {report.unit}"
-        if "api_key_env" in CONNECTORS[source.type].resolve(source.options).keys:
+        if "api_key_env" in connector_of(source).keys:
             line += f", {report.requests} requests, key {_key_label(source)}"
         if report.layout:
             line += f", layout {report.layout}"
@@ -236,14 +235,13 @@ def cmd_check(config: Config) -> int:
 
 def _refresh_cost(config: Config, source, result) -> str | None:
     """For a warehouse source, what a refresh of the funnel scans and costs (its dry run), against its limit."""
-    from kpitui.metrics.funnel import funnel_cost
-
     events = result.frames.get("events")
     if not hasattr(events, "refresh_cost"):
         return None
     if not config.funnel.steps:
         return "no [funnel] steps: a refresh scans nothing"
     from connectors.bigquery import human_bytes, price, suggested_limit
+    from kpitui.metrics.funnel import funnel_cost
 
     timezone = source.options.get("timezone", "UTC")
     scanned = funnel_cost(events, config.funnel, _today(), config.period_days, timezone)

@@ -43,16 +43,9 @@ def configure(settings: EngineSettings) -> None:
             for name, value in _config(settings).items():
                 try:
                     _database.execute(f"SET {name} = {sql_literal(str(value))}")
-                except _not_implemented():  # a temp_directory already spilled to stays until the next start
+                except sys.modules["duckdb"].NotImplementedException:  # a spill directory used stays till restart
                     pass
         _settings = settings
-
-
-def _not_implemented() -> type[Exception]:
-    """DuckDB's error for a setting it cannot change while running."""
-    import duckdb
-
-    return duckdb.NotImplementedException
 
 
 def cursor() -> duckdb.DuckDBPyConnection:

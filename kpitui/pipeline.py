@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS
+from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS, Connector
 from kpitui.config import Config, SourceConfig
 from kpitui.metrics import MetricsError
 from kpitui.model import Snapshot, SourceStatus, to_plain
@@ -51,7 +51,7 @@ def read_source(source: SourceConfig) -> tuple[SourceResult, tuple | None]:
     An API source's reader is kept per source (and options) so later refreshes read only the changes. File
     sources whose files have not changed since their last load give that load's result again (the same object).
     """
-    connector = _connector(source)
+    connector = connector_of(source)
     if not connector.reads_files:
         key = _options_key(source)
         if key not in _READERS:
@@ -338,11 +338,11 @@ def fetch(name: str, source: SourceConfig, store: Store | None, now: datetime) -
     result, signature = read_source(source)
     state = succeeded(source, result, now, signature)
     if store is not None:
-        store.save_source(name, state.status, result.frames if _connector(source).keeps_tables else None, signature)
+        store.save_source(name, state.status, result.frames if connector_of(source).keeps_tables else None, signature)
     return state
 
 
-def _connector(source: SourceConfig):
+def connector_of(source: SourceConfig) -> Connector:
     """The connector that reads a source, as its options choose."""
     return CONNECTORS[source.type].resolve(source.options)
 
@@ -417,7 +417,7 @@ def _unchanged(
     out: dict[str, SourceState] = {}
     for section in SECTIONS:
         names = _sources_feeding(config, section)
-        files_only = all(_connector(config.sources[n]).reads_files and n in stored for n in names)
+        files_only = all(connector_of(config.sources[n]).reads_files and n in stored for n in names)
         if not names or not files_only or section not in kept:
             continue
         try:

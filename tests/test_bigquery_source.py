@@ -20,7 +20,7 @@ from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import FunnelSpans, compute_funnel
 from tests.bigquery_server import BigQueryServer, Failure
 from tests.board import workers_done
-from tests.ga4_export import DATASET, Warehouse, by_day, canonical, exported
+from tests.ga4_export import DATASET, Warehouse, by_day, canonical, exported, micros
 
 AS_OF = pd.Timestamp("2026-11-20").date()
 SPANS = FunnelSpans.ending(AS_OF, 30, "UTC")
@@ -201,7 +201,7 @@ def test_the_last_72_hours_are_provisional():
 
     from connectors.bigquery import provisional_after
 
-    end = lambda text: (pd.Timestamp(text, tz="UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)  # noqa: E731
+    end = lambda text: micros(pd.Timestamp(text, tz="UTC"))  # noqa: E731
     now = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)
     assert provisional_after(end("2026-12-03"), now) == "2026-11-29T15:30+00:00"  # the period ending today
     assert provisional_after(end("2026-11-30"), now) == "2026-11-29T15:30+00:00"  # ended 39.5 hours ago
