@@ -14,10 +14,11 @@ import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.ga4_warehouse import days_between, events_sql, suffix, to_bigquery
+from connectors.bigquery import WarehouseEvents, WarehouseSettings
+from connectors.ga4_warehouse import days_between, suffix
 from kpitui import engine
 from kpitui.config import FunnelConfig, FunnelStep
-from kpitui.metrics.funnel import FunnelQuery, FunnelSpans, compute_funnel
+from kpitui.metrics.funnel import FunnelPlan, FunnelSpans, compute_funnel
 from tests.ga4_export import DATASET, Warehouse, by_day, canonical, exported
 
 AS_OF = date(2026, 11, 20)
@@ -25,10 +26,16 @@ SPANS = FunnelSpans.ending(AS_OF, 30, "UTC")
 FIRST, LAST = SPANS.first_read, SPANS.last_day  # the days a snapshot reads: the eight weeks, the period before
 
 
+def bigquery_sql(config: FunnelConfig, daily: set[str]):
+    """The funnel's query object and its BigQuery SQL, as the warehouse source makes them (no client: nothing
+    runs)."""
+    events = WarehouseEvents(WarehouseSettings(DATASET, maximum_bytes_billed=10**12), client=None, daily=daily)
+    return events.funnel_sql(FunnelPlan(config, SPANS))
+
+
 def warehouse_figures(config: FunnelConfig, exported: list[tuple], stale: list[tuple]):
     """The funnel from the BigQuery SQL run on DuckDB: the last day only in an intraday table, the day before in
     both (its intraday table holding `stale` rows the daily one replaced)."""
-    params = tuple(sorted({key for step in config.steps for key in step.params}))
     days = by_day(exported)
     last, before_last = suffix(LAST), suffix(days_between(FIRST, LAST)[-2])
     cursor = engine.cursor()
@@ -42,8 +49,7 @@ def warehouse_figures(config: FunnelConfig, exported: list[tuple], stale: list[t
         warehouse.table(f"events_intraday_{before_last}", stale)
         warehouse.wildcards()
         daily = {name.removeprefix("events_") for name in warehouse.tables if not name.startswith("events_intra")}
-        query = FunnelQuery(config, {"param." + key for key in params}, SPANS)
-        bigquery = to_bigquery(query.single("SELECT 1 AS x"), events_sql(DATASET, FIRST, LAST, daily, params), params)
+        query, bigquery = bigquery_sql(config, daily)
         duckdb_sql = sqlglot.transpile(bigquery, read="bigquery", write="duckdb")[0]
         cursor.execute("USE memory")
         return query.metrics(cursor.execute(duckdb_sql).fetchall()), bigquery
@@ -126,9 +132,7 @@ GOLDEN = Path(__file__).parent / "data" / "bigquery" / "default_funnel.sql"
 
 
 def _default_sql() -> str:
-    query = FunnelQuery(DEFAULT, set(), SPANS)
-    daily = {suffix(day) for day in days_between(FIRST, LAST)[:-1]}
-    return to_bigquery(query.single("SELECT 1 AS x"), events_sql(DATASET, FIRST, LAST, daily, ()), ())
+    return bigquery_sql(DEFAULT, {suffix(day) for day in days_between(FIRST, LAST)[:-1]})[1]
 
 
 def test_the_default_funnels_bigquery_sql_is_the_reviewed_one():
@@ -152,8 +156,7 @@ def test_the_bigquery_sql_holds_nothing_bigquery_rejects(options):
     and BigQuery rejects them; a round trip to DuckDB would not notice, so the text is searched."""
     steps = (*DEFAULT.steps, FunnelStep("Again", "purchase"), FunnelStep("By google", "sign_up", {"method": "g"}))
     config = FunnelConfig(steps, **options)
-    query = FunnelQuery(config, {"param.method"}, SPANS)
-    sql = to_bigquery(query.single("SELECT 1 AS x"), events_sql(DATASET, FIRST, LAST, set(), ("method",)), ("method",))
+    sql = bigquery_sql(config, set())[1]
     for pattern in (r"\bASOF\b", r"\bFILTER\s*\(", r"\bMEDIAN\s*\(", r"\bQUANTILE", r"->", r"::", r"\bLIST_",
                     r"\bEPOCH_US\b", r'"', r"\bEXCLUDE\b", r"//"):  # fmt: skip
         assert re.search(pattern, sql, re.IGNORECASE) is None, pattern
@@ -167,9 +170,7 @@ def test_hostile_names_and_values_stay_literals_in_the_warehouse_sql():
     """An event name, a param key and a param value from the config reach BigQuery as the literals they are:
     BigQuery escapes with backslashes, so DuckDB's doubled quotes would have ended a literal early."""
     config = FunnelConfig((FunnelStep("odd", HOSTILE), FunnelStep("by odd", "sign_up", {"meth'od\\": HOSTILE})))
-    params = ("meth'od\\",)
-    query = FunnelQuery(config, {"param." + params[0]}, SPANS)
-    sql = to_bigquery(query.single("SELECT 1 AS x"), events_sql(DATASET, FIRST, LAST, set(), params), params)
+    sql = bigquery_sql(config, set())[1]
     literals = {node.this for node in sqlglot.parse_one(sql, read="bigquery").find_all(sqlglot.exp.Literal)}
     assert {HOSTILE, "meth'od\\"} <= literals
     assert "DROP TABLE" not in sql.replace(sqlglot.exp.Literal.string(HOSTILE).sql(dialect="bigquery"), "")
