@@ -46,7 +46,7 @@ class BigQueryServer:
     requests: list[str] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
     tokens_issued: int = 0
-    pending_polls: int = 0  # how many getQueryResults calls answer "not complete yet"
+    pending_polls: int = 0  # how many polls (getQueryResults) answer "not complete yet"; jobs read RUNNING till then
     jobs: dict[str, dict] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)  # a source's options for this server, set by a fixture
     lock: threading.Lock = field(default_factory=threading.Lock)
