@@ -1,6 +1,7 @@
-"""GA4 events where they live: BigQuery runs the funnel's SQL and sends back only the figures (google-cloud-bigquery,
-the `bigquery` extra). A refresh's cost is known from a dry run before it is spent, and refused over
-`maximum_bytes_billed`. Credentials are Google's own (Application Default Credentials), never read or kept here."""
+"""GA4 events where they live: BigQuery runs the funnel's and engagement's SQL and sends back only the figures
+(google-cloud-bigquery, the `bigquery` extra). A refresh's cost is known from a dry run before it is spent, and
+refused over `maximum_bytes_billed`. Credentials are Google's own (Application Default Credentials), never read or
+kept here."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from connectors.base import ConnectorError, SourceReport, SourceResult
 from connectors.ga4_warehouse import Dataset, events_sql, to_bigquery
 
 if TYPE_CHECKING:
+    from kpitui.metrics.engagement import EngagementPlan
     from kpitui.metrics.funnel import FunnelPlan, FunnelQuery
-    from kpitui.model import FunnelMetrics
+    from kpitui.model import EngagementMetrics, FunnelMetrics
 
 PRICE_PER_TIB = 6.25  # USD, on-demand analysis in BigQuery's US multi-region (2026)
 _TIB = 1 << 40
@@ -154,10 +156,27 @@ class WarehouseEvents:
         """The bytes a refresh of the funnel scans (a dry run: free, nothing runs)."""
         return self._dry_run(self.funnel_sql(plan)[1])
 
+    def engagement_sql(self, plan: EngagementPlan) -> str:
+        """Engagement's BigQuery SQL over the days the plan reads."""
+        events = events_sql(self.settings.dataset, plan.first, plan.as_of, self.daily, ())
+        return to_bigquery(plan.sql("SELECT 1 AS x"), events, ())
+
+    def engagement_cost(self, plan: EngagementPlan) -> int:
+        """The bytes a refresh of engagement scans (a dry run)."""
+        return self._dry_run(self.engagement_sql(plan))
+
     def run_funnel(self, plan: FunnelPlan) -> FunnelMetrics:
-        """The funnel's figures, computed in BigQuery; refused without running when the dry run scans more than
-        `maximum_bytes_billed`."""
+        """The funnel's figures, computed in BigQuery."""
         query, sql = self.funnel_sql(plan)
+        metrics = query.metrics(self._run(sql))
+        return replace(metrics, provisional_after=provisional_after(plan.spans.period.hi, datetime.now(UTC)))
+
+    def run_engagement(self, plan: EngagementPlan) -> EngagementMetrics:
+        """Engagement's figures, computed in BigQuery."""
+        return plan.metrics(self._run(self.engagement_sql(plan)))
+
+    def _run(self, sql: str) -> list[tuple]:
+        """A query's rows; refused without running when its dry run scans more than `maximum_bytes_billed`."""
         scanned, limit = self._dry_run(sql), self.settings.maximum_bytes_billed
         if scanned > limit:
             raise ConnectorError(
@@ -169,8 +188,7 @@ class WarehouseEvents:
         retry, timeout = _bounded_retry(self.settings), self.settings.timeout
         job = lambda: self.client.query(sql, job_config=config, retry=retry, job_retry=retry)  # noqa: E731
         rows = _guarded(lambda: job().result(timeout=timeout, retry=retry, job_retry=retry), self.settings)
-        metrics = query.metrics([tuple(row.values()) for row in rows])
-        return replace(metrics, provisional_after=provisional_after(plan.spans.period.hi, datetime.now(UTC)))
+        return [tuple(row.values()) for row in rows]
 
     def _dry_run(self, sql: str) -> int:
         """The bytes a query would scan."""

@@ -44,6 +44,7 @@ _DATE_ALIASES = (
 )
 _ID_ALIASES = ("id", "response id", "responseid", "respondent id", "#", "token")
 _SEGMENT_ALIASES = ("segment", "plan", "person properties plan", "tier")
+_EMAIL_ALIASES = ("email", "email address", "recipient email", "respondent email", "person email", "e-mail")
 
 
 def _header_count(head: str) -> int:
@@ -152,6 +153,8 @@ def _choose_columns(cursor, sample: CsvTable, options: Mapping[str, Any]) -> dic
         "responded_at": _find(cursor, sample, options.get("date_column"), _DATE_ALIASES),
         "segment": _find(cursor, sample, options.get("segment_column"), _SEGMENT_ALIASES),
         "response_id": _find(cursor, sample, None, _ID_ALIASES),
+        "respondent": _find(cursor, sample, None, _EMAIL_ALIASES),
+        "customer_ref": _find(cursor, sample, options.get("customer_column"), ()),
     }
     return {field: column for field, column in found.items() if column}
 
@@ -222,7 +225,7 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     kinds = column_kinds(table.table)
     score_col, date_col = columns["score"], columns.get("responded_at")
     fields = {"score": _whole_score(_number(score_col, kinds[score_col]))}
-    for field in ("comment", "segment", "response_id"):
+    for field in ("comment", "segment", "response_id", "respondent", "customer_ref"):
         if field in columns:
             fields[field] = f"CAST({sql.identifier(columns[field])} AS VARCHAR)"
     if "response_id" not in columns:

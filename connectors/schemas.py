@@ -119,6 +119,15 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "requester": STR,
         "requester_email": STR,
         "organization": STR,
+        "customer_ref": STR,  # the billing customer's id (or a metadata id) from `customer_column`
+    },
+    "spend": {  # one campaign's spend over the days [start, end] (both UTC midnights), in major units of currency
+        "start": TIME,
+        "end": TIME,
+        "channel": STR,
+        "campaign": STR,
+        "spend": FLOAT,
+        "currency": STR,
     },
     "responses": {
         "response_id": STR,
@@ -127,6 +136,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "comment": STR,
         "respondent": STR,
         "segment": STR,
+        "customer_ref": STR,
     },
 }
 

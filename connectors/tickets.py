@@ -338,7 +338,10 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     order = options.get("date_order")
 
     def plan(sample: CsvTable) -> ReadPlan:
-        mapping.update(resolve_columns(list(sample.table.column_names), options.get("columns", {})))
+        overrides = dict(options.get("columns", {}))
+        if "customer_column" in options:
+            overrides["customer_ref"] = options["customer_column"]
+        mapping.update(resolve_columns(list(sample.table.column_names), overrides))
         return _typed_plan(cursor, sample, mapping, order)
 
     table = read_csv_strings(path, report, plan=plan)

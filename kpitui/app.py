@@ -439,11 +439,11 @@ class KpiApp(App[None]):
 
     def action_refresh_pane(self) -> None:
         """Refresh the sources behind the visible pane (all of them on the overview)."""
-        from connectors.registry import SECTION_OF
+        from connectors.registry import feeds
 
         section = self.query_one(TabbedContent).active
         for name, source in self.config.sources.items():
-            if section == "overview" or SECTION_OF[source.type] == section:
+            if section == "overview" or feeds(source.type, section):
                 self.refresh_source(name)
 
     def action_refresh_all(self) -> None:

@@ -234,22 +234,29 @@ def cmd_check(config: Config) -> int:
 
 
 def _refresh_cost(config: Config, source, result) -> str | None:
-    """For a warehouse source, what a refresh of the funnel scans and costs (its dry run), against its limit."""
+    """For a warehouse source, what a refresh (the funnel's query, if it has steps, and engagement's) scans and
+    costs (their dry runs), against the limit each query has."""
     events = result.frames.get("events")
     if not hasattr(events, "refresh_cost"):
         return None
-    if not config.funnel.steps:
-        return "no [funnel] steps: a refresh scans nothing"
     from connectors.bigquery import human_bytes, price, suggested_limit
+    from kpitui.metrics.engagement import EngagementPlan
     from kpitui.metrics.funnel import funnel_cost
 
     timezone = source.options.get("timezone", "UTC")
-    scanned = funnel_cost(events, config.funnel, _today(), config.period_days, timezone)
+    plan = EngagementPlan.of(_today(), config.period_days, timezone, config.engagement.lead_event)
+    queries = {"engagement": events.engagement_cost(plan)}
+    if config.funnel.steps:
+        queries = {"funnel": funnel_cost(events, config.funnel, _today(), config.period_days, timezone), **queries}
+    scanned, largest = sum(queries.values()), max(queries.values())
     limit = int(source.options["maximum_bytes_billed"])
-    text = f"a refresh scans {human_bytes(scanned)} (${price(scanned):.2f} on demand) of maximum_bytes_billed "
-    if scanned <= limit:
-        return text + f"{human_bytes(limit)}"
-    return text + f'{human_bytes(limit)}: it would be refused; set maximum_bytes_billed = "{suggested_limit(scanned)}"'
+    each = ", ".join(f"{name} {human_bytes(n)}" for name, n in queries.items())
+    text = f"a refresh scans {human_bytes(scanned)} (${price(scanned):.2f} on demand; {each}) of maximum_bytes_billed "
+    if largest <= limit:
+        return text + f"{human_bytes(limit)} a query"
+    return text + (
+        f'{human_bytes(limit)} a query: it would be refused; set maximum_bytes_billed = "{suggested_limit(largest)}"'
+    )
 
 
 def _setting_warnings(config: Config, source, result) -> list[str]:

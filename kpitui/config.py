@@ -77,6 +77,30 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class EngagementConfig:
+    """The `[engagement]` table: the event whose users are the leads of the lead velocity rate."""
+
+    lead_event: str = "sign_up"
+
+
+@dataclass(frozen=True)
+class CustomersConfig:
+    """The `[customers]` table: how survey, ticket and GA4 rows are linked to billing customers, and the MRR bands."""
+
+    mrr_bands: tuple[float, ...] = (0.0, 100.0, 1000.0, 10000.0)
+    customer_metadata_key: str | None = None  # a customer metadata key holding the id other sources use
+    email_metadata_keys: tuple[str, ...] = ()  # customer metadata keys holding more of a customer's emails
+
+
+@dataclass(frozen=True)
+class AcquisitionConfig:
+    """The `[acquisition]` table: where a customer's acquisition channel is, and the gross margin of payback."""
+
+    channel_metadata_key: str = "utm_source"
+    gross_margin: float = 0.8
+
+
+@dataclass(frozen=True)
 class AlertRule:
     """One `[[alerts]]` entry."""
 
@@ -107,6 +131,9 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     goals: dict[str, float] = field(default_factory=dict)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    engagement: EngagementConfig = field(default_factory=EngagementConfig)
+    customers: CustomersConfig = field(default_factory=CustomersConfig)
+    acquisition: AcquisitionConfig = field(default_factory=AcquisitionConfig)
     tiles: tuple[TileChoice, ...] = ()  # `[board] tiles`; empty: the default eight
     keys: dict[str, str] = field(default_factory=dict)  # `[keys]`: binding id → keys, e.g. "refresh.all" = "f5"
     rotate: float | None = None  # `[board] rotate`: seconds each pane shows in kiosk mode; None: no rotation
@@ -156,6 +183,13 @@ def _duration(value: Any) -> float:
     if seconds <= 0:
         raise TypeError("a duration above zero")
     return seconds
+
+
+def _fraction(value: Any) -> float:
+    number = _number(value)
+    if not 0 < number <= 1:
+        raise TypeError("a fraction above 0 and at most 1, e.g. 0.8")
+    return number
 
 
 def _period(value: Any) -> int:
@@ -265,9 +299,15 @@ _ALERT_KEYS = {
     "command": _string,
 }
 _ENGINE_KEYS = {"memory_limit": _memory, "temp_directory": _string}
+_ENGAGEMENT_KEYS = {"lead_event": _string}
+_CUSTOMERS_KEYS = {"mrr_bands": None, "customer_metadata_key": _string, "email_metadata_keys": None}
+_ACQUISITION_KEYS = {"channel_metadata_key": _string, "gross_margin": _fraction}
 _BOARD_KEYS = {"tiles": None, "rotate": _duration}
 _TILE_KEYS = {"kpi": _string, "label": _string, "format": _choice("money", "percent", "number", "minutes")}
-_TOP_LEVEL = ("app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board", "keys")
+_TOP_LEVEL = (
+    "app", "sources", "fx", "funnel", "sla", "metrics", "alerts", "goals", "engine", "board", "keys", "engagement",
+    "customers", "acquisition",
+)  # fmt: skip
 _KEYS = re.compile(r"[A-Za-z0-9_+]+(,[A-Za-z0-9_+]+)*")  # Textual key names, comma-separated
 
 
@@ -463,6 +503,26 @@ def _funnel(reader: _Reader, data: dict) -> FunnelConfig:
     )
 
 
+def _customers(reader: _Reader, data: dict) -> CustomersConfig:
+    values = reader.read(data, "customers", _CUSTOMERS_KEYS)
+    bands = values.pop("mrr_bands", None)
+    if bands is not None:
+        numbers = isinstance(bands, list) and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bands)
+        if not numbers or not bands or sorted(bands) != bands or len(set(bands)) != len(bands) or bands[0] < 0:
+            reader.problem("customers", "mrr_bands", "expected rising MRR bounds from 0, e.g. [0, 100, 1000, 10000]")
+        else:
+            values["mrr_bands"] = tuple(float(b) for b in bands)
+    keys = values.pop("email_metadata_keys", None)
+    if keys is not None:
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            reader.problem(
+                "customers", "email_metadata_keys", 'expected a list of metadata keys, e.g. ["billing_email"]'
+            )
+        else:
+            values["email_metadata_keys"] = tuple(keys)
+    return CustomersConfig(**values)
+
+
 def _secret_warnings(path: Path | None, sources: dict[str, SourceConfig]) -> list[str]:
     if path is None or not any("api_key" in s.options for s in sources.values()):
         return []
@@ -498,6 +558,13 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         alerts=_read_alerts(reader, data.get("alerts")),
         goals=_read_numbers(reader, reader.table(data.get("goals"), "goals"), "goals"),
         engine=EngineSettings(**reader.read(reader.table(data.get("engine"), "engine"), "engine", _ENGINE_KEYS)),
+        engagement=EngagementConfig(
+            **reader.read(reader.table(data.get("engagement"), "engagement"), "engagement", _ENGAGEMENT_KEYS)
+        ),
+        customers=_customers(reader, reader.table(data.get("customers"), "customers")),
+        acquisition=AcquisitionConfig(
+            **reader.read(reader.table(data.get("acquisition"), "acquisition"), "acquisition", _ACQUISITION_KEYS)
+        ),
         tiles=_read_tiles(reader, board.get("tiles")),
         rotate=board.get("rotate"),
         keys=_read_keys(reader, reader.table(data.get("keys"), "keys")),

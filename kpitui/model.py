@@ -265,6 +265,116 @@ class FunnelMetrics:
 
 
 @dataclass(frozen=True)
+class RetentionCohort:
+    """Users whose first visit fell in one week (its Monday), and the share of them active in each week since
+    (index 0 = that week, up to the week holding as_of)."""
+
+    week: str
+    users: int
+    returning: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class EngagementMetrics:
+    """Active users, stickiness, retention by first-visit week and lead velocity at `as_of`."""
+
+    dau: int
+    wau: int
+    mau: int
+    stickiness: float | None
+    lead_velocity_rate: float | None
+    retention: tuple[RetentionCohort, ...]
+    daily_active: tuple[tuple[str, int], ...] = detail(())
+    leads: int = detail(0)
+    previous_leads: int = detail(0)
+    lead_event: str = detail("sign_up")
+    signups: int = detail(0)  # users with a `sign_up` in the period
+
+
+@dataclass(frozen=True)
+class SourceMatch:
+    """How many of a source's rows were linked to a billing customer."""
+
+    matched: int
+    rows: int
+    ambiguous: int = detail(0)
+    unit: str = detail("rows")
+
+
+@dataclass(frozen=True)
+class BandNps:
+    """NPS of the linked respondents of one plan or MRR band."""
+
+    band: str
+    score: float | None
+    responses: int
+
+
+@dataclass(frozen=True)
+class PlanNps:
+    """NPS of the linked respondents on one plan."""
+
+    plan: str
+    score: float | None
+    responses: int
+
+
+@dataclass(frozen=True)
+class BandTickets:
+    """Tickets of linked customers in one MRR band over the period, and their first-response median."""
+
+    band: str
+    tickets: int
+    first_response_median: float | None
+
+
+@dataclass(frozen=True)
+class AccountAtRisk:
+    """A paying customer with reasons to worry, largest MRR first."""
+
+    customer: str
+    mrr: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CustomersMetrics:
+    """One customer across billing, surveys, tickets and GA4: figures by plan and MRR band, accounts at risk."""
+
+    matched: dict[str, SourceMatch]
+    nps_by_plan: tuple[PlanNps, ...]
+    nps_by_mrr_band: tuple[BandNps, ...]
+    tickets_by_mrr_band: tuple[BandTickets, ...]
+    detractor_mrr: float | None
+    at_risk: tuple[AccountAtRisk, ...]
+
+
+@dataclass(frozen=True)
+class ChannelCost:
+    """Spend and new paying customers of one acquisition channel over the period."""
+
+    channel: str
+    spend: float
+    new_customers: int
+    cac: float | None
+
+
+@dataclass(frozen=True)
+class AcquisitionMetrics:
+    """What acquiring a customer costs over the period, and how soon it pays back."""
+
+    spend: float
+    new_customers: int | None
+    cac: float | None
+    ltv_to_cac: float | None
+    payback_months: float | None
+    cost_per_signup: float | None
+    by_channel: tuple[ChannelCost, ...]
+    signups: int | None = detail(None)
+    gross_margin: float = detail(0.8)
+
+
+@dataclass(frozen=True)
 class AlertState:
     """Where one KPI stands against its alert thresholds."""
 
@@ -286,6 +396,9 @@ class Snapshot:
     nps: NpsMetrics | None = None
     support: SupportMetrics | None = None
     funnel: FunnelMetrics | None = None
+    customers: CustomersMetrics | None = None
+    acquisition: AcquisitionMetrics | None = None
+    engagement: EngagementMetrics | None = None
     alerts: tuple[AlertState, ...] = ()
     period_days: int = detail(30)
     trends: dict[str, tuple[tuple[str, float], ...]] | None = field(default=None, metadata={"detail": True})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS, Connector
+from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS, Connector, feeds
 from kpitui.config import Config, SourceConfig
 from kpitui.metrics import MetricsError
 from kpitui.model import Snapshot, SourceStatus, to_plain
@@ -113,7 +113,7 @@ def pending(source: SourceConfig) -> SourceState:
 
 def _sources_feeding(config: Config, section: str) -> list[str]:
     """The configured sources whose tables feed a section, in config order."""
-    return [name for name, source in config.sources.items() if SECTION_OF[source.type] == section]
+    return [name for name, source in config.sources.items() if feeds(source.type, section)]
 
 
 def _feeding(config: Config, states: dict[str, SourceState], section: str) -> dict[str, SourceState]:
@@ -159,9 +159,10 @@ def compute_snapshot(
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
     for section in SECTIONS:
-        inputs = repr((section, as_of, config.funnel, [config.sources[n] for n in _sources_feeding(config, section)]))
+        settings = (config.funnel, config.engagement, config.customers, config.acquisition)
+        inputs = repr((section, as_of, settings, [config.sources[n] for n in _sources_feeding(config, section)]))
         try:
-            sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {})
+            sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {}, sections)
             _LAST_GOOD[section] = (inputs, sections[section], now)
         except Exception as exc:  # a metrics error, a warehouse's, or the engine's (memory, spill space)
             message = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
@@ -170,6 +171,8 @@ def compute_snapshot(
             last_inputs, last, last_at = _LAST_GOOD.get(section, (None, None, None))
             sections[section], kept_at = (last, last_at) if last_inputs == inputs else (None, None)
             for name in _feeding(config, states, section):  # stale where the last figures are kept, with their age
+                if SECTION_OF[config.sources[name].type] != section:
+                    continue  # a cross-source section's failure is its own (null), not its sources'
                 status = "stale" if kept_at is not None else "error"
                 statuses[name] = replace(statuses[name], status=status, error=message, last_success=kept_at)
     snapshot = Snapshot(
@@ -192,7 +195,9 @@ StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it w
 
 def section_key(section: str, config: Config, states: dict[str, SourceState], as_of: date) -> str | None:
     """What a file-fed section is computed from: the files read (their signatures), as_of, the settings and the
-    kpitui version; None when no source feeding it has read files."""
+    kpitui version; None when no source feeding it has read files, or one feeding it is not files."""
+    if not all(connector_of(config.sources[name]).reads_files for name in _sources_feeding(config, section)):
+        return None
     read = sorted(
         (name, state.signature)
         for name, state in _feeding(config, states, section).items()
@@ -205,7 +210,18 @@ def section_key(section: str, config: Config, states: dict[str, SourceState], as
     from kpitui import __version__
 
     options = [sorted(config.sources[name].options.items()) for name, _ in read]
-    settings = (config.period_days, config.funnel, config.metrics, sorted(config.sla_minutes.items()), options)
+    settings = (
+        config.period_days,
+        config.funnel,
+        config.metrics,
+        sorted(config.sla_minutes.items()),
+        options,
+        config.engagement,
+        config.customers,
+        config.acquisition,
+        sorted(config.fx.items()),
+        config.currency,
+    )
     text = repr((__version__, section, as_of.isoformat(), settings, read))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -222,6 +238,7 @@ def _section_once(
     as_of: date,
     closed: ClosedMonths,
     kept: StoredSections,
+    computed: dict[str, object],
 ):
     """`_section`, or the stored section where it was computed from the same files, as_of and settings (or, for
     files not read in this process, the last one computed); reused while the config and the sources' results
@@ -237,7 +254,7 @@ def _section_once(
         key += (tuple(closed), _book_read_at(config, states))
     last = _SECTIONS.get(section)
     if last is None or last[0] != key:
-        value = _section(section, config, states, as_of, closed)
+        value = _section(section, config, states, as_of, closed, computed)
         last = (key, value, results)  # held: their ids stay theirs
         _SECTIONS[section] = last
     return last[1]
@@ -286,8 +303,16 @@ def _zone(config: Config, states: dict[str, SourceState], section: str) -> str:
     return next((config.sources[n].options.get("timezone", "UTC") for n in _feeding(config, states, section)), "UTC")
 
 
-def _section(section: str, config: Config, states: dict[str, SourceState], as_of: date, closed: ClosedMonths):
-    """Compute one section from the tables of the sources feeding it, or None without data."""
+def _section(
+    section: str,
+    config: Config,
+    states: dict[str, SourceState],
+    as_of: date,
+    closed: ClosedMonths,
+    computed: dict[str, object],
+):
+    """Compute one section from the tables of the sources feeding it (and the sections computed before it), or
+    None without data."""
     frame = lambda name: _frames(config, states, section, name)  # noqa: E731
     if section == "revenue":
         inputs = revenue_inputs(config, states)
@@ -317,11 +342,109 @@ def _section(section: str, config: Config, states: dict[str, SourceState], as_of
         from kpitui.metrics.nps import compute_nps
 
         return compute_nps(responses, as_of, config.metrics.nps_window_days)
+    if section == "engagement":
+        events = frame("events")
+        if events is None or not (hasattr(events, "run_engagement") or len(events)):
+            return None
+        from kpitui.metrics.engagement import compute_engagement
+
+        zone = _zone(config, states, section)
+        return compute_engagement(events, as_of, config.period_days, zone, config.engagement.lead_event)
+    if section == "customers":
+        linked = customer_inputs(config, states, as_of)
+        if linked is None:
+            return None
+        from kpitui.metrics.customers import compute_customers
+
+        return compute_customers(linked, as_of)
+    if section == "acquisition":
+        costs = acquisition_inputs(config, states, as_of, computed)
+        if costs is None:
+            return None
+        from kpitui.metrics.acquisition import compute_acquisition
+
+        return compute_acquisition(costs, as_of)
+    return _funnel_section(config, states, as_of)
+
+
+def billing_accounts(config: Config, states: dict[str, SourceState], as_of: date) -> pd.DataFrame | None:
+    """Per billing customer at as_of: its MRR, plan, flags and first paid time (`revenue_kpis.accounts`)."""
+    inputs = revenue_inputs(config, states)
+    if inputs is None:
+        return None
+    from kpitui.metrics.revenue import RevenueEngine
+    from kpitui.metrics.revenue_kpis import accounts
+
+    book, settings, _ = inputs
+    return accounts(RevenueEngine(book, settings, as_of, _book_read_at(config, states)), book.customers)
+
+
+def _tables_of(config: Config, states: dict[str, SourceState], section: str, name: str) -> tuple[tuple[str, Any], ...]:
+    """(source name, table) of each source whose own section this is and that holds the named table."""
+    return tuple(
+        (source, state.result.frames[name])
+        for source, state in _feeding(config, states, section).items()
+        if SECTION_OF[config.sources[source].type] == section
+        and state.result is not None
+        and name in state.result.frames
+    )
+
+
+def customer_inputs(config: Config, states: dict[str, SourceState], as_of: date):
+    """The billing accounts and, per source, the survey, ticket and (file) event tables linked to them."""
+    accounts = billing_accounts(config, states, as_of)
+    if accounts is None:
+        return None
+    from kpitui.metrics.customers import CustomerInputs
+    from kpitui.metrics.support import SupportSettings
+
+    web = tuple((n, t) for n, t in _tables_of(config, states, "funnel", "events") if not hasattr(t, "run_funnel"))
+    return CustomerInputs(
+        accounts=accounts,
+        surveys=_tables_of(config, states, "nps", "responses"),
+        helpdesks=_tables_of(config, states, "support", "tickets"),
+        web=web,
+        settings=config.customers,
+        nps_window_days=config.metrics.nps_window_days,
+        support=SupportSettings(
+            config.period_days,
+            tuple(config.sla_minutes.items()),
+            config.metrics.support_minutes == "business",
+            _zone(config, states, "support"),
+        ),
+    )
+
+
+def acquisition_inputs(config: Config, states: dict[str, SourceState], as_of: date, computed: dict[str, object]):
+    """The spend rows, the billing accounts and the revenue and engagement figures acquisition reads."""
+    spend = _frames(config, states, "acquisition", "spend")
+    if spend is None:
+        return None
+    from kpitui.metrics.acquisition import AcquisitionInputs
+
+    revenue, engagement = computed.get("revenue"), computed.get("engagement")
+    return AcquisitionInputs(
+        spend=spend,
+        accounts=billing_accounts(config, states, as_of),
+        currency=config.currency,
+        fx=dict(config.fx),
+        period_days=config.period_days,
+        channel_metadata_key=config.acquisition.channel_metadata_key,
+        gross_margin=config.acquisition.gross_margin,
+        arpa=getattr(revenue, "arpa", None),
+        ltv=getattr(revenue, "ltv", None),
+        signups=getattr(engagement, "signups", None),
+    )
+
+
+def _funnel_section(config: Config, states: dict[str, SourceState], as_of: date):
+    """The funnel from events, else from a pre-aggregated funnel export and report traffic, or None."""
+    frame = lambda name: _frames(config, states, "funnel", name)  # noqa: E731
     events, steps, traffic = frame("events"), frame("funnel_steps"), frame("traffic")
     if events is not None and config.funnel.steps and (hasattr(events, "run_funnel") or len(events)):
         from kpitui.metrics.funnel import compute_funnel
 
-        return compute_funnel(events, config.funnel, as_of, config.period_days, _zone(config, states, section))
+        return compute_funnel(events, config.funnel, as_of, config.period_days, _zone(config, states, "funnel"))
     if (steps is None or steps.empty) and (traffic is None or traffic.empty):
         return None
     from kpitui.metrics.funnel_reports import funnel_from_steps, with_report_traffic

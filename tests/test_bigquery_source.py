@@ -93,6 +93,16 @@ def test_the_funnel_comes_from_the_warehouse(bigquery):
     metrics = _funnel(bigquery.options)
     assert [s.users for s in metrics.steps] == [3, 2, 1]
     assert metrics == compute_funnel(canonical(ROWS), FunnelConfig(STEPS), AS_OF)
+
+
+def test_engagement_comes_from_the_warehouse(bigquery):
+    """DAU on 11-20: u1; the 7 and 30 days: u1, u2 (11-19), u3 (11-18); the same figures as over the files."""
+    from kpitui.metrics.engagement import compute_engagement
+
+    events = BigQuerySource(bigquery.options).load().frames["events"]
+    metrics = compute_engagement(events, AS_OF)
+    assert (metrics.dau, metrics.wau, metrics.mau, metrics.signups) == (1, 3, 3, 2)
+    assert metrics == compute_engagement(canonical(ROWS), AS_OF)
     assert bigquery.tokens_issued == 1  # the key was exchanged for a token at its token_uri
     project = f"/bigquery/v2/projects/{DATASET.project}"
     assert bigquery.requests[:4] == [
@@ -176,7 +186,10 @@ def test_kpitui_snapshot_and_check_with_three_lines_of_config(bigquery, tmp_path
         "✓ web (ga4): 60 tables, layout GA4 BigQuery export (warehouse); columns: daily tables='20260922…20261119'"
         in out
     )
-    assert "a refresh scans 12.4 GB ($0.07 on demand) of maximum_bytes_billed 1.0 GB: it would be refused" in out
+    assert (  # the funnel's query and engagement's, each scanning what the server says
+        "a refresh scans 24.8 GB ($0.14 on demand; funnel 12.4 GB, engagement 12.4 GB) of maximum_bytes_billed "
+        "1.0 GB a query: it would be refused" in out
+    )
     assert 'maximum_bytes_billed = "25GB"' in out  # twice the dry run, rounded up
 
 

@@ -14,7 +14,10 @@ from kpitui.config import ConfigError, load_config, parse_config
 from kpitui.starter import starter_config
 
 DATA = Path(__file__).parent / "data"
-SNAPSHOT_KEYS = {"as_of", "generated_at", "currency", "sources", "revenue", "nps", "support", "funnel", "alerts"}
+SNAPSHOT_KEYS = {
+    "as_of", "generated_at", "currency", "sources", "revenue", "nps", "support", "funnel", "customers", "acquisition",
+    "engagement", "alerts",
+}  # fmt: skip
 
 
 def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
@@ -33,7 +36,10 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
         ('[board]\ntiles = [{ kpi = "mrr", format = "euros" }]', '[board.tiles[0]] format: expected one of "money"'),
         ('[app]\ntheme = "neon"', '[app] theme: expected one of "ansi-dark", "ansi-light"'),
         ('[app]\ncolour = "red"', "[app] colour: unknown key; expected one of currency, refresh, period, theme"),
-        ('[sources.x]\ntype = "jira"', "[sources.x] type: expected one of stripe, ga4, tickets, nps, got 'jira'"),
+        (
+            '[sources.x]\ntype = "jira"',
+            "[sources.x] type: expected one of stripe, ga4, tickets, nps, spend, got 'jira'",
+        ),
         ('[sources.x]\ntype = "tickets"', "[sources.x] path: missing; this source needs it"),
         (
             '[sources.x]\ntype = "tickets"\npath = "a.csv"\ntimezone = "Mars/Base"',

@@ -203,10 +203,10 @@ def test_local_days_in_sql_match_the_zone_database(zone, moments):
     from zoneinfo import ZoneInfo
 
     from kpitui import engine
-    from kpitui.metrics.funnel import _Calendar
+    from kpitui.metrics.funnel import Calendar
 
     first, last = date(2026, 1, 1), date(2026, 12, 31)
-    day = _Calendar(ZoneInfo(zone)).day_of(first, last)
+    day = Calendar(ZoneInfo(zone)).day_of(first, last)
     cursor = engine.cursor()
     try:
         got = [cursor.execute(f"SELECT {day} FROM (SELECT CAST({t} AS BIGINT) AS t)").fetchone()[0] for t in moments]

@@ -412,11 +412,11 @@ def test_a_section_is_recomputed_only_when_its_sources_change(tmp_path, monkeypa
     section = pipeline._section
     monkeypatch.setattr(pipeline, "_section", lambda name, *args: computed.append(name) or section(name, *args))
     first = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
-    assert sorted(computed) == ["funnel", "nps", "revenue", "support"]
+    assert sorted(computed) == ["acquisition", "customers", "engagement", "funnel", "nps", "revenue", "support"]
     computed.clear()
     states["support"] = succeeded(config.sources["support"], load_tickets({"path": ZENDESK}), FROZEN)
     again = pipeline.compute_snapshot(config, states, AS_OF, FROZEN)
-    assert computed == ["support"] and again.nps is first.nps
+    assert computed == ["support", "customers"] and again.nps is first.nps  # customers links the tickets
     assert again.support == first.support and again.support is not first.support
 
 

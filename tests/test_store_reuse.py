@@ -67,7 +67,8 @@ def test_the_store_keeps_statuses_signatures_and_sections_never_events_or_ticket
     db = sqlite3.connect(tmp_path / "kpitui.sqlite3")
     assert db.execute("SELECT count(*) FROM source_frames").fetchone() == (0,)
     assert sorted(r[0] for r in db.execute("SELECT source FROM source_files")) == sorted(FILE_SOURCES)
-    assert sorted(r[0] for r in db.execute("SELECT section FROM section_result")) == ["funnel", "nps", "support"]
+    stored = sorted(r[0] for r in db.execute("SELECT section FROM section_result"))
+    assert stored == ["engagement", "funnel", "nps", "support"]  # no billing source: no customers section
     db.close()
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from connectors.registry import SECTION_OF
+from connectors.registry import CONNECTORS
 from kpitui.config import AlertRule
 from kpitui.model import AlertState, SourceStatus, lookup
 
@@ -66,7 +66,12 @@ def hold_stale(
     alerts: tuple[AlertState, ...], statuses: dict[str, SourceStatus], now: datetime, stale_after: float
 ) -> tuple[AlertState, ...]:
     """Threshold alerts on a section whose sources are stale are held: state `stale`, value kept, never fired."""
-    stale = {SECTION_OF.get(statuses[name].type) for name in _stale_ages(statuses, now, stale_after)}
+    stale = {
+        section
+        for name in _stale_ages(statuses, now, stale_after)
+        if statuses[name].type in CONNECTORS
+        for section in CONNECTORS[statuses[name].type].feeds
+    }
     return tuple(replace(a, state="stale") if a.kpi.split(".")[0] in stale else a for a in alerts)
 
 

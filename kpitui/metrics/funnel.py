@@ -43,7 +43,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class _Calendar:
+class Calendar:
     """The days of the property's time zone: their midnights as µs since the epoch, and an event's day in SQL."""
 
     zone: ZoneInfo
@@ -89,13 +89,13 @@ class FunnelSpans:
     first_week: date  # the weekly trend's
     first_read: date  # the first any figure reads
     days: int
-    calendar: _Calendar
+    calendar: Calendar
 
     @staticmethod
     def ending(as_of: date, period_days: int, timezone: str) -> FunnelSpans:
         """The period [start, end) (`end` the midnight after `as_of`, local), the one before it, the eight weeks
         ending with it and the month to date."""
-        calendar = _Calendar(ZoneInfo(timezone))
+        calendar = Calendar(ZoneInfo(timezone))
         day_after = as_of + timedelta(days=1)
         at = lambda days_before: calendar.midnight(day_after - timedelta(days=days_before))  # noqa: E731
         period = _Span(at(period_days), at(0))
@@ -364,7 +364,7 @@ def overall_conversion(counts: list[int]) -> float | None:
     return None if not counts or counts[0] == 0 else counts[-1] / counts[0]
 
 
-def _events_view(cursor: Any, events: Any, params: tuple[str, ...]) -> set[str]:
+def events_view(cursor: Any, events: Any, params: tuple[str, ...]) -> set[str]:
     """The view `events` over a scan (files, Arrow tables) or a frame of the canonical events; its columns."""
     from connectors.scan import TableScan
 
@@ -388,7 +388,7 @@ def compute_funnel(
         return events.run_funnel(plan)
     cursor = engine.cursor()
     try:
-        query = plan.query(_events_view(cursor, events, plan.params))
+        query = plan.query(events_view(cursor, events, plan.params))
         for name, sql in query.stages():
             cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
         return query.metrics(cursor.execute(query.figures()).fetchall())

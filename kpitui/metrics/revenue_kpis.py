@@ -30,11 +30,16 @@ def trial_conversion(engine: RevenueEngine) -> float | None:
     return _rate(float((ended & paying).sum()), float(ended.sum()))
 
 
-def mrr_at_risk(engine: RevenueEngine, mrr_now: np.ndarray) -> float:
-    """MRR of subscriptions counted now whose cancellation is scheduled (at period end, or a future cancel_at)."""
+def _scheduled(engine: RevenueEngine) -> np.ndarray:
+    """Per subscription: whether its cancellation is scheduled (at period end, or a future cancel_at)."""
     subs = engine.subs
     scheduled = subs["cancel_at_period_end"].fillna(False).astype(bool) | subs["cancel_at"].gt(engine.as_of_end)
-    return float(mrr_now[scheduled.fillna(False).to_numpy(dtype=bool)].sum())
+    return scheduled.fillna(False).to_numpy(dtype=bool)
+
+
+def mrr_at_risk(engine: RevenueEngine, mrr_now: np.ndarray) -> float:
+    """MRR of subscriptions counted now whose cancellation is scheduled."""
+    return float(mrr_now[_scheduled(engine)].sum())
 
 
 def scheduled_increases(engine: RevenueEngine, phases: pd.DataFrame | None, mrr_now: np.ndarray) -> float:
@@ -89,12 +94,42 @@ def by_interval(engine: RevenueEngine, mrr_now: np.ndarray) -> tuple[IntervalMrr
     return tuple(IntervalMrr(*row) for row in _grouped(engine.interval, engine, mrr_now))
 
 
-def _first_paid_month(engine: RevenueEngine) -> pd.Series:
-    """Per customer: the month (`YYYY-MM`) its first paid subscription began counting."""
+def first_paid(engine: RevenueEngine) -> pd.Series:
+    """Per customer that ever paid: when its first paid subscription began counting (UTC)."""
     paid = (engine.counted_from < engine.counted_until) & ~engine.never_counted & (engine.base > 0)
     first = pd.Series(engine.counted_from[paid], index=engine.customers[engine.customer_code[paid]])
-    first = first.groupby(level=0).min()
-    return pd.to_datetime(first, utc=True).dt.strftime("%Y-%m")
+    return pd.to_datetime(first.groupby(level=0).min(), utc=True)
+
+
+def _first_paid_month(engine: RevenueEngine) -> pd.Series:
+    """Per customer: the month (`YYYY-MM`) its first paid subscription began counting."""
+    return first_paid(engine).dt.strftime("%Y-%m")
+
+
+def accounts(engine: RevenueEngine, customers: pd.DataFrame) -> pd.DataFrame:
+    """Per billing customer at as_of: name, email, metadata, MRR (reporting currency), plan (of its largest
+    subscription), whether a subscription is past due or has a scheduled cancellation, and when it first paid."""
+    now = engine.as_of_end
+    mrr = engine.subscription_mrr(now) * engine.factor
+    subs = engine.subs
+    since = subs["status_since"]
+    per_sub = pd.DataFrame(
+        {
+            "customer_id": engine.customers[engine.customer_code],
+            "mrr": mrr,
+            "plan": engine.plan,
+            "past_due": ((subs["status"] == "past_due") & (since.isna() | since.le(now))).to_numpy(dtype=bool),
+            "cancelling": _scheduled(engine) & (mrr > 0),
+        }
+    ).sort_values("mrr", ascending=False, kind="stable")
+    out = per_sub.groupby("customer_id", sort=False).agg(
+        mrr=("mrr", "sum"), plan=("plan", "first"), past_due=("past_due", "any"), cancelling=("cancelling", "any")
+    )
+    out["first_paid"] = first_paid(engine).reindex(out.index)
+    people = customers.drop_duplicates("customer_id", keep="last").set_index("customer_id")[
+        ["name", "email", "metadata"]
+    ]
+    return out.join(people, how="outer").rename_axis("customer_id").reset_index()
 
 
 def cohorts(engine: RevenueEngine, table: pd.DataFrame, points: list[pd.Timestamp]) -> tuple[Cohort, ...]:

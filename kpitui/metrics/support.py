@@ -16,7 +16,18 @@ from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, 
 SOLVED = ("solved", "closed", "resolved")
 _DURATIONS = ("first_response_minutes", "resolution_minutes", "first_response_minutes_business",
               "resolution_minutes_business")  # fmt: skip
-_KEPT = ("ticket_id", "subject", "priority", "channel", "created", "reopens", "sla_first_response_met")  # read later
+_KEPT = (
+    "ticket_id",
+    "subject",
+    "priority",
+    "channel",
+    "created",
+    "reopens",
+    "sla_first_response_met",
+    "requester_email",
+    "organization",
+    "customer_ref",
+)  # read later (the requester: to link customers)
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,7 @@ def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> Sup
     """Every support KPI for the period [start, end): `end` the midnight after `as_of` in the helpdesk's zone.
     `tickets`: a scan of export files, or a canonical frame."""
     zone = settings.timezone
-    end = _midnight(as_of + timedelta(days=1), zone)
-    start = _midnight(as_of + timedelta(days=1 - settings.period_days), zone)
+    start, end = period_of(settings, as_of)
     previous = _midnight(as_of + timedelta(days=1 - 2 * settings.period_days), zone)
     cursor = engine.cursor()
     table_view(cursor, "tickets", tickets)
@@ -104,8 +114,7 @@ def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> Sup
     in_previous = f"created >= {instant(previous)} AND created < {instant(start)}" if has_created else "FALSE"
     targets = dict(settings.sla_minutes)
     try:
-        target = _targets_sql(targets)
-        cursor.execute(f"CREATE TEMP VIEW k AS SELECT *, {target} AS target FROM ({_known(instant(end), settings)})")
+        known_view(cursor, settings, end)
         query = lambda sql: cursor.execute(sql).fetchall()  # noqa: E731
         period = f"FROM k WHERE {in_period}"
         f = _figures(query, in_period, in_previous, bool(targets))
@@ -169,6 +178,23 @@ def _figures(query, in_period: str, in_previous: str, with_targets: bool) -> dic
         figures[f"{column}_mean"] = f"avg({period(column)})"
     row = query(f"SELECT {', '.join(f'{sql} AS {name}' for name, sql in figures.items())} FROM k")[0]
     return dict(zip(figures, row, strict=True))
+
+
+def period_of(settings: SupportSettings, as_of: date) -> tuple[datetime, datetime]:
+    """The period [start, end): `end` the midnight after `as_of` in the helpdesk's zone."""
+    end = _midnight(as_of + timedelta(days=1), settings.timezone)
+    return _midnight(as_of + timedelta(days=1 - settings.period_days), settings.timezone), end
+
+
+def known_view(cursor: Any, settings: SupportSettings, end: datetime) -> None:
+    """The view `k` over the view `tickets`: each ticket as it stood at `end`, with its SLA target."""
+    target = _targets_sql(dict(settings.sla_minutes))
+    cursor.execute(f"CREATE TEMP VIEW k AS SELECT *, {target} AS target FROM ({_known(instant(end), settings)})")
+
+
+def breach_sql(settings: SupportSettings) -> tuple[str, str]:
+    """Over `k`: which tickets are judged for SLA, and which of them breached."""
+    return _breach(bool(settings.sla_minutes))
 
 
 def _breach(with_targets: bool) -> tuple[str, str]:

@@ -64,10 +64,10 @@ class Pane(VerticalScroll):
 
         Data is stale when its last refresh failed or it is older than `[app] stale_after` refresh intervals.
         """
-        from connectors.registry import SECTION_OF
+        from connectors.registry import feeds
         from kpitui.formatting import age
 
-        statuses = [s for s in snapshot.sources.values() if SECTION_OF.get(s.type) == section]
+        statuses = [s for s in snapshot.sources.values() if feeds(s.type, section)]
         if not statuses:
             return "no source configured", "missing"
         oldest = min((s.last_success for s in statuses if s.last_success), default=None)

@@ -1,0 +1,127 @@
+"""Engagement from events (DESIGN.md section 4): DAU, WAU, MAU and stickiness, user retention by first-visit week
+and lead velocity, as one SELECT of tagged rows over the canonical `events` (with `t`, µs): the same SQL on DuckDB
+over files and, transpiled, on a warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kpitui import engine
+from kpitui.engine import sql_literal
+from kpitui.metrics.funnel import Calendar, events_view
+from kpitui.model import EngagementMetrics, RetentionCohort
+
+MONTH_DAYS = 30  # MAU's days, and the days whose mean DAU stickiness divides by MAU
+WEEK_DAYS = 7
+COHORT_WEEKS = 9  # week 0 … 8: the cohorts of the eight weeks before as_of's, and its own
+SIGN_UP = "sign_up"  # GA4's recommended event: the sign-ups acquisition's cost per sign-up divides by
+LOOKBACK_DAYS = 90  # a user seen this many days before the first cohort week is not new in a later one
+
+
+@dataclass(frozen=True)
+class EngagementPlan:
+    """The local days one engagement snapshot reads: `first` (the lookback's start) to `as_of`, as day numbers
+    counted from `first`."""
+
+    as_of: date
+    period_days: int
+    first: date
+    first_week: date  # the Monday of the oldest cohort
+    calendar: Calendar
+    lead_event: str
+
+    @staticmethod
+    def of(as_of: date, period_days: int = 30, timezone: str = "UTC", lead_event: str = "sign_up") -> EngagementPlan:
+        monday = as_of - timedelta(days=as_of.weekday())
+        first_week = monday - timedelta(weeks=COHORT_WEEKS - 1)
+        first = min(
+            first_week - timedelta(days=LOOKBACK_DAYS),
+            as_of - timedelta(days=2 * period_days - 1),
+            as_of - timedelta(days=MONTH_DAYS - 1),
+        )
+        return EngagementPlan(as_of, period_days, first, first_week, Calendar(ZoneInfo(timezone)), lead_event)
+
+    def day(self, day: date) -> int:
+        """A local day's number, counted from `first`."""
+        return (day - self.first).days
+
+    def sql(self, events: str | None = None) -> str:
+        """Every figure as rows of (figure, k, j, n) over the relation `events`, or over `events` the SELECT given
+        (one query, for a warehouse)."""
+        last, week0 = self.day(self.as_of), self.day(self.first_week)
+        month0 = last - MONTH_DAYS + 1
+        period0, previous0 = last - self.period_days + 1, last - 2 * self.period_days + 1
+        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
+        day = self.calendar.day_of(self.first, self.as_of)
+        lead = sql_literal(self.lead_event)
+        distinct_between = lambda a, b: f"count(DISTINCT CASE WHEN d >= {a} AND d <= {b} THEN user_id END)"  # noqa: E731
+        given = "" if events is None else f"events AS ({events}), "
+        return (
+            f"WITH {given}e AS (SELECT user_id, event_name, event_name = {lead} AS lead, {day} AS d FROM events "
+            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}), "
+            "firsts AS (SELECT user_id, min(d) AS first_day FROM e GROUP BY user_id), "
+            f"cohort AS (SELECT user_id, (first_day - {week0}) // 7 AS week FROM firsts WHERE first_day >= {week0}), "
+            f"active AS (SELECT DISTINCT user_id, (d - {week0}) // 7 AS week FROM e WHERE d >= {week0}) "
+            "SELECT 'retention' AS figure, c.week AS k, a.week - c.week AS j, count(*) AS n "
+            "FROM cohort c JOIN active a ON a.user_id = c.user_id GROUP BY c.week, a.week "
+            f"UNION ALL SELECT 'daily', d - {month0}, NULL, count(DISTINCT user_id) FROM e WHERE d >= {month0} "
+            f"GROUP BY d "
+            f"UNION ALL SELECT 'wau', NULL, NULL, {distinct_between(last - WEEK_DAYS + 1, last)} FROM e "
+            f"UNION ALL SELECT 'mau', NULL, NULL, {distinct_between(month0, last)} FROM e "
+            f"UNION ALL SELECT 'leads', 0, NULL, count(DISTINCT CASE WHEN lead AND d >= {period0} THEN user_id END) "
+            "FROM e "
+            f"UNION ALL SELECT 'leads', 1, NULL, count(DISTINCT CASE WHEN lead AND d >= {previous0} AND d < {period0} "
+            "THEN user_id END) FROM e "
+            f"UNION ALL SELECT 'signups', NULL, NULL, count(DISTINCT CASE WHEN event_name = {sql_literal(SIGN_UP)} "
+            f"AND d >= {period0} THEN user_id END) FROM e"
+        )
+
+    def metrics(self, rows: Sequence[tuple]) -> EngagementMetrics:
+        """The figures from the query's rows."""
+        by_figure: dict[str, list[tuple]] = {}
+        for figure, *rest in rows:
+            by_figure.setdefault(figure, []).append(tuple(rest))
+        single = lambda figure: int(by_figure[figure][0][2])  # noqa: E731
+        daily = {int(k): int(n) for k, _, n in by_figure.get("daily", [])}
+        month = [self.as_of - timedelta(days=MONTH_DAYS - 1 - n) for n in range(MONTH_DAYS)]
+        mau = single("mau")
+        leads = {int(k): int(n) for k, _, n in by_figure["leads"]}
+        returning = {(int(k), int(j)): int(n) for k, j, n in by_figure.get("retention", [])}
+        cohorts = []
+        for k in range(COHORT_WEEKS):
+            users = returning.get((k, 0), 0)
+            cells = tuple(None if users == 0 else returning.get((k, j), 0) / users for j in range(COHORT_WEEKS - k))
+            cohorts.append(RetentionCohort((self.first_week + timedelta(weeks=k)).isoformat(), users, cells))
+        return EngagementMetrics(
+            dau=daily.get(MONTH_DAYS - 1, 0),
+            wau=single("wau"),
+            mau=mau,
+            stickiness=None if mau == 0 else sum(daily.values()) / MONTH_DAYS / mau,
+            lead_velocity_rate=None if leads[1] == 0 else (leads[0] - leads[1]) / leads[1],
+            retention=tuple(cohorts),
+            daily_active=tuple((day.isoformat(), daily.get(n, 0)) for n, day in enumerate(month)),
+            leads=leads[0],
+            previous_leads=leads[1],
+            lead_event=self.lead_event,
+            signups=single("signups"),
+        )
+
+
+def compute_engagement(
+    events: Any, as_of: date, period_days: int = 30, timezone: str = "UTC", lead_event: str = "sign_up"
+) -> EngagementMetrics:
+    """DAU, WAU, MAU, stickiness, retention and lead velocity at `as_of`, days in the property's time zone.
+    `events`: a scan, a canonical frame, or a warehouse's events (`run_engagement`)."""
+    plan = EngagementPlan.of(as_of, period_days, timezone, lead_event)
+    if hasattr(events, "run_engagement"):
+        return events.run_engagement(plan)
+    cursor = engine.cursor()
+    try:
+        events_view(cursor, events, ())
+        return plan.metrics(cursor.execute(plan.sql()).fetchall())
+    finally:
+        cursor.close()
