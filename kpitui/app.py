@@ -39,6 +39,7 @@ from kpitui.messages import (
 )
 from kpitui.model import Snapshot
 from kpitui.panes.base import Pane
+from kpitui.panes.customers import CustomersPane
 from kpitui.panes.funnel import FunnelPane
 from kpitui.panes.nps import NpsPane
 from kpitui.panes.overview import OverviewPane
@@ -62,7 +63,9 @@ PANES: tuple[tuple[str, str, type[Pane]], ...] = (  # id (the snapshot section i
     ("nps", "NPS", NpsPane),
     ("support", "Support", SupportPane),
     ("funnel", "Funnel", FunnelPane),
+    ("customers", "Customers", CustomersPane),
 )
+SHOWN_ON = {"engagement": "funnel", "acquisition": "funnel"}  # sections shown on another section's pane
 PERIODS = (7, 30, 90, 365)
 INTERVALS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 HANGUP_GRACE = 2.0  # seconds to exit normally once asked to, before leaving without cleanup
@@ -167,7 +170,7 @@ class KpiApp(App[None]):
         return self.fixed_as_of or self.clock().date()
 
     def compose(self) -> ComposeResult:
-        """Header, status line, the five panes (all but the first mounted after the first frame), footer."""
+        """Header, status line, the panes (all but the first mounted after the first frame), footer."""
         yield Header()
         yield SourceStatusBar(id="status")
         with TabbedContent(id="panes"):
@@ -523,7 +526,8 @@ class KpiApp(App[None]):
     def open_detail(self, event: BoardTile.Opened) -> None:
         """Drill down: the pane of the tile's KPI scrolled to its detail (`escape` comes back to the tile), or for a
         KPI no pane details, its daily history full size."""
-        panes = self.query(f"#pane-{event.kpi.split('.')[0]}")
+        section = event.kpi.split(".")[0]
+        panes = self.query(f"#pane-{SHOWN_ON.get(section, section)}")
         pane = panes.first(Pane) if panes else None
         if pane is None or isinstance(pane, OverviewPane) or pane.detail_of(event.kpi) is None:
             self.push_screen(self._history_screen(event.tile.title, event.kpi))

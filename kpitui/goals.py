@@ -24,6 +24,17 @@ ALIASES = {
     "conversion": "funnel.overall_conversion",
     "customer_churn": "revenue.customer_churn_rate",
     "quick_ratio": "revenue.quick_ratio",
+    "cac": "acquisition.cac",
+    "ltv_to_cac": "acquisition.ltv_to_cac",
+    "payback": "acquisition.payback_months",
+    "cost_per_signup": "acquisition.cost_per_signup",
+    "spend": "acquisition.spend",
+    "dau": "engagement.dau",
+    "wau": "engagement.wau",
+    "mau": "engagement.mau",
+    "stickiness": "engagement.stickiness",
+    "lead_velocity": "engagement.lead_velocity_rate",
+    "detractor_mrr": "customers.detractor_mrr",
 }
 
 

@@ -31,13 +31,21 @@ async def test_number_keys_tab_and_shift_tab_switch_panes(demo):
     async with app.run_test(size=(120, 40)) as pilot:
         await app.ready.wait()
         tabs = app.query_one(TabbedContent)
-        for key, pane in (("2", "revenue"), ("3", "nps"), ("4", "support"), ("5", "funnel"), ("1", "overview")):
+        keys = (
+            ("2", "revenue"),
+            ("3", "nps"),
+            ("4", "support"),
+            ("5", "funnel"),
+            ("6", "customers"),
+            ("1", "overview"),
+        )
+        for key, pane in keys:
             await pilot.press(key)
             assert tabs.active == pane
         await pilot.press("tab")
         assert tabs.active == "revenue"
         await pilot.press("shift+tab", "shift+tab")
-        assert tabs.active == "funnel"
+        assert tabs.active == "customers"
 
 
 async def test_every_binding_has_an_id_and_is_in_the_footer(demo):
@@ -52,13 +60,13 @@ async def test_every_binding_has_an_id_and_is_in_the_footer(demo):
         assert len(scrolling) == 6  # PageDown, PageUp, End, Home, down/j, up/k
 
 
-@pytest.mark.parametrize("pane", ["overview", "revenue", "nps", "support", "funnel"])
+@pytest.mark.parametrize("pane", ["overview", "revenue", "nps", "support", "funnel", "customers"])
 async def test_every_panes_last_row_is_reachable_by_keys_at_80x24(demo, pane):
     """No mouse over SSH: PageDown walks down, End reaches the bottom, Home goes back, arrows and j/k scroll."""
     app = app_for(demo.config)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.ready.wait()
-        await pilot.press(str(["overview", "revenue", "nps", "support", "funnel"].index(pane) + 1))
+        await pilot.press(str(["overview", "revenue", "nps", "support", "funnel", "customers"].index(pane) + 1))
         await pilot.pause()
         view = app.query_one(f"#pane-{pane}")
         if view.max_scroll_y == 0:
@@ -116,6 +124,65 @@ async def test_overview_shows_real_numbers_from_the_demo(demo):
         backlog = app.query_one("#tile-backlog", KpiTile)
         assert str(backlog.query_one(".tile-value").render()) == str(snapshot.support.backlog)
         assert "as of just now" in str(mrr_tile.query_one(".tile-age").render())
+
+
+def _cells(table: DataTable) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_the_customers_pane_lists_the_demos_accounts_at_risk_and_its_match_rates(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("6")
+        c = app.snapshot.customers
+        assert c.at_risk and c.matched["survey"].matched > 0 and c.matched["support"].matched > 0
+        rows = _cells(app.query_one("#cus-risk", DataTable))
+        first = c.at_risk[0]
+        assert rows[0] == [first.customer, f"${first.mrr:,.0f}", ", ".join(first.reasons)]
+        assert len(rows) == len(c.at_risk)
+        survey = c.matched["survey"]
+        tile = app.query_one("#cus-responses", KpiTile)
+        assert f"{survey.matched:,} of {survey.rows:,}" in str(tile.query_one(".tile-delta").render())
+        assert [r[0] for r in _cells(app.query_one("#cus-bands", DataTable))] == [
+            "0–100", "100–1,000", "1,000–10,000", "10,000+"
+        ]  # fmt: skip
+        assert "@" not in "".join("".join(r) for r in rows)  # emails are join keys, never shown
+
+
+async def test_the_funnel_pane_shows_engagement_retention_and_cost_per_channel(demo):
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("5")
+        e, a = app.snapshot.engagement, app.snapshot.acquisition
+        assert str(app.query_one("#fun-mau", KpiTile).query_one(".tile-value").render()) == f"{e.mau:,}"
+        grid = _cells(app.query_one("#fun-retention", DataTable))
+        assert [r[0] for r in grid] == [c.week for c in e.retention] and grid[0][2] == "100%"
+        channels = _cells(app.query_one("#fun-channels", DataTable))
+        assert [r[0] for r in channels] == [row.channel for row in a.by_channel]
+        assert channels[0][1] == f"${a.by_channel[0].spend:,.0f}"
+
+
+async def test_acquisition_and_engagement_tiles_can_be_chosen_and_open_the_funnel_pane(demo):
+    from kpitui.config import TileChoice
+
+    tiles = (TileChoice("acquisition.cac"), TileChoice("acquisition.ltv_to_cac"), TileChoice("engagement.stickiness"))
+    app = app_for(dataclasses.replace(demo.config, tiles=tiles))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.ready.wait()
+        shown = [
+            (str(t.query_one(".tile-title").render()), str(t.query_one(".tile-value").render()))
+            for t in app.query_one("#pane-overview").query(KpiTile)
+        ]
+        a, e = app.snapshot.acquisition, app.snapshot.engagement
+        assert shown == [
+            ("CAC", f"${a.cac:,.0f}"),  # compact only from $10k
+            ("LTV:CAC", f"{a.ltv_to_cac:,.2f}"),
+            ("Stickiness (DAU/MAU)", f"{e.stickiness * 100:.1f}%"),
+        ]
+        await pilot.press("f", "enter")
+        assert app.query_one(TabbedContent).active == "funnel"
 
 
 async def test_help_screen_lists_every_binding_and_closes(demo):

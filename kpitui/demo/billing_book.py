@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +16,7 @@ _PLANS = [
     ("pro_yearly", "prod_pro", 79000, 72000, "year", True),
     ("business_yearly", "prod_business", 199000, 185000, "year", False),
 ]
+ACQUISITION_CHANNELS = ("google", "linkedin", "newsletter", "facebook")  # the demo's ad spend, and its customers'
 _PRODUCTS = {"prod_starter": "Starter", "prod_pro": "Pro", "prod_business": "Business"}
 _COUPONS = [
     {"id": "LAUNCH20", "percent_off": 20.0, "amount_off": None, "duration": "forever", "duration_in_months": None},
@@ -154,6 +156,9 @@ class _Builder:
             "email": f"{person(rng).lower()}@{name.split()[0].lower()}.example",
             "discount": None,
         }
+        channels = (*ACQUISITION_CHANNELS, None)  # one in five: no channel known
+        channel = channels[zlib.crc32(customer["id"].encode()) % len(channels)]
+        customer["metadata"] = {"utm_source": channel} if channel else {}
         self.book.customers.append(customer)
         start = joined
         while start < self.now:

@@ -1,13 +1,16 @@
-"""Generated export files in the real layouts: a Zendesk CSV, a Delighted-style CSV, GA4 NDJSON."""
+"""Generated export files in the real layouts: a Zendesk CSV, a Delighted-style CSV, GA4 NDJSON, a spend sheet; the
+people in them partly the billing book's customers, so the sources link."""
 
 from __future__ import annotations
 
 import csv
 import json
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from kpitui.demo.billing_book import ACQUISITION_CHANNELS
 from kpitui.demo.names import person
 
 ZENDESK_HEADER = (
@@ -65,9 +68,21 @@ def _business_minutes(minutes: float) -> int:
     return int(minutes * 0.45)
 
 
-def write_zendesk(path: Path, seed: int, as_of: date, days: int = 365) -> None:
-    """A Zendesk admin export: weekday/office-hours load, SLA pressure on Mondays, reopens."""
-    rng = random.Random(seed)
+def requester_email(rng: random.Random, name: str, customers: Sequence[str]) -> str:
+    """Who writes in: half the time a billing customer (its own email, or a colleague at its domain), else
+    someone the billing book does not know (a trial user on free mail, a prospect)."""
+    roll = rng.random()
+    if customers and roll < 0.3:
+        return rng.choice(customers)
+    if customers and roll < 0.5:
+        return f"{name.lower()}@{rng.choice(customers).rsplit('@', 1)[1]}"
+    return f"{name.lower()}@{rng.choice(('gmail.com', 'customer.example', 'outlook.com'))}"
+
+
+def write_zendesk(path: Path, seed: int, as_of: date, customers: Sequence[str] = (), days: int = 365) -> None:
+    """A Zendesk admin export: weekday/office-hours load, SLA pressure on Mondays, reopens; requesters partly the
+    billing customers' people (`customers`: their emails)."""
+    rng, who = random.Random(seed), random.Random(seed + 1)
     end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=UTC)
     rows = []
     ticket_id = 1000
@@ -111,7 +126,7 @@ def write_zendesk(path: Path, seed: int, as_of: date, days: int = 365) -> None:
                 {
                     "Id": str(ticket_id),
                     "Requester": name,
-                    "Requester email": f"{name.lower()}@customer.example",
+                    "Requester email": requester_email(who, name, customers),
                     "Subject": rng.choice(_SUBJECTS),
                     "Status": status,
                     "Priority": priority,
@@ -138,9 +153,9 @@ def write_zendesk(path: Path, seed: int, as_of: date, days: int = 365) -> None:
         writer.writerows(rows)
 
 
-def write_delighted(path: Path, seed: int, as_of: date, days: int = 365) -> None:
-    """A Delighted-style CSV (id, score, comment, created_at in Unix seconds, plan)."""
-    rng = random.Random(seed)
+def write_delighted(path: Path, seed: int, as_of: date, customers: Sequence[str] = (), days: int = 365) -> None:
+    """A Delighted-style CSV (id, person_email, score, comment, created_at in Unix seconds, plan)."""
+    rng, who = random.Random(seed), random.Random(seed + 1)
     end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=UTC)
     rows = []
     for i in range(1, 1800):
@@ -152,7 +167,7 @@ def write_delighted(path: Path, seed: int, as_of: date, days: int = 365) -> None
         rows.append(
             [
                 f"r{i:05d}",
-                person(rng).lower() + "@customer.example",
+                requester_email(who, person(rng), customers),
                 score,
                 comment,
                 int(moment.timestamp()),
@@ -166,9 +181,13 @@ def write_delighted(path: Path, seed: int, as_of: date, days: int = 365) -> None
         writer.writerows(rows)
 
 
-def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_per_day: int = 160) -> None:
-    """A GA4 BigQuery export as NDJSON: sessions walking session_start → sign_up → checkout → purchase."""
-    rng = random.Random(seed)
+def write_ga4_ndjson(
+    path: Path, seed: int, as_of: date, customers: Sequence[str] = (), days: int = 70, users_per_day: int = 160
+) -> None:
+    """A GA4 BigQuery export as NDJSON: sessions walking session_start → sign_up → checkout → purchase; people who
+    signed up come back signed in (GA4's `user_id`: often a billing customer's email, `customers`)."""
+    rng, back = random.Random(seed), random.Random(seed + 1)
+    members: list[tuple[str, str]] = []  # (user_pseudo_id, login) of those who signed up
     end = datetime(as_of.year, as_of.month, as_of.day, 23, 59, tzinfo=UTC)
     sources = [
         ("google", "organic", None),
@@ -185,7 +204,10 @@ def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_p
             weekend = date_.weekday() >= 5
             for _ in range(int(users_per_day * (0.6 if weekend else 1) * (1 + (days - day) / days * 0.3))):
                 user += 1
-                uid = f"{rng.randint(10**9, 10**10)}.{user}"
+                uid, login = f"{rng.randint(10**9, 10**10)}.{user}", None
+                returning = bool(members) and back.random() < 0.3
+                if returning:
+                    uid, login = back.choice(members[-3000:])
                 source, medium, campaign = rng.choices(sources, weights=weights)[0]
                 start = date_.replace(hour=0, minute=0) + timedelta(seconds=rng.random() * 86399)
                 if start > end:
@@ -193,14 +215,17 @@ def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_p
                 session = str(int(start.timestamp()))
                 quality = {"email": 1.5, "cpc": 0.8, "referral": 1.3}.get(medium, 1.0)
                 steps = ["session_start", "page_view"]
-                if rng.random() < 0.32 * quality:
+                if rng.random() < 0.32 * quality and not returning:
                     steps.append("sign_up")
+                    signed_up = customers and back.random() < 0.6
+                    members.append((uid, back.choice(customers) if signed_up else f"user{user}@signup.example"))
                     if rng.random() < 0.45:
                         steps.append("begin_checkout")
                         if rng.random() < 0.55 + (days - day) / days * 0.1:
                             steps.append("purchase")
                 moment = start
                 for name in steps:
+                    login = members[-1][1] if name == "sign_up" else login
                     params = [
                         {"key": "ga_session_id", "value": {"int_value": session}},
                         {"key": "page_location", "value": {"string_value": f"https://app.example/{name}"}},
@@ -219,6 +244,7 @@ def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_p
                                 "event_timestamp": str(int(moment.timestamp() * 1_000_000)),
                                 "event_name": name,
                                 "user_pseudo_id": uid,
+                                **({"user_id": login} if login else {}),
                                 "event_params": params,
                                 "traffic_source": {"source": source, "medium": medium, "name": campaign},
                             }
@@ -226,3 +252,21 @@ def write_ga4_ndjson(path: Path, seed: int, as_of: date, days: int = 70, users_p
                         + "\n"
                     )
                     moment += timedelta(seconds=rng.randint(5, 900))
+
+
+def write_spend(path: Path, seed: int, as_of: date, days: int = 70) -> None:
+    """A hand-kept spend sheet (`date,channel,campaign,spend,currency`): daily ad spend per channel, the
+    Facebook account billed in euros."""
+    rng = random.Random(seed)
+    campaigns = {"google": ("search_brand", 1400.0, "usd"), "linkedin": ("b2b_q4", 900.0, "usd"),
+                 "newsletter": ("nov_launch", 180.0, "usd"), "facebook": ("retargeting", 520.0, "eur")}  # fmt: skip
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "channel", "campaign", "spend", "currency"])
+        for day in range(days, -1, -1):
+            moment = as_of - timedelta(days=day)
+            for channel in ACQUISITION_CHANNELS:
+                campaign, daily, currency = campaigns[channel]
+                writer.writerow(
+                    [moment.isoformat(), channel, campaign, f"{daily * rng.uniform(0.6, 1.4):.2f}", currency]
+                )

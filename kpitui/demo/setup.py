@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from kpitui.config import Config, FunnelConfig, FunnelStep, SourceConfig
 from kpitui.demo.billing_api import BillingServer
 from kpitui.demo.billing_book import build_book
-from kpitui.demo.exports import write_delighted, write_ga4_ndjson, write_zendesk
+from kpitui.demo.exports import write_delighted, write_ga4_ndjson, write_spend, write_zendesk
 
 DEMO_SEED = 20261122
 DEMO_KEY = "sk_test_demo_key_0000"
+_LAYOUT = 2  # the demo files' generation: a new one writes new files beside older demos' cached ones
 
 
 @dataclass
@@ -31,29 +33,33 @@ def demo_dir(as_of: date, seed: int) -> Path:
     """Where this demo's files live (the user cache dir)."""
     from platformdirs import user_cache_path
 
-    return user_cache_path("kpitui") / f"demo-{seed}-{as_of.isoformat()}"
+    return user_cache_path("kpitui") / f"demo-{_LAYOUT}-{seed}-{as_of.isoformat()}"
 
 
 def start_demo(as_of: date, seed: int = DEMO_SEED, directory: Path | None = None) -> Demo:
     """Write the demo exports (once per seed and day) and start the billing API on loopback."""
     directory = directory or demo_dir(as_of, seed)
     directory.mkdir(parents=True, exist_ok=True)
+    book = build_book(seed, as_of)
+    emails = [c["email"] for c in book.customers]
     files = {
-        "tickets": (directory / "zendesk-tickets.csv", write_zendesk),
-        "nps": (directory / "delighted-responses.csv", write_delighted),
-        "ga4": (directory / "ga4-events.ndjson", write_ga4_ndjson),
+        "tickets": (directory / "zendesk-tickets.csv", partial(write_zendesk, customers=emails)),
+        "nps": (directory / "delighted-responses.csv", partial(write_delighted, customers=emails)),
+        "ga4": (directory / "ga4-events.ndjson", partial(write_ga4_ndjson, customers=emails)),
+        "spend": (directory / "ad-spend.csv", write_spend),
     }
     for offset, (path, write) in enumerate(files.values()):
         if not path.exists():
-            partial = path.with_suffix(".partial")
-            write(partial, seed + offset, as_of)
-            partial.replace(path)
-    server = BillingServer(build_book(seed, as_of), api_key=DEMO_KEY).start()
+            unfinished = path.with_suffix(".partial")
+            write(unfinished, seed + offset, as_of)
+            unfinished.replace(path)
+    server = BillingServer(book, api_key=DEMO_KEY).start()
     sources = {
         "billing": SourceConfig("billing", "stripe", 300.0, {"base_url": server.base_url, "api_key": DEMO_KEY}),
         "web": SourceConfig("web", "ga4", 300.0, {"path": str(files["ga4"][0])}),
         "support": SourceConfig("support", "tickets", 120.0, {"path": str(files["tickets"][0]), "timezone": "UTC"}),
         "survey": SourceConfig("survey", "nps", 600.0, {"path": str(files["nps"][0])}),
+        "ads": SourceConfig("ads", "spend", 3600.0, {"path": str(files["spend"][0])}),
     }
     config = Config(
         sources=sources,

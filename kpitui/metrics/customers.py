@@ -20,7 +20,6 @@ from kpitui.metrics.tables import instant, table_view
 from kpitui.model import AccountAtRisk, BandNps, BandTickets, CustomersMetrics, PlanNps, SourceMatch
 
 USAGE_DAYS = 30  # falling usage: fewer active users in the 30 days ending as_of than in the 30 before
-AT_RISK_ROWS = 50
 
 
 @dataclass(frozen=True)
@@ -300,7 +299,7 @@ class _Linker:
                 reasons.append(f"active users {then} → {now}")
             if reasons:
                 out.append(AccountAtRisk(_label(row), float(row.mrr), tuple(reasons)))
-        return tuple(out[:AT_RISK_ROWS])
+        return tuple(out)
 
 
 def _label(row: Any) -> str:

@@ -102,9 +102,31 @@ _TITLES = {
     "support.tickets": "Tickets",
     "support.resolution_minutes.median": "Resolution (median)",
     "support.sla_breach_rate": "SLA breaches",
+    "acquisition.cac": "CAC",
+    "acquisition.ltv_to_cac": "LTV:CAC",
+    "acquisition.payback_months": "CAC payback (months)",
+    "acquisition.cost_per_signup": "Cost per sign-up",
+    "acquisition.spend": "Ad spend",
+    "engagement.dau": "DAU",
+    "engagement.wau": "WAU",
+    "engagement.mau": "MAU",
+    "engagement.stickiness": "Stickiness (DAU/MAU)",
+    "engagement.lead_velocity_rate": "Lead velocity",
+    "customers.detractor_mrr": "MRR of detractors",
 }
-_LOWER_IS_BETTER = ("backlog", "minutes", "breach", "churn", "at_risk")
+_LOWER_IS_BETTER = (
+    "backlog",
+    "minutes",
+    "breach",
+    "churn",
+    "at_risk",
+    "acquisition.cac",
+    "payback",
+    "cost_per",
+    "detractor",
+)
 _MONEY = ("mrr", "arr", "arpa", "cmrr", "acv", "ltv", "mrr_at_risk", "churn", "expansion", "contraction", "net_new")
+_MONEY_ELSEWHERE = ("acquisition.cac", "acquisition.spend", "acquisition.cost_per_signup", "customers.detractor_mrr")
 
 
 def _format_of(kpi: str) -> str:
@@ -112,9 +134,9 @@ def _format_of(kpi: str) -> str:
     leaf = kpi.split(".")[-1]
     if "minutes" in kpi:
         return "minutes"
-    if leaf.endswith(("rate", "conversion", "csat", "nrr")):
+    if leaf.endswith(("rate", "conversion", "csat", "nrr", "stickiness")):
         return "percent"
-    if kpi.startswith("revenue.") and (leaf in _MONEY or "movements" in kpi):
+    if (kpi.startswith("revenue.") and (leaf in _MONEY or "movements" in kpi)) or kpi in _MONEY_ELSEWHERE:
         return "money"
     return "number"
 
