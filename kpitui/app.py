@@ -154,6 +154,7 @@ class KpiApp(App[None]):
         self.notifier = AlertNotifier(config.alerts, store)
         self.alert_problem: str | None = None  # how the last alert command failed
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
+        self.recomputes = 0  # recomputes asked for: only the latest one's snapshot is shown
         self.last_run_snapshot: Snapshot | None = None
         self.rotation = Rotation(round(config.rotate)) if config.rotate else None
         self._exit_deadline: threading.Timer | None = None  # armed once an exit is asked for
@@ -288,8 +289,10 @@ class KpiApp(App[None]):
     def _recompute(self) -> None:
         from kpitui.pipeline import compute_and_record
 
+        self.recomputes += 1
         job = partial(compute_and_record, self.config, dict(self.states), self.as_of, self.clock(), self.store)
-        self._start_work(job, SnapshotComputed, ComputeFailed, name="compute", group="compute", exclusive=True)
+        done = partial(SnapshotComputed, run=self.recomputes)
+        self._start_work(job, done, ComputeFailed, name="compute", group="compute", exclusive=True)
 
     @on(WorkReport)
     def take_report(self, report: WorkReport) -> None:
@@ -305,8 +308,8 @@ class KpiApp(App[None]):
 
                 self.states[name] = failed(self.states.get(name), self.config.sources[name], error)
                 self._source_done(name)
-            case SnapshotComputed(snapshot=snapshot):
-                self.snapshot = snapshot
+            case SnapshotComputed(snapshot=snapshot, run=run) if run == self.recomputes:
+                self.snapshot = snapshot  # (one finished just as a newer one was asked for says nothing)
             case ComputeFailed(error=error):
                 self.notify(f"could not compute the KPIs: {error[:200]}", severity="error", markup=False)
             case StoredStatesRestored(states=states):

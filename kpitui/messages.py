@@ -32,11 +32,11 @@ class SourceFailed(WorkReport):
 
 
 class SnapshotComputed(WorkReport):
-    """The KPIs over every source's latest state."""
+    """The KPIs over the sources' states as they were when recompute number `run` was asked for."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, run: int = 0) -> None:
         super().__init__()
-        self.snapshot = snapshot
+        self.snapshot, self.run = snapshot, run
 
 
 class ComputeFailed(WorkReport):
