@@ -90,8 +90,36 @@ def _table_rows(snapshot: Snapshot) -> list[tuple[str, str]]:
                 (f"Funnel: {clean(step.name)}", f"{fmt.number(step.users)} ({fmt.percent(step.conversion_from_start)})")
             )
         rows.append(("Funnel conversion", fmt.percent(f.overall_conversion)))
+    rows += _cross_source_rows(snapshot)
     for alert in snapshot.alerts:
         rows.append((f"alert {clean(alert.kpi)}", f"{alert.state} ({fmt.number(alert.value, 2)})"))
+    return rows
+
+
+def _cross_source_rows(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """Engagement, acquisition and the linked customers, as table rows."""
+    cur, rows = snapshot.currency, []
+    if (e := snapshot.engagement) is not None:
+        rows += [
+            ("DAU / WAU / MAU", f"{fmt.number(e.dau)} / {fmt.number(e.wau)} / {fmt.number(e.mau)}"),
+            ("Stickiness (mean DAU ÷ MAU)", fmt.percent(e.stickiness)),
+            (f"Lead velocity ({clean(e.lead_event)})", fmt.percent(e.lead_velocity_rate)),
+        ]
+    if (a := snapshot.acquisition) is not None:
+        rows += [
+            (f"Ad spend ({snapshot.period_days}d)", fmt.money(a.spend, cur)),
+            ("New paying customers", fmt.number(a.new_customers)),
+            ("CAC / cost per sign-up", f"{fmt.money(a.cac, cur)} / {fmt.money(a.cost_per_signup, cur)}"),
+            ("LTV:CAC / payback months", f"{fmt.number(a.ltv_to_cac, 2)} / {fmt.number(a.payback_months, 1)}"),
+        ]
+    if (c := snapshot.customers) is not None:
+        rows += [
+            (f"matched in {clean(name)}", f"{m.matched:,} of {m.rows:,} {m.unit}") for name, m in c.matched.items()
+        ]
+        rows += [
+            ("MRR of detractors", fmt.money(c.detractor_mrr, cur)),
+            ("Accounts at risk", fmt.number(len(c.at_risk))),
+        ]
     return rows
 
 

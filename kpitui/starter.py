@@ -54,7 +54,22 @@ _SECTIONS: list[tuple[str, dict]] = [
         "Survey export (Delighted, SurveyMonkey, Qualtrics, Typeform, Google Forms, any CSV with a 0–10 column).",
         {"sources": {"survey": {"type": "nps", "path": "~/exports/nps.csv", "enabled": False}}},
     ),
+    (
+        "Marketing spend (Google Ads, Meta Ads Manager, LinkedIn Campaign Manager, or date,channel,campaign,spend,\n"
+        "# currency) for CAC, LTV:CAC and payback; channel names every row's channel where the export does not.",
+        {"sources": {"ads": {"type": "spend", "path": "~/exports/spend/*.csv", "enabled": False}}},
+    ),
     ("Exchange rates: units of app.currency per unit of each other currency.", {"fx": {"eur": 1.08}}),
+    (
+        "Linking survey respondents, ticket requesters and GA4 user_ids to billing customers: by id (a source's\n"
+        "# customer_column, equal to the Stripe id or the metadata key below), else email, else business domain.\n"
+        "# mrr_bands are MRR bounds in app.currency.",
+        {
+            "customers": {"mrr_bands": [0, 100, 1000, 10000], "email_metadata_keys": []},
+            "acquisition": {"channel_metadata_key": "utm_source", "gross_margin": 0.8},
+            "engagement": {"lead_event": "sign_up"},
+        },
+    ),
     (
         "Funnel steps are GA4 event names, in order; window is the most time allowed between steps.",
         {"funnel": {"steps": ["session_start", "sign_up", "begin_checkout", "purchase"], "window": "30d"}},

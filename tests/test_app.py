@@ -368,8 +368,12 @@ def hostile_board(text: str, tmp_path: Path):
     survey = tmp_path / "s.csv"
     with survey.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "score", "comment", "created_at", "plan"])
-        writer.writerow(["1", "3", text, "2026-11-20 10:00", text])
+        writer.writerow(["id", "score", "comment", "created_at", "plan", "email"])
+        writer.writerow(["1", "3", text, "2026-11-20 10:00", text, text])
+    spend = tmp_path / "spend.csv"
+    with spend.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerows([["date", "channel", "campaign", "spend"], ["2026-11-20", text, text, "10"]])
     events = tmp_path / "events.ndjson"
     stamp = int(FROZEN.timestamp() * 1_000_000) - 3_600_000_000
     params = [{"key": "source", "value": {"string_value": text}}, {"key": "medium", "value": {"string_value": text}}]
@@ -390,6 +394,7 @@ def hostile_board(text: str, tmp_path: Path):
             "web": SourceConfig("web", "ga4", 60.0, {"path": str(events)}),
             "support": SourceConfig("support", "tickets", 60.0, {"path": str(tickets)}),
             "survey": SourceConfig("survey", "nps", 60.0, {"path": str(survey)}),
+            "ads": SourceConfig("ads", "spend", 60.0, {"path": str(spend)}),
         },
         fx={"eur": 1.1},
         funnel=FunnelConfig(steps=(FunnelStep("session_start", "session_start"), FunnelStep("sign_up", "sign_up"))),
@@ -410,7 +415,7 @@ async def test_hostile_text_is_shown_literally_and_never_interpreted(text, tmp_p
     with hostile_board(text, tmp_path) as app:
         async with app.run_test(size=(100, 30)) as pilot:
             await app.ready.wait()
-            for pane in "12345":
+            for pane in "123456":
                 await pilot.press(pane)
                 await pilot.pause()
             assert app.is_running
@@ -427,7 +432,7 @@ async def test_random_text_never_crashes_the_panes(tmp_path, text):
     with hostile_board(text, tmp_path) as app:
         async with app.run_test(size=(80, 24)) as pilot:
             await app.ready.wait()
-            await pilot.press("2", "3", "4", "5", "1")
+            await pilot.press("2", "3", "4", "5", "6", "1")
             assert app.is_running
             assert not any("\x1b" in c for c in table_cells(app))
 
@@ -762,7 +767,7 @@ async def test_more_tiles_than_fit_are_paged_and_say_so(demo):
     from kpitui.config import TileChoice
     from kpitui.panes.overview import _TITLES, TILES
 
-    paths = [spec.kpi for spec in TILES] + list(_TITLES)
+    paths = ([spec.kpi for spec in TILES] + list(_TITLES))[:20]
     app = app_for(dataclasses.replace(demo.config, tiles=tuple(TileChoice(path) for path in paths)))
     async with app.run_test(size=(80, 24)) as pilot:
         await app.ready.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -53,6 +54,9 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
         ('[[alerts]]\nkpi = "revenue.mrr"', "[alerts[0]]: needs above or below"),
         ("[funnel]\nsteps = []", "[funnel] steps: expected a list of event names"),
         ("[bogus]\nx = 1", "[bogus]: unknown section"),
+        ("[customers]\nmrr_bands = [100, 10]", "[customers] mrr_bands: expected rising MRR bounds from 0"),
+        ("[acquisition]\ngross_margin = 80", "[acquisition] gross_margin: expected a fraction above 0"),
+        ('[sources.x]\ntype = "spend"', "[sources.x] path: missing; this source needs it"),
     ],
 )
 def test_config_problems_name_file_key_and_expectation(tmp_path, toml, message):
@@ -151,6 +155,19 @@ def test_snapshot_json_contract_on_demo(capsys):
     assert [s["name"] for s in data["funnel"]["steps"]] == ["session_start", "sign_up", "begin_checkout", "purchase"]
     assert all(s["status"] == "ok" for s in data["sources"].values())
     assert "sk_test_demo" not in json.dumps(data)
+    customers, acquisition, engagement = data["customers"], data["acquisition"], data["engagement"]
+    assert set(customers) == {
+        "matched", "nps_by_plan", "nps_by_mrr_band", "tickets_by_mrr_band", "detractor_mrr", "at_risk"
+    }  # fmt: skip
+    assert set(customers["matched"]) == {"survey", "support", "web"}
+    assert set(customers["matched"]["survey"]) == {"matched", "rows"}
+    assert set(customers["at_risk"][0]) == {"customer", "mrr", "reasons"} and "@" not in json.dumps(customers)
+    assert set(acquisition) == {
+        "spend", "new_customers", "cac", "ltv_to_cac", "payback_months", "cost_per_signup", "by_channel"
+    }  # fmt: skip
+    assert set(acquisition["by_channel"][0]) == {"channel", "spend", "new_customers", "cac"}
+    assert set(engagement) == {"dau", "wau", "mau", "stickiness", "lead_velocity_rate", "retention"}
+    assert set(engagement["retention"][0]) == {"week", "users", "returning"}
 
 
 def test_snapshot_csv_and_table(capsys):
@@ -158,8 +175,11 @@ def test_snapshot_csv_and_table(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "kpi,value"
     assert any(line.startswith("revenue.mrr,") for line in lines)
+    assert any(line.startswith("acquisition.by_channel.0.cac,") for line in lines)
     assert run(["snapshot", "--demo", "--as-of", "2026-11-22", "--format", "table"]) == 0
-    assert "MRR" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "MRR" in table and "DAU / WAU / MAU" in table and "CAC / cost per sign-up" in table
+    assert re.search(r"matched in survey +\d[\d,]* of [\d,]+ responses", table)
 
 
 def test_snapshot_with_a_failing_source_exits_1_and_prints_the_rest(tmp_path, capsys):
@@ -216,6 +236,7 @@ def test_screenshot_writes_one_svg_per_pane(tmp_path, capsys):
     out = tmp_path / "shots"
     assert run(["screenshot", "--demo", "--as-of", "2026-11-22", "--out", str(out), "--size", "100x30"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        "customers.svg",
         "funnel.svg",
         "nps.svg",
         "overview.svg",
@@ -295,7 +316,7 @@ def test_demo_takes_goals_alerts_and_board_settings_from_a_config(tmp_path, caps
     argv = ["snapshot", "--demo", "--config", str(path), "--as-of", "2026-11-22", "--format", "json"]
     assert run([*argv, "--data-dir", str(tmp_path)]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data["sources"]) == {"billing", "web", "support", "survey"}  # the demo's, not the file's
+    assert set(data["sources"]) == {"billing", "web", "support", "survey", "ads"}  # the demo's, not the file's
     assert [(a["kpi"], a["state"]) for a in data["alerts"]] == [("support.backlog", "warning")]
     assert data["support"]["tickets"] < 300  # a 7-day period (the 30-day one holds 527)
 
