@@ -303,7 +303,7 @@ class SourceMatch:
 
 @dataclass(frozen=True)
 class BandNps:
-    """NPS of the linked respondents of one plan or MRR band."""
+    """NPS of the linked respondents in one MRR band."""
 
     band: str
     score: float | None

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from connectors.base import SourceResult
+    from kpitui.metrics.acquisition import AcquisitionInputs
+    from kpitui.metrics.customers import CustomerInputs
     from kpitui.metrics.revenue import Book, ClosedMonths, RevenueSettings
     from kpitui.store import Store
 
@@ -390,7 +392,7 @@ def _tables_of(config: Config, states: dict[str, SourceState], section: str, nam
     )
 
 
-def customer_inputs(config: Config, states: dict[str, SourceState], as_of: date):
+def customer_inputs(config: Config, states: dict[str, SourceState], as_of: date) -> CustomerInputs | None:
     """The billing accounts and, per source, the survey, ticket and (file) event tables linked to them."""
     accounts = billing_accounts(config, states, as_of)
     if accounts is None:
@@ -415,7 +417,9 @@ def customer_inputs(config: Config, states: dict[str, SourceState], as_of: date)
     )
 
 
-def acquisition_inputs(config: Config, states: dict[str, SourceState], as_of: date, computed: dict[str, object]):
+def acquisition_inputs(
+    config: Config, states: dict[str, SourceState], as_of: date, computed: dict[str, object]
+) -> AcquisitionInputs | None:
     """The spend rows, the billing accounts and the revenue and engagement figures acquisition reads."""
     spend = _frames(config, states, "acquisition", "spend")
     if spend is None:

@@ -152,8 +152,17 @@ class _Linker:
         )[0]
         self.matched[name] = SourceMatch(int(matched), int(rows), int(ambiguous), unit)
 
-    def _stack(self, name: str, parts: list[str]) -> None:
-        self.cursor.execute(f"CREATE TEMP TABLE {name} AS {' UNION ALL '.join(parts)}")
+    def _keep(self, source: str, table: str, select: str, unit: str) -> str:
+        """Hold one source's linked rows as a table, count its matches; a SELECT of them."""
+        self.cursor.execute(f"CREATE TEMP TABLE {table} AS {select}")
+        self._count(source, table, unit)
+        return f"SELECT * FROM {table}"
+
+    def _stack(self, name: str, parts: list[str]) -> bool:
+        """Every source's linked rows as one table; False when there are none."""
+        if parts:
+            self.cursor.execute(f"CREATE TEMP TABLE {name} AS {' UNION ALL '.join(parts)}")
+        return bool(parts)
 
     def surveys(self) -> bool:
         """`responses`: the linked responses in the NPS window (all of an undated export), per source."""
@@ -164,16 +173,13 @@ class _Linker:
             table_view(self.cursor, f"survey_{n}", table)
             dated = self.rows(f"SELECT count(responded_at) > 0 FROM survey_{n}")[0][0]
             window = f"responded_at >= {instant(start)} AND responded_at < {instant(end)}" if dated else "TRUE"
-            self.cursor.execute(
-                f"CREATE TEMP TABLE responses_{n} AS SELECT response_id, responded_at, score, customer_id, ambiguous "
-                f"FROM ({_linked(f'survey_{n}', 'customer_ref', 'respondent')}) WHERE score IS NOT NULL AND {window}"
+            linked = _linked(f"survey_{n}", "customer_ref", "respondent")
+            select = (
+                "SELECT response_id, responded_at, score, customer_id, ambiguous "
+                f"FROM ({linked}) WHERE score IS NOT NULL AND {window}"
             )
-            self._count(name, f"responses_{n}", "responses")
-            parts.append(f"SELECT * FROM responses_{n}")
-        if not parts:
-            return False
-        self._stack("responses", parts)
-        return True
+            parts.append(self._keep(name, f"responses_{n}", select, "responses"))
+        return self._stack("responses", parts)
 
     def helpdesks(self) -> bool:
         """`tickets`: the linked tickets created in the period, as they stood at its end, with SLA breaches."""
@@ -183,19 +189,14 @@ class _Linker:
         for n, (name, table) in enumerate(self.inputs.helpdesks):
             table_view(self.cursor, "tickets", table)
             known_view(self.cursor, self.inputs.support, end)
-            self.cursor.execute(
-                f"CREATE TEMP TABLE tickets_{n} AS SELECT first_reply, "
-                f"CASE WHEN {judged} THEN {breached} END AS breached, customer_id, ambiguous "
+            select = (
+                f"SELECT first_reply, CASE WHEN {judged} THEN {breached} END AS breached, customer_id, ambiguous "
                 f"FROM ({_linked('k', 'customer_ref', 'requester_email')}) "
                 f"WHERE created >= {instant(start)} AND created < {instant(end)}"
             )
+            parts.append(self._keep(name, f"tickets_{n}", select, "tickets"))
             self.cursor.execute("DROP VIEW k")
-            self._count(name, f"tickets_{n}", "tickets")
-            parts.append(f"SELECT * FROM tickets_{n}")
-        if not parts:
-            return False
-        self._stack("linked_tickets", parts)
-        return True
+        return self._stack("linked_tickets", parts)
 
     def web(self) -> dict[str, tuple[int, int]]:
         """Per linked customer: its active GA4 logins in the 30 days ending as_of and in the 30 before."""
