@@ -159,7 +159,7 @@ class WarehouseEvents:
     def engagement_sql(self, plan: EngagementPlan) -> str:
         """Engagement's BigQuery SQL over the days the plan reads."""
         events = events_sql(self.settings.dataset, plan.first, plan.as_of, self.daily, ())
-        return to_bigquery(plan.sql("SELECT 1 AS x"), events, ())
+        return to_bigquery(plan.single("SELECT 1 AS x"), events, ())
 
     def engagement_cost(self, plan: EngagementPlan) -> int:
         """The bytes a refresh of engagement scans (a dry run)."""

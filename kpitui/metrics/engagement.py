@@ -49,35 +49,49 @@ class EngagementPlan:
         """A local day's number, counted from `first`."""
         return (day - self.first).days
 
-    def sql(self, events: str | None = None) -> str:
-        """Every figure as rows of (figure, k, j, n) over the relation `events`, or over `events` the SELECT given
-        (one query, for a warehouse)."""
+    def active_days(self) -> str:
+        """The stage worth holding as a table: each user's active local days (`d`), and whether that day holds
+        the lead event (`lead`) and a sign-up (`signup`)."""
+        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
+        flag = lambda name: f"max(CASE WHEN event_name = {sql_literal(name)} THEN 1 ELSE 0 END)"  # noqa: E731
+        return (
+            f"SELECT user_id, d, {flag(self.lead_event)} AS lead, {flag(SIGN_UP)} AS signup FROM (SELECT user_id, "
+            f"event_name, {self.calendar.day_of(self.first, self.as_of)} AS d FROM events "
+            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}) GROUP BY user_id, d"
+        )
+
+    def single(self, events: str) -> str:
+        """The stage and the figures as one query over `events` (a SELECT of the canonical columns with `t`)."""
+        return f"WITH events AS ({events}), e AS ({self.active_days()}), {self._figures()}"
+
+    def figures(self) -> str:
+        """Every figure as rows of (figure, k, j, n) over the stage held as `e`."""
+        return f"WITH {self._figures()}"
+
+    def _figures(self) -> str:
+        """The figures' CTEs and SELECT over `e` (one row per user and active day): one pass per user gives its
+        first day and which spans it was active (or a lead) in; the daily counts and the retention grid read `e`."""
         last, week0 = self.day(self.as_of), self.day(self.first_week)
         month0 = last - MONTH_DAYS + 1
         period0, previous0 = last - self.period_days + 1, last - 2 * self.period_days + 1
-        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
-        day = self.calendar.day_of(self.first, self.as_of)
-        lead = sql_literal(self.lead_event)
-        distinct_between = lambda a, b: f"count(DISTINCT CASE WHEN d >= {a} AND d <= {b} THEN user_id END)"  # noqa: E731
-        given = "" if events is None else f"events AS ({events}), "
+        spans = {
+            "wau": f"d >= {last - WEEK_DAYS + 1}",
+            "mau": f"d >= {month0}",
+            "lead0": f"lead = 1 AND d >= {period0}",
+            "lead1": f"lead = 1 AND d >= {previous0} AND d < {period0}",
+            "signups": f"signup = 1 AND d >= {period0}",
+        }
+        flags = ", ".join(f"max(CASE WHEN {where} THEN 1 ELSE 0 END) AS {name}" for name, where in spans.items())
+        totals = " ".join(
+            f"UNION ALL SELECT '{name}', NULL, NULL, COALESCE(sum({name}), 0) FROM users" for name in spans
+        )
         return (
-            f"WITH {given}e AS (SELECT user_id, event_name, event_name = {lead} AS lead, {day} AS d FROM events "
-            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}), "
-            "firsts AS (SELECT user_id, min(d) AS first_day FROM e GROUP BY user_id), "
-            f"cohort AS (SELECT user_id, (first_day - {week0}) // 7 AS week FROM firsts WHERE first_day >= {week0}), "
+            f"users AS (SELECT user_id, min(d) AS first_day, {flags} FROM e GROUP BY user_id), "
+            f"cohort AS (SELECT user_id, (first_day - {week0}) // 7 AS week FROM users WHERE first_day >= {week0}), "
             f"active AS (SELECT DISTINCT user_id, (d - {week0}) // 7 AS week FROM e WHERE d >= {week0}) "
             "SELECT 'retention' AS figure, c.week AS k, a.week - c.week AS j, count(*) AS n "
             "FROM cohort c JOIN active a ON a.user_id = c.user_id GROUP BY c.week, a.week "
-            f"UNION ALL SELECT 'daily', d - {month0}, NULL, count(DISTINCT user_id) FROM e WHERE d >= {month0} "
-            f"GROUP BY d "
-            f"UNION ALL SELECT 'wau', NULL, NULL, {distinct_between(last - WEEK_DAYS + 1, last)} FROM e "
-            f"UNION ALL SELECT 'mau', NULL, NULL, {distinct_between(month0, last)} FROM e "
-            f"UNION ALL SELECT 'leads', 0, NULL, count(DISTINCT CASE WHEN lead AND d >= {period0} THEN user_id END) "
-            "FROM e "
-            f"UNION ALL SELECT 'leads', 1, NULL, count(DISTINCT CASE WHEN lead AND d >= {previous0} AND d < {period0} "
-            "THEN user_id END) FROM e "
-            f"UNION ALL SELECT 'signups', NULL, NULL, count(DISTINCT CASE WHEN event_name = {sql_literal(SIGN_UP)} "
-            f"AND d >= {period0} THEN user_id END) FROM e"
+            f"UNION ALL SELECT 'daily', d - {month0}, NULL, count(*) FROM e WHERE d >= {month0} GROUP BY d {totals}"
         )
 
     def metrics(self, rows: Sequence[tuple]) -> EngagementMetrics:
@@ -89,7 +103,7 @@ class EngagementPlan:
         daily = {int(k): int(n) for k, _, n in by_figure.get("daily", [])}
         month = [self.as_of - timedelta(days=MONTH_DAYS - 1 - n) for n in range(MONTH_DAYS)]
         mau = single("mau")
-        leads = {int(k): int(n) for k, _, n in by_figure["leads"]}
+        leads = {0: single("lead0"), 1: single("lead1")}
         returning = {(int(k), int(j)): int(n) for k, j, n in by_figure.get("retention", [])}
         cohorts = []
         for k in range(COHORT_WEEKS):
@@ -122,6 +136,7 @@ def compute_engagement(
     cursor = engine.cursor()
     try:
         events_view(cursor, events, ())
-        return plan.metrics(cursor.execute(plan.sql()).fetchall())
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE e AS {plan.active_days()}")
+        return plan.metrics(cursor.execute(plan.figures()).fetchall())
     finally:
         cursor.close()
