@@ -387,3 +387,20 @@ def test_a_snapshot_of_tickets_and_surveys_never_imports_pandas(tmp_path):
     assert (result.returncode, result.stderr.strip()) == (0, "False")
     data = json.loads(result.stdout)
     assert data["support"]["tickets"] > 0 and data["nps"]["responses"] > 0
+
+
+def test_alerts_and_goals_take_the_cross_source_figures(tmp_path, capsys):
+    """An alert on CAC and one on stickiness fire on the demo's figures; a goal takes a short name."""
+    path = write(
+        tmp_path,
+        '[goals]\ncac = 100\n[[alerts]]\nkpi = "acquisition.cac"\nabove = 1\n'
+        '[[alerts]]\nkpi = "engagement.stickiness"\nbelow = 0.5\n'
+        '[[alerts]]\nkpi = "customers.detractor_mrr"\nabove = 1000000000\n',
+    )
+    argv = ["snapshot", "--demo", "--config", str(path), "--as-of", "2026-11-22", "--format", "json"]
+    assert run([*argv, "--data-dir", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(a["kpi"], a["state"]) for a in data["alerts"]] == [
+        ("acquisition.cac", "warning"), ("engagement.stickiness", "warning"), ("customers.detractor_mrr", "ok")
+    ]  # fmt: skip
+    assert data["alerts"][0]["value"] == data["acquisition"]["cac"]
