@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS, Connector, feeds
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from kpitui.metrics.acquisition import AcquisitionInputs
     from kpitui.metrics.customers import CustomerInputs
     from kpitui.metrics.revenue import Book, ClosedMonths, RevenueSettings
+    from kpitui.metrics.support import SupportSettings
     from kpitui.store import Store
 
 TREND_DAYS = 120
@@ -31,6 +33,22 @@ class SourceState:
     status: SourceStatus
     result: SourceResult | None = None
     signature: tuple | None = None
+
+
+@dataclass
+class Shared:
+    """What one snapshot's sections share: the sections computed so far and, built once on first use, the billing
+    accounts the cross-source sections read."""
+
+    config: Config
+    states: dict[str, SourceState]
+    as_of: date
+    sections: dict[str, object]
+
+    @cached_property
+    def accounts(self) -> pd.DataFrame | None:
+        """Per billing customer at as_of (`revenue_kpis.accounts`), or None without a billing source."""
+        return billing_accounts(self.config, self.states, self.as_of)
 
 
 _READERS: dict[tuple, Any] = {}  # an API source's reader, per source and options
@@ -160,11 +178,12 @@ def compute_snapshot(
     engine.configure(config.engine)
     sections: dict[str, object] = {}
     statuses = {name: state.status for name, state in states.items()}
+    shared = Shared(config, states, as_of, sections)
+    settings = (config.funnel, config.engagement, config.customers, config.acquisition)
     for section in SECTIONS:
-        settings = (config.funnel, config.engagement, config.customers, config.acquisition)
         inputs = repr((section, as_of, settings, [config.sources[n] for n in _sources_feeding(config, section)]))
         try:
-            sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {}, sections)
+            sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {}, shared)
             _LAST_GOOD[section] = (inputs, sections[section], now)
         except Exception as exc:  # a metrics error, a warehouse's, or the engine's (memory, spill space)
             message = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
@@ -198,7 +217,7 @@ StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it w
 def section_key(section: str, config: Config, states: dict[str, SourceState], as_of: date) -> str | None:
     """What a file-fed section is computed from: the files read (their signatures), as_of, the settings and the
     kpitui version; None when no source feeding it has read files, or one feeding it is not files."""
-    if not all(connector_of(config.sources[name]).reads_files for name in _sources_feeding(config, section)):
+    if not _fed_by_files(config, section):
         return None
     read = sorted(
         (name, state.signature)
@@ -228,6 +247,11 @@ def section_key(section: str, config: Config, states: dict[str, SourceState], as
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _fed_by_files(config: Config, section: str) -> bool:
+    """Whether every source feeding a section reads files (which are their own storage)."""
+    return all(connector_of(config.sources[name]).reads_files for name in _sources_feeding(config, section))
+
+
 def _unread(section: str, config: Config, states: dict[str, SourceState]) -> bool:
     """Whether a source feeding the section has read files whose tables this process does not hold."""
     return any(s.result is None and s.signature is not None for s in _feeding(config, states, section).values())
@@ -240,7 +264,7 @@ def _section_once(
     as_of: date,
     closed: ClosedMonths,
     kept: StoredSections,
-    computed: dict[str, object],
+    shared: Shared,
 ):
     """`_section`, or the stored section where it was computed from the same files, as_of and settings (or, for
     files not read in this process, the last one computed); reused while the config and the sources' results
@@ -256,7 +280,7 @@ def _section_once(
         key += (tuple(closed), _book_read_at(config, states))
     last = _SECTIONS.get(section)
     if last is None or last[0] != key:
-        value = _section(section, config, states, as_of, closed, computed)
+        value = _section(section, config, states, as_of, closed, shared)
         last = (key, value, results)  # held: their ids stay theirs
         _SECTIONS[section] = last
     return last[1]
@@ -311,9 +335,9 @@ def _section(
     states: dict[str, SourceState],
     as_of: date,
     closed: ClosedMonths,
-    computed: dict[str, object],
+    shared: Shared,
 ):
-    """Compute one section from the tables of the sources feeding it (and the sections computed before it), or
+    """Compute one section from the tables of the sources feeding it (and what the snapshot's sections share), or
     None without data."""
     frame = lambda name: _frames(config, states, section, name)  # noqa: E731
     if section == "revenue":
@@ -328,15 +352,9 @@ def _section(
         tickets = frame("tickets")
         if tickets is None:
             return None
-        from kpitui.metrics.support import SupportSettings, compute_support
+        from kpitui.metrics.support import compute_support
 
-        settings = SupportSettings(
-            config.period_days,
-            tuple(config.sla_minutes.items()),
-            config.metrics.support_minutes == "business",
-            _zone(config, states, section),
-        )
-        return compute_support(tickets, settings, as_of)
+        return compute_support(tickets, _support_settings(config, states), as_of)
     if section == "nps":
         responses = frame("responses")
         if responses is None:
@@ -353,14 +371,14 @@ def _section(
         zone = _zone(config, states, section)
         return compute_engagement(events, as_of, config.period_days, zone, config.engagement.lead_event)
     if section == "customers":
-        linked = customer_inputs(config, states, as_of)
+        linked = customer_inputs(config, states, shared.accounts)
         if linked is None:
             return None
         from kpitui.metrics.customers import compute_customers
 
         return compute_customers(linked, as_of)
     if section == "acquisition":
-        costs = acquisition_inputs(config, states, as_of, computed)
+        costs = acquisition_inputs(config, states, shared)
         if costs is None:
             return None
         from kpitui.metrics.acquisition import compute_acquisition
@@ -392,13 +410,25 @@ def _tables_of(config: Config, states: dict[str, SourceState], section: str, nam
     )
 
 
-def customer_inputs(config: Config, states: dict[str, SourceState], as_of: date) -> CustomerInputs | None:
+def _support_settings(config: Config, states: dict[str, SourceState]) -> SupportSettings:
+    """The period, SLA targets, minutes basis and helpdesk time zone the support figures use."""
+    from kpitui.metrics.support import SupportSettings
+
+    return SupportSettings(
+        config.period_days,
+        tuple(config.sla_minutes.items()),
+        config.metrics.support_minutes == "business",
+        _zone(config, states, "support"),
+    )
+
+
+def customer_inputs(
+    config: Config, states: dict[str, SourceState], accounts: pd.DataFrame | None
+) -> CustomerInputs | None:
     """The billing accounts and, per source, the survey, ticket and (file) event tables linked to them."""
-    accounts = billing_accounts(config, states, as_of)
     if accounts is None:
         return None
     from kpitui.metrics.customers import CustomerInputs
-    from kpitui.metrics.support import SupportSettings
 
     web = tuple((n, t) for n, t in _tables_of(config, states, "funnel", "events") if not hasattr(t, "run_funnel"))
     return CustomerInputs(
@@ -408,28 +438,21 @@ def customer_inputs(config: Config, states: dict[str, SourceState], as_of: date)
         web=web,
         settings=config.customers,
         nps_window_days=config.metrics.nps_window_days,
-        support=SupportSettings(
-            config.period_days,
-            tuple(config.sla_minutes.items()),
-            config.metrics.support_minutes == "business",
-            _zone(config, states, "support"),
-        ),
+        support=_support_settings(config, states),
     )
 
 
-def acquisition_inputs(
-    config: Config, states: dict[str, SourceState], as_of: date, computed: dict[str, object]
-) -> AcquisitionInputs | None:
+def acquisition_inputs(config: Config, states: dict[str, SourceState], shared: Shared) -> AcquisitionInputs | None:
     """The spend rows, the billing accounts and the revenue and engagement figures acquisition reads."""
     spend = _frames(config, states, "acquisition", "spend")
     if spend is None:
         return None
     from kpitui.metrics.acquisition import AcquisitionInputs
 
-    revenue, engagement = computed.get("revenue"), computed.get("engagement")
+    revenue, engagement = shared.sections.get("revenue"), shared.sections.get("engagement")
     return AcquisitionInputs(
         spend=spend,
-        accounts=billing_accounts(config, states, as_of),
+        accounts=shared.accounts,
         currency=config.currency,
         fx=dict(config.fx),
         period_days=config.period_days,
@@ -544,8 +567,7 @@ def _unchanged(
     out: dict[str, SourceState] = {}
     for section in SECTIONS:
         names = _sources_feeding(config, section)
-        files_only = all(connector_of(config.sources[n]).reads_files and n in stored for n in names)
-        if not names or not files_only or section not in kept:
+        if not names or not _fed_by_files(config, section) or not set(names) <= set(stored) or section not in kept:
             continue
         try:
             current = {n: file_signatures(config.sources[n].options["path"]) for n in names}

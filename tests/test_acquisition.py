@@ -115,3 +115,19 @@ def test_a_month_later():
 def test_a_missing_rate_is_an_error_naming_the_currency():
     with pytest.raises(MetricsError, match=r"no \[fx\] rate for eur"):
         compute_acquisition(inputs(fx={}), AS_OF)
+
+
+def test_one_snapshot_builds_the_billing_accounts_once(demo, monkeypatch):
+    """Customers and acquisition both read the billing accounts: one snapshot builds them once."""
+    from kpitui import pipeline
+    from tests.conftest import AS_OF as DEMO_DAY
+    from tests.conftest import FROZEN
+
+    states = {name: pipeline.fetch(name, source, None, FROZEN) for name, source in demo.config.sources.items()}
+    calls = []
+    real = pipeline.billing_accounts
+    monkeypatch.setattr(pipeline, "billing_accounts", lambda *args: calls.append(args) or real(*args))
+    monkeypatch.setattr(pipeline, "_SECTIONS", {})
+    snapshot = pipeline.compute_snapshot(demo.config, states, DEMO_DAY, FROZEN)
+    assert snapshot.customers is not None and snapshot.acquisition is not None
+    assert len(calls) == 1

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from connectors.registry import CONNECTORS
+from connectors.registry import feeds
 from kpitui.config import AlertRule
 from kpitui.model import AlertState, SourceStatus, lookup
 
@@ -66,13 +66,9 @@ def hold_stale(
     alerts: tuple[AlertState, ...], statuses: dict[str, SourceStatus], now: datetime, stale_after: float
 ) -> tuple[AlertState, ...]:
     """Threshold alerts on a section whose sources are stale are held: state `stale`, value kept, never fired."""
-    stale = {
-        section
-        for name in _stale_ages(statuses, now, stale_after)
-        if statuses[name].type in CONNECTORS
-        for section in CONNECTORS[statuses[name].type].feeds
-    }
-    return tuple(replace(a, state="stale") if a.kpi.split(".")[0] in stale else a for a in alerts)
+    stale = {statuses[name].type for name in _stale_ages(statuses, now, stale_after)}
+    held = lambda alert: any(feeds(kind, alert.kpi.split(".")[0]) for kind in stale)  # noqa: E731
+    return tuple(replace(a, state="stale") if held(a) else a for a in alerts)
 
 
 def crossings(previous: dict[str, str], states: tuple[AlertState, ...]) -> list[AlertState]:

@@ -113,11 +113,7 @@ def _band_sql(bounds: tuple[float, ...]) -> str:
 
 def compute_customers(inputs: CustomerInputs, as_of: date) -> CustomersMetrics:
     """Every cross-source figure at `as_of`."""
-    accounts = inputs.accounts.copy()
-    accounts["mrr"] = accounts["mrr"].fillna(0.0)
-    accounts["plan"] = accounts["plan"].fillna("(no plan)")
-    for flag in ("past_due", "cancelling"):
-        accounts[flag] = accounts[flag].fillna(False).astype(bool)
+    accounts = inputs.accounts
     settings = inputs.settings
     cursor = engine.cursor()
     try:

@@ -101,14 +101,10 @@ def first_paid(engine: RevenueEngine) -> pd.Series:
     return pd.to_datetime(first.groupby(level=0).min(), utc=True)
 
 
-def _first_paid_month(engine: RevenueEngine) -> pd.Series:
-    """Per customer: the month (`YYYY-MM`) its first paid subscription began counting."""
-    return first_paid(engine).dt.strftime("%Y-%m")
-
-
 def accounts(engine: RevenueEngine, customers: pd.DataFrame) -> pd.DataFrame:
     """Per billing customer at as_of: name, email, metadata, MRR (reporting currency), plan (of its largest
-    subscription), whether a subscription is past due or has a scheduled cancellation, and when it first paid."""
+    subscription), whether a subscription is past due or has a scheduled cancellation, and when it first paid
+    (NaT if never)."""
     now = engine.as_of_end
     mrr = engine.subscription_mrr(now) * engine.factor
     subs = engine.subs
@@ -129,13 +125,15 @@ def accounts(engine: RevenueEngine, customers: pd.DataFrame) -> pd.DataFrame:
     people = customers.drop_duplicates("customer_id", keep="last").set_index("customer_id")[
         ["name", "email", "metadata"]
     ]
-    return out.join(people, how="outer").rename_axis("customer_id").reset_index()
+    joined = out.join(people, how="outer")  # a customer without subscriptions: no MRR, no plan, no flags
+    joined = joined.fillna({"mrr": 0.0, "plan": "(no plan)", "past_due": False, "cancelling": False})
+    return joined.astype({"past_due": bool, "cancelling": bool}).rename_axis("customer_id").reset_index()
 
 
 def cohorts(engine: RevenueEngine, table: pd.DataFrame, points: list[pd.Timestamp]) -> tuple[Cohort, ...]:
     """Customers by the month they first paid; cell m: the share paying m months later (logo) and their MRR then
     ÷ their MRR at the end of the first month (revenue). `points` are the cohort months' ends, the last one as_of."""
-    first = _first_paid_month(engine).reindex(table.index)
+    first = first_paid(engine).dt.strftime("%Y-%m").reindex(table.index)
     mrr = table[points].to_numpy()  # customers × the cohort months
     out = []
     for i, point in enumerate(points):
