@@ -14,7 +14,7 @@ from typing import Any
 from kpitui import engine
 from kpitui.config import CustomersConfig
 from kpitui.metrics.free_mail import FREE_MAIL
-from kpitui.metrics.nps import nps_from_counts
+from kpitui.metrics.nps import NPS_COUNTS, nps_from_counts
 from kpitui.metrics.support import SupportSettings, breach_sql, known_view, period_of
 from kpitui.metrics.tables import instant, table_view
 from kpitui.model import AccountAtRisk, BandNps, BandTickets, CustomersMetrics, PlanNps, SourceMatch
@@ -126,7 +126,7 @@ def compute_customers(inputs: CustomerInputs, as_of: date) -> CustomersMetrics:
         cursor.register("account_rows", pa.Table.from_pandas(frame, preserve_index=False))
         band = _band_sql(settings.mrr_bands)
         cursor.execute(f"CREATE TEMP VIEW accounts AS SELECT *, {band} AS band FROM account_rows")
-        return _Linker(cursor, inputs, accounts, as_of).metrics()
+        return _Linker(cursor, inputs, as_of).metrics()
     finally:
         cursor.close()
 
@@ -134,24 +134,21 @@ def compute_customers(inputs: CustomerInputs, as_of: date) -> CustomersMetrics:
 class _Linker:
     """The linked rows of each source, as temp tables, and the figures over them."""
 
-    def __init__(self, cursor: Any, inputs: CustomerInputs, accounts: Any, as_of: date) -> None:
-        self.cursor, self.inputs, self.accounts, self.as_of = cursor, inputs, accounts, as_of
+    def __init__(self, cursor: Any, inputs: CustomerInputs, as_of: date) -> None:
+        self.cursor, self.inputs, self.accounts, self.as_of = cursor, inputs, inputs.accounts, as_of
         self.matched: dict[str, SourceMatch] = {}
         self.bands = band_labels(inputs.settings.mrr_bands)
 
     def rows(self, sql: str) -> list[tuple]:
         return self.cursor.execute(sql).fetchall()
 
-    def _count(self, name: str, table: str, unit: str) -> None:
-        matched, rows, ambiguous = self.rows(
-            f"SELECT count(customer_id), count(*), count(CASE WHEN ambiguous THEN 1 END) FROM {table}"
-        )[0]
-        self.matched[name] = SourceMatch(int(matched), int(rows), int(ambiguous), unit)
-
     def _keep(self, source: str, table: str, select: str, unit: str) -> str:
         """Hold one source's linked rows as a table, count its matches; a SELECT of them."""
         self.cursor.execute(f"CREATE TEMP TABLE {table} AS {select}")
-        self._count(source, table, unit)
+        matched, rows, ambiguous = self.rows(
+            f"SELECT count(customer_id), count(*), count(CASE WHEN ambiguous THEN 1 END) FROM {table}"
+        )[0]
+        self.matched[source] = SourceMatch(int(matched), int(rows), int(ambiguous), unit)
         return f"SELECT * FROM {table}"
 
     def _stack(self, name: str, parts: list[str]) -> bool:
@@ -200,8 +197,8 @@ class _Linker:
 
         end = self.as_of + timedelta(days=1)
         at = lambda days: (end - timedelta(days=days) - date(1970, 1, 1)).days * DAY_US  # noqa: E731  UTC days
-        usage: dict[str, tuple[int, int]] = {}
-        for name, table in self.inputs.web:
+        parts = []
+        for n, (name, table) in enumerate(self.inputs.web):
             events_view(self.cursor, table, ())
             logins = (
                 f"SELECT login_id, max(CASE WHEN t >= {at(USAGE_DAYS)} THEN 1 ELSE 0 END) AS recent, "
@@ -209,33 +206,29 @@ class _Linker:
                 f"WHERE login_id IS NOT NULL AND t >= {at(2 * USAGE_DAYS)} AND t < {at(0)} GROUP BY login_id"
             )
             self.cursor.execute(f"CREATE OR REPLACE TEMP VIEW logins AS {logins}")
-            self.cursor.execute(
-                f"CREATE OR REPLACE TEMP TABLE linked_logins AS {_linked('logins', 'login_id', 'login_id')}"
-            )
-            self._count(name, "linked_logins", "users")
-            for customer, recent, before in self.rows(
-                "SELECT customer_id, sum(recent), sum(before) FROM linked_logins WHERE customer_id IS NOT NULL "
-                "GROUP BY customer_id"
-            ):
-                now, then = usage.get(customer, (0, 0))
-                usage[customer] = (now + int(recent), then + int(before))
-        return usage
+            parts.append(self._keep(name, f"logins_{n}", _linked("logins", "login_id", "login_id"), "users"))
+        if not self._stack("linked_logins", parts):
+            return {}
+        usage = self.rows(
+            "SELECT customer_id, sum(recent), sum(before) FROM linked_logins WHERE customer_id IS NOT NULL "
+            "GROUP BY customer_id"
+        )
+        return {customer: (int(now), int(then)) for customer, now, then in usage}
 
     def metrics(self) -> CustomersMetrics:
         has_surveys, has_tickets = self.surveys(), self.helpdesks()
         usage = self.web()
         detractor_mrr, detractors, by_plan, by_band = None, {}, (), ()
         if has_surveys:
-            counts = "count(*), count(CASE WHEN score >= 9 THEN 1 END), count(CASE WHEN score <= 6 THEN 1 END)"
             by_plan = tuple(
                 PlanNps(plan, nps_from_counts(n, p, d)[0], n)
                 for plan, n, p, d in self.rows(
-                    f"SELECT a.plan, {counts} FROM responses r JOIN accounts a USING (customer_id) "
+                    f"SELECT a.plan, {NPS_COUNTS} FROM responses r JOIN accounts a USING (customer_id) "
                     "GROUP BY a.plan ORDER BY count(*) DESC, a.plan"
                 )
             )
             found = {b: (n, p, d) for b, n, p, d in self.rows(
-                f"SELECT a.band, {counts} FROM responses r JOIN accounts a USING (customer_id) "
+                f"SELECT a.band, {NPS_COUNTS} FROM responses r JOIN accounts a USING (customer_id) "
                 "WHERE a.band IS NOT NULL GROUP BY a.band"
             )}  # fmt: skip
             by_band = tuple(

@@ -13,7 +13,7 @@ from kpitui.metrics.tables import instant, interval_of, table_view
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 _MONTHS = 12  # the monthly trend's length
-_COUNTS = (
+NPS_COUNTS = (
     "count(*) AS n, count(CASE WHEN score >= 9 THEN 1 END) AS promoters, "
     "count(CASE WHEN score <= 6 THEN 1 END) AS detractors"
 )
@@ -54,7 +54,7 @@ def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: in
         if dated:
             earlier = f"responded_at >= {instant(before)} AND responded_at < {instant(start)}"
             previous, *_, previous_margin = nps_from_counts(
-                *cursor.execute(f"SELECT {_COUNTS} FROM scored WHERE {earlier}").fetchall()[0]
+                *cursor.execute(f"SELECT {NPS_COUNTS} FROM scored WHERE {earlier}").fetchall()[0]
             )
         significant = None
         if None not in (score, previous, margin, previous_margin):
@@ -88,7 +88,7 @@ def _history(cursor: Any, as_of: date, end: datetime) -> tuple[NpsPoint, ...]:
     """NPS and responses per month (UTC), the 12 months ending with as_of's, up to `end`."""
     starts = [_month_start(as_of, back) for back in range(_MONTHS - 1, -1, -1)]
     month, inside = interval_of("responded_at", [datetime(d.year, d.month, 1, tzinfo=UTC) for d in starts] + [end])
-    rows = cursor.execute(f"SELECT {month} AS month, {_COUNTS} FROM scored WHERE {inside} GROUP BY month").fetchall()
+    rows = cursor.execute(f"SELECT {month} AS month, {NPS_COUNTS} FROM scored WHERE {inside} GROUP BY month").fetchall()
     by_month = {k: counts for k, *counts in rows}
     return tuple(
         NpsPoint(day.strftime("%Y-%m"), nps_from_counts(*by_month.get(k, (0, 0, 0)))[0], int(by_month.get(k, (0,))[0]))
@@ -115,8 +115,8 @@ def _comments(cursor: Any, limit: int) -> tuple[NpsComment, ...]:
 def _segments(cursor: Any) -> tuple[tuple[str, float | None, int], ...]:
     """NPS and responses per segment (e.g. plan) over the window, largest first; none when no response has one."""
     rows = cursor.execute(
-        f"SELECT COALESCE(segment, '(none)') AS name, {_COUNTS}, count(segment) AS named FROM windowed GROUP BY name "
-        "ORDER BY n DESC, name"
+        f"SELECT COALESCE(segment, '(none)') AS name, {NPS_COUNTS}, count(segment) AS named FROM windowed "
+        "GROUP BY name ORDER BY n DESC, name"
     ).fetchall()
     if not any(named for *_, named in rows):
         return ()
