@@ -4,14 +4,14 @@ per channel where a new customer's acquisition channel is known (a customer meta
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
-from kpitui.metrics import MetricsError
+from kpitui.metrics.money import exchange_rates
+from kpitui.metrics.tables import parse_metadata
 from kpitui.model import AcquisitionMetrics, ChannelCost
 
 UNKNOWN = "(unknown)"
@@ -44,20 +44,13 @@ def spend_in_period(spend: pd.DataFrame, first: date, last: date, currency: str,
     end = spend["end"].dt.date
     days = [(e - s).days + 1 for s, e in zip(start, end, strict=True)]
     inside = [max(0, (min(e, last) - max(s, first)).days + 1) for s, e in zip(start, end, strict=True)]
-    currencies = spend["currency"].fillna(currency).str.lower()
-    missing = sorted(set(currencies) - {currency} - set(fx))
-    if missing:
-        raise MetricsError(f"no [fx] rate for {', '.join(missing)}: add e.g. {missing[0]} = 1.08 under [fx]")
-    rates = currencies.map(lambda c: 1.0 if c == currency else fx[c])
     share = pd.Series(inside, index=spend.index, dtype=float) / pd.Series(days, index=spend.index, dtype=float)
-    return spend["spend"].astype(float) * share * rates
+    return spend["spend"].astype(float) * share * exchange_rates(spend["currency"], currency, fx)
 
 
-def _channel(metadata: Any, key: str) -> str:
-    try:
-        value = json.loads(metadata).get(key) if isinstance(metadata, str) else None
-    except (ValueError, AttributeError):
-        value = None
+def _channel(text: Any, key: str) -> str:
+    """A customer's acquisition channel from its metadata, folded; UNKNOWN where it has none."""
+    value = parse_metadata(text).get(key)
     return str(value).strip().lower() if value not in (None, "") else UNKNOWN
 
 

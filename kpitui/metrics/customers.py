@@ -6,7 +6,6 @@ engine; emails are join keys only, never shown or kept."""
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from kpitui.config import CustomersConfig
 from kpitui.metrics.free_mail import FREE_MAIL
 from kpitui.metrics.nps import NPS_COUNTS, nps_from_counts
 from kpitui.metrics.support import SupportSettings, breach_sql, known_view, period_of
-from kpitui.metrics.tables import instant, table_view
+from kpitui.metrics.tables import instant, parse_metadata, table_view
 from kpitui.model import AccountAtRisk, BandNps, BandTickets, CustomersMetrics, PlanNps, SourceMatch
 
 USAGE_DAYS = 30  # falling usage: fewer active users in the 30 days ending as_of than in the 30 before
@@ -55,20 +54,12 @@ def masked(email: str) -> str:
     return f"{local[:1]}…@{domain}"
 
 
-def _metadata(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if isinstance(text, str) else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def link_keys(accounts: Any, settings: CustomersConfig) -> list[tuple[str, str, str | None]]:
     """(kind, key, customer) for every id, email and business domain of the billing customers; a key that
     several customers hold has no customer (it is ambiguous and links none)."""
     holders: dict[tuple[str, str], set[str]] = {}
     for row in accounts.itertuples(index=False):
-        customer, metadata = str(row.customer_id), _metadata(row.metadata)
+        customer, metadata = str(row.customer_id), parse_metadata(row.metadata)
         ids = {customer}
         if settings.customer_metadata_key and metadata.get(settings.customer_metadata_key) not in (None, ""):
             ids.add(str(metadata[settings.customer_metadata_key]).strip())

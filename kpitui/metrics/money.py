@@ -21,8 +21,9 @@ def minor_per_major(currency: str) -> int:
     return 100
 
 
-def conversion_factors(currencies: pd.Series, reporting: str, fx: dict[str, float]) -> np.ndarray:
-    """Per row: the factor turning minor units of its currency into major units of `reporting`."""
+def exchange_rates(currencies: pd.Series, reporting: str, fx: dict[str, float], minor: bool = False) -> np.ndarray:
+    """Per row: units of `reporting` per unit of its currency (null: the reporting currency); with `minor`, per
+    minor unit of it. A currency without an `[fx]` rate is an error naming it."""
     codes = currencies.fillna(reporting).astype(str).str.lower()
     factors = {}
     for code in codes.unique():
@@ -34,5 +35,10 @@ def conversion_factors(currencies: pd.Series, reporting: str, fx: dict[str, floa
             raise MetricsError(
                 f"no [fx] rate for {code}; add e.g. {code} = 1.0 under [fx] (units of {reporting} per {code})"
             )
-        factors[code] = rate / minor_per_major(code)
+        factors[code] = rate / minor_per_major(code) if minor else rate
     return codes.map(factors).to_numpy(dtype=float)
+
+
+def conversion_factors(currencies: pd.Series, reporting: str, fx: dict[str, float]) -> np.ndarray:
+    """Per row: the factor turning minor units of its currency into major units of `reporting`."""
+    return exchange_rates(currencies, reporting, fx, minor=True)

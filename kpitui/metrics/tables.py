@@ -3,6 +3,7 @@ of instants they are compared with."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,15 @@ def interval_of(column: str, boundaries: list[datetime]) -> tuple[str, str]:
     cases = " ".join(f"WHEN {column} < {instant(b)} THEN {k}" for k, b in enumerate(boundaries[1:]))
     inside = f"{column} >= {instant(boundaries[0])} AND {column} < {instant(boundaries[-1])}"
     return f"CASE {cases} END", inside
+
+
+def parse_metadata(text: Any) -> dict[str, Any]:
+    """A `metadata` column's JSON text as a dict (empty when absent or not a JSON object)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def table_view(cursor: Any, name: str, table: Any) -> None:
