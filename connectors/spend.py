@@ -5,6 +5,7 @@ are small (a row per campaign and day), read with the csv module."""
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -134,8 +135,12 @@ def _columns(path: Path, header: list[str], layout: Layout | None, overrides: Ma
 def _read_file(path: Path, options: Mapping[str, Any], report: SourceReport, rows: dict[str, list]) -> str:
     """Append one file's rows (skipping bad ones with their line); the layout's name."""
     text = read_text(path)
-    lines = text.splitlines()
-    table = list(csv.reader(lines, delimiter=sniff_delimiter(lines[0] if lines else "")))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text.split("\n", 1)[0]))
+    lines, table, read = [], [], 0
+    for row in reader:  # each record with the line it starts on (a quoted field may hold line breaks)
+        lines.append(read + 1)
+        table.append(row)
+        read = reader.line_num
     start, layout = _header(table)
     overrides = options.get("columns", {})
     if layout is None and not overrides:
@@ -146,7 +151,7 @@ def _read_file(path: Path, options: Mapping[str, Any], report: SourceReport, row
     channel = options.get("channel") or (layout.channel if layout else None)
     day_first = options.get("date_order") == "day-first"
     cell = lambda row, field: row[columns[field]].strip() if field in columns and columns[field] < len(row) else ""  # noqa: E731
-    for offset, row in enumerate(table[start + 1 :], start=start + 2):
+    for line, row in zip(lines[start + 1 :], table[start + 1 :], strict=True):
         if not any(c.strip() for c in row):
             continue
         if row[0].strip().lower().startswith("total"):  # Google Ads' and others' totals rows
@@ -161,7 +166,7 @@ def _read_file(path: Path, options: Mapping[str, Any], report: SourceReport, row
             else None
         )  # fmt: skip
         if reason:
-            report.skip(str(path), offset, reason)
+            report.skip(str(path), line, reason)
             continue
         currency = (cell(row, "currency") or named_currency or options.get("currency") or "").lower() or None
         rows["start"].append(datetime(first.year, first.month, first.day, tzinfo=UTC))

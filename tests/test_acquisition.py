@@ -131,3 +131,11 @@ def test_one_snapshot_builds_the_billing_accounts_once(demo, monkeypatch):
     snapshot = pipeline.compute_snapshot(demo.config, states, DEMO_DAY, FROZEN)
     assert snapshot.customers is not None and snapshot.acquisition is not None
     assert len(calls) == 1
+
+
+def test_a_quoted_line_break_stays_in_its_field_and_bad_rows_keep_their_line(tmp_path):
+    path = tmp_path / "spend.csv"
+    path.write_text('date,channel,campaign,spend\n2026-11-01,google,"Brand\nsearch",10\nsoon,google,x,5\n')
+    result = load({"path": str(path)})
+    assert list(result.frames["spend"]["campaign"]) == ["Brand\nsearch"]
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(4, "unreadable date 'soon'")]
