@@ -12,13 +12,12 @@ from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.engine import sql_literal
-from kpitui.metrics.funnel import Calendar, events_view
+from kpitui.metrics.funnel import SIGN_UP, Calendar, events_view
 from kpitui.model import EngagementMetrics, RetentionCohort
 
 MONTH_DAYS = 30  # MAU's days, and the days whose mean DAU stickiness divides by MAU
 WEEK_DAYS = 7
 COHORT_WEEKS = 9  # week 0 … 8: the cohorts of the eight weeks before as_of's, and its own
-SIGN_UP = "sign_up"  # GA4's recommended event: the sign-ups acquisition's cost per sign-up divides by
 LOOKBACK_DAYS = 90  # a user seen this many days before the first cohort week is not new in a later one
 
 

@@ -16,7 +16,7 @@ from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.engine import sql_literal
 from kpitui.model import BreakdownRow, FunnelMetrics, FunnelStepResult
 
-_SIGN_UP = "sign_up"
+SIGN_UP = "sign_up"
 _WEEKS = 8  # the weekly trend's length
 _NONE = -(2**62)  # "no earlier event": further back than any time
 DAY_US = 86_400_000_000  # microseconds in a day
@@ -279,7 +279,7 @@ class FunnelQuery:
             f"SELECT 'visitors' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(DISTINCT user_id) AS n1, "
             f"NULL AS n2, NULL AS n3 FROM base WHERE user_id IS NOT NULL AND {in_period} GROUP BY 4",
             f"SELECT 'signups' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(*) AS n1, NULL AS n2, "
-            f"NULL AS n3 FROM base WHERE event_name = {sql_literal(_SIGN_UP)} AND {in_period} GROUP BY 4",
+            f"NULL AS n3 FROM base WHERE event_name = {sql_literal(SIGN_UP)} AND {in_period} GROUP BY 4",
         ])  # fmt: skip
 
     def figures(self) -> str:

@@ -93,12 +93,11 @@ class CustomersPane(Pane):
         risk.apply_sort()
         bands = self.query_one("#cus-bands", SortableTable)
         bands.clear()
-        tickets = {b.band: b for b in c.tickets_by_mrr_band}
-        for band in c.nps_by_mrr_band or tuple(tickets.values()):
-            nps = next((b for b in c.nps_by_mrr_band if b.band == band.band), None)
-            load = tickets.get(band.band)
+        scores, tickets = {b.band: b for b in c.nps_by_mrr_band}, {b.band: b for b in c.tickets_by_mrr_band}
+        for band in dict.fromkeys([*scores, *tickets]):  # the same bands, from whichever sources there are
+            nps, load = scores.get(band), tickets.get(band)
             bands.add_row(
-                band.band,
+                band,
                 fmt.number(nps.score) if nps else "",
                 fmt.number(nps.responses) if nps else "",
                 fmt.number(load.tickets) if load else "",
