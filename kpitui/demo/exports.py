@@ -217,8 +217,8 @@ def write_ga4_ndjson(
                 steps = ["session_start", "page_view"]
                 if rng.random() < 0.32 * quality and not returning:
                     steps.append("sign_up")
-                    signed_up = customers and back.random() < 0.6
-                    members.append((uid, back.choice(customers) if signed_up else f"user{user}@signup.example"))
+                    a_customer = customers and back.random() < 0.6
+                    members.append((uid, back.choice(customers) if a_customer else f"user{user}@signup.example"))
                     if rng.random() < 0.45:
                         steps.append("begin_checkout")
                         if rng.random() < 0.55 + (days - day) / days * 0.1:
