@@ -48,49 +48,48 @@ class EngagementPlan:
         """A local day's number, counted from `first`."""
         return (day - self.first).days
 
-    def active_days(self) -> str:
-        """The stage worth holding as a table: each user's active local days (`d`), and whether that day holds
-        the lead event (`lead`) and a sign-up (`signup`)."""
-        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
-        flag = lambda name: f"max(CASE WHEN event_name = {sql_literal(name)} THEN 1 ELSE 0 END)"  # noqa: E731
-        return (
-            f"SELECT user_id, d, {flag(self.lead_event)} AS lead, {flag(SIGN_UP)} AS signup FROM (SELECT user_id, "
-            f"event_name, {self.calendar.day_of(self.first, self.as_of)} AS d FROM events "
-            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}) GROUP BY user_id, d"
-        )
-
     def single(self, events: str) -> str:
-        """The stage and the figures as one query over `events` (a SELECT of the canonical columns with `t`)."""
-        return f"WITH events AS ({events}), e AS ({self.active_days()}), {self._figures()}"
+        """The figures as one query over `events` (a SELECT of the canonical columns with `t`)."""
+        return f"WITH events AS ({events}), {self._figures()}"
 
     def figures(self) -> str:
-        """Every figure as rows of (figure, k, j, n) over the stage held as `e`."""
+        """Every figure as rows of (figure, k, j, n) over the relation `events`."""
         return f"WITH {self._figures()}"
 
     def _figures(self) -> str:
-        """The figures' CTEs and SELECT over `e` (one row per user and active day): one pass per user gives its
-        first day and which spans it was active (or a lead) in; the daily counts and the retention grid read `e`."""
+        """The figures' CTEs and SELECT: one pass over the events gives each user's first active day, which spans
+        they were active (or a lead) in, and the weeks since the oldest cohort's Monday and the days of the last
+        30 they were active on, as sets of bits (bit n set: active in week n, on day n); the retention grid and
+        the daily counts read those sets, one row per user and week or day."""
         last, week0 = self.day(self.as_of), self.day(self.first_week)
         month0 = last - MONTH_DAYS + 1
         period0, previous0 = last - self.period_days + 1, last - 2 * self.period_days + 1
+        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
+        lead, signup = (f"event_name = {sql_literal(name)}" for name in (self.lead_event, SIGN_UP))
         spans = {
             "wau": f"d >= {last - WEEK_DAYS + 1}",
             "mau": f"d >= {month0}",
-            "lead0": f"lead = 1 AND d >= {period0}",
-            "lead1": f"lead = 1 AND d >= {previous0} AND d < {period0}",
-            "signups": f"signup = 1 AND d >= {period0}",
+            "lead0": f"{lead} AND d >= {period0}",
+            "lead1": f"{lead} AND d >= {previous0} AND d < {period0}",
+            "signups": f"{signup} AND d >= {period0}",
         }
         flags = ", ".join(f"max(CASE WHEN {where} THEN 1 ELSE 0 END) AS {name}" for name, where in spans.items())
         totals = " ".join(
             f"UNION ALL SELECT '{name}', NULL, NULL, COALESCE(sum({name}), 0) FROM users" for name in spans
         )
+        numbers = lambda count: " UNION ALL ".join(f"SELECT {n} AS n" for n in range(count))  # noqa: E731
         return (
-            f"users AS (SELECT user_id, min(d) AS first_day, {flags} FROM e GROUP BY user_id), "
-            f"cohort AS (SELECT user_id, (first_day - {week0}) // 7 AS week FROM users WHERE first_day >= {week0}), "
-            f"active AS (SELECT DISTINCT user_id, (d - {week0}) // 7 AS week FROM e WHERE d >= {week0}) "
-            "SELECT 'retention' AS figure, c.week AS k, a.week - c.week AS j, count(*) AS n "
-            "FROM cohort c JOIN active a ON a.user_id = c.user_id GROUP BY c.week, a.week "
-            f"UNION ALL SELECT 'daily', d - {month0}, NULL, count(*) FROM e WHERE d >= {month0} GROUP BY d {totals}"
+            f"users AS (SELECT user_id, min(d) AS first_day, {flags}, "
+            f"bit_or(CASE WHEN d >= {week0} THEN 1 << ((d - {week0}) // 7) END) AS weeks, "
+            f"bit_or(CASE WHEN d >= {month0} THEN 1 << (d - {month0}) END) AS days "
+            f"FROM (SELECT user_id, event_name, {self.calendar.day_of(self.first, self.as_of)} AS d FROM events "
+            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}) GROUP BY user_id), "
+            f"week_numbers AS ({numbers(COHORT_WEEKS)}), day_numbers AS ({numbers(MONTH_DAYS)}), "
+            f"cohort AS (SELECT weeks, (first_day - {week0}) // 7 AS week FROM users WHERE first_day >= {week0}) "
+            "SELECT 'retention' AS figure, c.week AS k, w.n - c.week AS j, count(*) AS n "
+            "FROM cohort c JOIN week_numbers w ON w.n >= c.week AND (c.weeks >> w.n) & 1 = 1 GROUP BY c.week, w.n "
+            "UNION ALL SELECT 'daily', d.n, NULL, count(*) FROM users u JOIN day_numbers d "
+            f"ON (u.days >> d.n) & 1 = 1 GROUP BY d.n {totals}"
         )
 
     def metrics(self, rows: Sequence[tuple]) -> EngagementMetrics:
@@ -135,7 +134,6 @@ def compute_engagement(
     cursor = engine.cursor()
     try:
         events_view(cursor, events, ())
-        cursor.execute(f"CREATE OR REPLACE TEMP TABLE e AS {plan.active_days()}")
         return plan.metrics(cursor.execute(plan.figures()).fetchall())
     finally:
         cursor.close()
