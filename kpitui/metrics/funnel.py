@@ -205,10 +205,11 @@ class FunnelQuery:
 
     def _reach(self) -> str:
         """Over all of `flagged`, per step: its countable events (`kind` 's'; `v` the latest entry time of a chain
-        through the event when closed, its own time when open) and the events that continue from a countable
-        step−1 event (`kind` 'c', with the latest `v` they continue from; the same as the countable ones when
-        closed). A key reaches step k in a span [lo, hi) when one of its step-k events before `hi` has `v` at or
-        after `lo`: the chain lies in the span. One pass serves every span."""
+        through the event when closed, its own time when open) and, when open, the events that continue from a
+        countable step−1 event (`kind` 'c', with the latest `v` they continue from; when closed these are the
+        countable ones, so they are not listed twice). A key reaches step k in a span [lo, hi) when one of its
+        step-k events before `hi` has `v` at or after `lo`: the chain lies in the span. One pass serves every
+        span."""
         keys = ", ".join(self.keys)
         ctes = [f"s0 AS (SELECT {keys}, t, seq, t AS v FROM flagged WHERE m0)"]
         rows = [f"SELECT 's' AS kind, 0 AS step, {keys}, t, seq, v FROM s0"]
@@ -216,29 +217,36 @@ class FunnelQuery:
             ctes.append(self._continued(k))
             every = f"SELECT {keys}, t, seq, t AS v FROM flagged WHERE m{k}"
             ctes.append(f"s{k} AS ({every if self.config.open else f'SELECT {keys}, t, seq, v FROM c{k}'})")
-            rows += [f"SELECT 's', {k}, {keys}, t, seq, v FROM s{k}", f"SELECT 'c', {k}, {keys}, t, seq, v FROM c{k}"]
+            rows.append(f"SELECT 's', {k}, {keys}, t, seq, v FROM s{k}")
+            if self.config.open:
+                rows.append(f"SELECT 'c', {k}, {keys}, t, seq, v FROM c{k}")
         return f"WITH {', '.join(ctes)} {' UNION ALL '.join(rows)}"
 
-    def _entries(self, name: str, span: _Span) -> list[str]:
-        """CTEs `entry_{name}` (each key's first step-1 event in the span) and `done_{name}` (the keys that
-        reached the last step in it)."""
+    @staticmethod
+    def _entries(span: _Span) -> str:
+        """FROM … WHERE over `reach`: the step-1 events in a span, the funnel's entries."""
+        return f"reach WHERE kind = 's' AND step = 0 AND {span.where()}"
+
+    def _done(self, name: str, span: _Span) -> str:
+        """CTE `done_{name}`: the keys that reached the last step in the span."""
         keys = ", ".join(self.keys)
-        return [
-            f"entry_{name} AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, ROW_NUMBER() OVER (PARTITION BY "
-            f"{keys} ORDER BY t, seq) AS n FROM reach WHERE kind = 's' AND step = 0 AND {span.where()}) "
-            "WHERE n = 1)",
+        return (
             f"done_{name} AS (SELECT {keys}, TRUE AS completed FROM reach WHERE kind = 's' "
             f"AND step = {len(self.matches) - 1} GROUP BY {keys} HAVING max(CASE WHEN t < {span.hi} THEN v END) "
-            f">= {span.lo})",
-        ]
+            f">= {span.lo})"
+        )
 
     def _ctes(self) -> list[str]:
-        """The figures' CTEs: entries of the weekly trend and of the period, the users' first touch in the period,
-        the event whose source / medium each entry is counted under, and the users of the traffic figures."""
+        """The figures' CTEs: each key's first entry time in the weekly trend and first entry event in the period,
+        the keys that completed in each, the users' first touch in the period, the event whose source / medium
+        each entry is counted under, and the users of the traffic figures."""
         s, keys = self.spans, ", ".join(self.keys)
         return [
-            *self._entries("weeks", s.weeks),
-            *self._entries("period", s.period),
+            f"entry_weeks AS (SELECT {keys}, min(t) AS t FROM {self._entries(s.weeks)} GROUP BY {keys})",
+            self._done("weeks", s.weeks),
+            f"entry_period AS (SELECT {keys}, t, seq FROM (SELECT {keys}, t, seq, ROW_NUMBER() OVER (PARTITION BY "
+            f"{keys} ORDER BY t, seq) AS n FROM {self._entries(s.period)}) WHERE n = 1)",
+            self._done("period", s.period),
             "touch AS (SELECT user_id, seq FROM (SELECT user_id, seq, ROW_NUMBER() OVER (PARTITION BY user_id "
             f"ORDER BY t, seq) AS n FROM base WHERE source IS NOT NULL AND {s.period.where()}) WHERE n = 1)",
             "chosen AS (SELECT own.user_id AS user_id, CASE WHEN own.source IS NULL AND touch.seq IS NOT NULL "
@@ -250,9 +258,10 @@ class FunnelQuery:
             "WHERE user_id IS NOT NULL GROUP BY user_id)",
         ]
 
-    def _body(self) -> str:
-        """Every figure as rows of (figure, name, detail, k, n1, n2, n3): keys reaching each step in each span,
-        the weekly trend, the breakdown, users, sessions and month-to-date visitors, visitors and sign-ups per day."""
+    def _figures(self) -> list[str]:
+        """Every figure as SELECTs of rows (figure, name, detail, k, n1, n2, n3): keys reaching each step in each
+        span, the weekly trend, the breakdown, users, sessions and month-to-date visitors, visitors and sign-ups
+        per day."""
         s, keys = self.spans, ", ".join(self.keys)
         spans = (s.period, s.before, s.weeks)
         latest = ", ".join(f"max(CASE WHEN t < {span.hi} THEN v END) AS latest{i}" for i, span in enumerate(spans))
@@ -262,7 +271,7 @@ class FunnelQuery:
         week = f"{s.calendar.day_of(s.first_week, s.last_day)} // 7"
         day = s.calendar.day_of(s.first_day, s.last_day)
         in_period = s.period.where()
-        return " UNION ALL ".join([
+        return [
             f"SELECT 'reached' AS figure, kind AS name, CAST(NULL AS VARCHAR) AS detail, step AS k, {reached} "
             f"FROM (SELECT kind, step, {keys}, {latest} FROM reach GROUP BY kind, step, {keys}) GROUP BY kind, step",
             "SELECT 'weekly' AS figure, NULL AS name, NULL AS detail, week AS k, count(*) AS n1, "
@@ -272,24 +281,26 @@ class FunnelQuery:
             "COALESCE(e.medium, '(none)') AS detail, NULL AS k, count(*) AS n1, count(completed) AS n2, NULL AS n3 "
             "FROM chosen JOIN base e USING (user_id, seq) GROUP BY 2, 3 ORDER BY n1 DESC, name, detail LIMIT 10)",
             "SELECT 'traffic' AS figure, NULL AS name, NULL AS detail, NULL AS k, "
-            "(SELECT count(CASE WHEN seen = 1 THEN 1 END) FROM visited) AS n1, "
+            "count(CASE WHEN seen = 1 THEN 1 END) AS n1, "
             "(SELECT count(*) FROM (SELECT DISTINCT user_id, session_id FROM base WHERE user_id IS NOT NULL "
             f"AND session_id IS NOT NULL AND {in_period})) AS n2, "
-            "(SELECT count(CASE WHEN this_month = 1 THEN 1 END) FROM visited) AS n3",
+            "count(CASE WHEN this_month = 1 THEN 1 END) AS n3 FROM visited",
             f"SELECT 'visitors' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(DISTINCT user_id) AS n1, "
             f"NULL AS n2, NULL AS n3 FROM base WHERE user_id IS NOT NULL AND {in_period} GROUP BY 4",
             f"SELECT 'signups' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(*) AS n1, NULL AS n2, "
             f"NULL AS n3 FROM base WHERE event_name = {sql_literal(SIGN_UP)} AND {in_period} GROUP BY 4",
-        ])  # fmt: skip
+        ]  # fmt: skip
 
-    def figures(self) -> str:
-        """One SELECT of every figure over the stages."""
-        return f"WITH {', '.join(self._ctes())} {self._body()}"
+    def figures(self) -> list[str]:
+        """Each figure's SELECT over the stages: run one at a time, the engine's memory holds one figure's work,
+        not all of them at once (a 50M-event export needs more than 1.5 GB otherwise)."""
+        ctes = ", ".join(self._ctes())
+        return [f"WITH {ctes} {figure}" for figure in self._figures()]
 
     def single(self, events: str) -> str:
         """Stages and figures as one query over `events` (a SELECT of the canonical columns with `t` and `seq`)."""
         stages = [f"{name} AS ({sql})" for name, sql in [("events", events), *self.stages()]]
-        return f"WITH {', '.join([*stages, *self._ctes()])} {self._body()}"
+        return f"WITH {', '.join([*stages, *self._ctes()])} {' UNION ALL '.join(self._figures())}"
 
     def metrics(self, rows: Sequence[tuple]) -> FunnelMetrics:
         """The funnel from the figures' rows."""
@@ -300,7 +311,7 @@ class FunnelQuery:
         found = {(kind, step): counts for kind, _, step, *counts in by_figure.get("reached", [])}
         count = lambda kind, step, span: int(found.get((kind, step), (0, 0, 0))[span])  # noqa: E731
         steps = [[count("s", k, span) for k in range(len(names))] for span in range(3)]
-        continued = [count("c", k + 1, 0) for k in range(len(names) - 1)]
+        continued = [count("c" if self.config.open else "s", k + 1, 0) for k in range(len(names) - 1)]
         (_, _, _, users, sessions, monthly), = by_figure["traffic"]  # fmt: skip
         per_day = lambda figure: {k: n for _, _, k, n, _, _ in by_figure.get(figure, [])}  # noqa: E731
         days = [(spans.first_day + timedelta(days=n)).isoformat() for n in range(spans.days)]
@@ -391,7 +402,7 @@ def compute_funnel(
         query = plan.query(events_view(cursor, events, plan.params))
         for name, sql in query.stages():
             cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-        return query.metrics(cursor.execute(query.figures()).fetchall())
+        return query.metrics([row for sql in query.figures() for row in cursor.execute(sql).fetchall()])
     finally:
         cursor.close()
 

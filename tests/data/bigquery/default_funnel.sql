@@ -316,15 +316,6 @@ WITH events AS (
   FROM s1
   UNION ALL
   SELECT
-    'c',
-    1,
-    user_id,
-    t,
-    seq,
-    v
-  FROM c1
-  UNION ALL
-  SELECT
     's',
     2,
     user_id,
@@ -334,15 +325,6 @@ WITH events AS (
   FROM s2
   UNION ALL
   SELECT
-    'c',
-    2,
-    user_id,
-    t,
-    seq,
-    v
-  FROM c2
-  UNION ALL
-  SELECT
     's',
     3,
     user_id,
@@ -350,32 +332,15 @@ WITH events AS (
     seq,
     v
   FROM s3
-  UNION ALL
-  SELECT
-    'c',
-    3,
-    user_id,
-    t,
-    seq,
-    v
-  FROM c3
 ), entry_weeks AS (
   SELECT
     user_id,
-    t,
-    seq
-  FROM (
-    SELECT
-      user_id,
-      t,
-      seq,
-      ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY t, seq) AS n
-    FROM reach
-    WHERE
-      kind = 's' AND step = 0 AND t >= 1790380800000000 AND t < 1795219200000000
-  )
+    MIN(t) AS t
+  FROM reach
   WHERE
-    n = 1
+    kind = 's' AND step = 0 AND t >= 1790380800000000 AND t < 1795219200000000
+  GROUP BY
+    user_id
 ), done_weeks AS (
   SELECT
     user_id,
@@ -535,11 +500,7 @@ SELECT
   NULL AS name,
   NULL AS detail,
   NULL AS k,
-  (
-    SELECT
-      COUNT(CASE WHEN seen = 1 THEN 1 END)
-    FROM visited
-  ) AS n1,
+  COUNT(CASE WHEN seen = 1 THEN 1 END) AS n1,
   (
     SELECT
       COUNT(*)
@@ -555,11 +516,8 @@ SELECT
         AND t < 1795219200000000
     )
   ) AS n2,
-  (
-    SELECT
-      COUNT(CASE WHEN this_month = 1 THEN 1 END)
-    FROM visited
-  ) AS n3
+  COUNT(CASE WHEN this_month = 1 THEN 1 END) AS n3
+FROM visited
 UNION ALL
 SELECT
   'visitors' AS figure,
