@@ -53,73 +53,80 @@ class EngagementPlan:
         return f"WITH events AS ({events}), {self._figures()}"
 
     def figures(self) -> str:
-        """Every figure as rows of (figure, k, j, n) over the relation `events`."""
+        """The figures' query over the relation `events`: a row per first-visit week (see `_figures`)."""
         return f"WITH {self._figures()}"
 
-    def _figures(self) -> str:
-        """The figures' CTEs and SELECT: one pass over the events gives each user's first active day, which spans
-        they were active (or a lead) in, and the weeks since the oldest cohort's Monday and the days of the last
-        30 they were active on, as sets of bits (bit n set: active in week n, on day n); the retention grid and
-        the daily counts read those sets, one row per user and week or day."""
-        last, week0 = self.day(self.as_of), self.day(self.first_week)
-        month0 = last - MONTH_DAYS + 1
+    def _spans(self) -> dict[str, str]:
+        """The spans a user is counted in when one of their events meets the condition (`d` its local day)."""
+        last = self.day(self.as_of)
         period0, previous0 = last - self.period_days + 1, last - 2 * self.period_days + 1
-        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
         lead, signup = (f"event_name = {sql_literal(name)}" for name in (self.lead_event, SIGN_UP))
-        spans = {
+        return {
             "wau": f"d >= {last - WEEK_DAYS + 1}",
-            "mau": f"d >= {month0}",
+            "mau": f"d >= {last - MONTH_DAYS + 1}",
             "lead0": f"{lead} AND d >= {period0}",
             "lead1": f"{lead} AND d >= {previous0} AND d < {period0}",
             "signups": f"{signup} AND d >= {period0}",
         }
+
+    def _columns(self) -> list[str]:
+        """The names of the figures' columns."""
+        weeks = [f"week{n}" for n in range(COHORT_WEEKS)]
+        return ["cohort", "users", *self._spans(), *weeks, *(f"day{n}" for n in range(MONTH_DAYS))]
+
+    def _figures(self) -> str:
+        """The figures' CTE and SELECT: one pass over the events gives each user's first active day, which spans
+        they were active (or a lead) in, and the weeks since the oldest cohort's Monday and the days of the last
+        30 they were active on, as sets of bits (bit n set: active in week n, on day n); then, per first-visit
+        week (null: first seen before the oldest cohort's week), its users, those counted in each span, and
+        those active in each week and on each day."""
+        week0, month0 = self.day(self.first_week), self.day(self.as_of) - MONTH_DAYS + 1
+        lo, hi = self.calendar.midnight(self.first), self.calendar.midnight(self.as_of + timedelta(days=1))
+        spans = self._spans()
         flags = ", ".join(f"max(CASE WHEN {where} THEN 1 ELSE 0 END) AS {name}" for name, where in spans.items())
-        totals = " ".join(
-            f"UNION ALL SELECT '{name}', NULL, NULL, COALESCE(sum({name}), 0) FROM users" for name in spans
-        )
-        numbers = lambda count: " UNION ALL ".join(f"SELECT {n} AS n" for n in range(count))  # noqa: E731
+        counts = [
+            *(f"sum({name})" for name in spans),
+            *(f"sum((weeks >> {n}) & 1)" for n in range(COHORT_WEEKS)),
+            *(f"sum((days >> {n}) & 1)" for n in range(MONTH_DAYS)),
+        ]
         return (
-            f"users AS (SELECT user_id, min(d) AS first_day, {flags}, "
+            f"users AS (SELECT min(d) AS first_day, {flags}, "
             f"bit_or(CASE WHEN d >= {week0} THEN 1 << ((d - {week0}) // 7) END) AS weeks, "
             f"bit_or(CASE WHEN d >= {month0} THEN 1 << (d - {month0}) END) AS days "
             f"FROM (SELECT user_id, event_name, {self.calendar.day_of(self.first, self.as_of)} AS d FROM events "
-            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}) GROUP BY user_id), "
-            f"week_numbers AS ({numbers(COHORT_WEEKS)}), day_numbers AS ({numbers(MONTH_DAYS)}), "
-            f"cohort AS (SELECT weeks, (first_day - {week0}) // 7 AS week FROM users WHERE first_day >= {week0}) "
-            "SELECT 'retention' AS figure, c.week AS k, w.n - c.week AS j, count(*) AS n "
-            "FROM cohort c JOIN week_numbers w ON w.n >= c.week AND (c.weeks >> w.n) & 1 = 1 GROUP BY c.week, w.n "
-            "UNION ALL SELECT 'daily', d.n, NULL, count(*) FROM users u JOIN day_numbers d "
-            f"ON (u.days >> d.n) & 1 = 1 GROUP BY d.n {totals}"
+            f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}) GROUP BY user_id) "
+            f"SELECT CASE WHEN first_day >= {week0} THEN (first_day - {week0}) // 7 END AS cohort, count(*) AS users, "
+            f"{', '.join(counts)} FROM users GROUP BY 1"
         )
 
     def metrics(self, rows: Sequence[tuple]) -> EngagementMetrics:
-        """The figures from the query's rows."""
-        by_figure: dict[str, list[tuple]] = {}
-        for figure, *rest in rows:
-            by_figure.setdefault(figure, []).append(tuple(rest))
-        single = lambda figure: int(by_figure[figure][0][2])  # noqa: E731
-        daily = {int(k): int(n) for k, _, n in by_figure.get("daily", [])}
+        """The figures from the query's rows (one per first-visit week)."""
+        groups = [dict(zip(self._columns(), row, strict=True)) for row in rows]
+        total = lambda column: sum(int(group[column] or 0) for group in groups)  # noqa: E731
+        daily = [total(f"day{n}") for n in range(MONTH_DAYS)]
         month = [self.as_of - timedelta(days=MONTH_DAYS - 1 - n) for n in range(MONTH_DAYS)]
-        mau = single("mau")
-        leads = {0: single("lead0"), 1: single("lead1")}
-        returning = {(int(k), int(j)): int(n) for k, j, n in by_figure.get("retention", [])}
+        mau = total("mau")
+        leads = {0: total("lead0"), 1: total("lead1")}
+        by_week = {int(group["cohort"]): group for group in groups if group["cohort"] is not None}
         cohorts = []
         for k in range(COHORT_WEEKS):
-            users = returning.get((k, 0), 0)
-            cells = tuple(None if users == 0 else returning.get((k, j), 0) / users for j in range(COHORT_WEEKS - k))
+            group = by_week.get(k, {})
+            users = int(group.get("users") or 0)
+            returning = [int(group.get(f"week{n}") or 0) for n in range(COHORT_WEEKS)]
+            cells = tuple(None if users == 0 else returning[k + j] / users for j in range(COHORT_WEEKS - k))
             cohorts.append(RetentionCohort((self.first_week + timedelta(weeks=k)).isoformat(), users, cells))
         return EngagementMetrics(
-            dau=daily.get(MONTH_DAYS - 1, 0),
-            wau=single("wau"),
+            dau=daily[-1],
+            wau=total("wau"),
             mau=mau,
-            stickiness=None if mau == 0 else sum(daily.values()) / MONTH_DAYS / mau,
+            stickiness=None if mau == 0 else sum(daily) / MONTH_DAYS / mau,
             lead_velocity_rate=None if leads[1] == 0 else (leads[0] - leads[1]) / leads[1],
             retention=tuple(cohorts),
-            daily_active=tuple((day.isoformat(), daily.get(n, 0)) for n, day in enumerate(month)),
+            daily_active=tuple((day.isoformat(), daily[n]) for n, day in enumerate(month)),
             leads=leads[0],
             previous_leads=leads[1],
             lead_event=self.lead_event,
-            signups=single("signups"),
+            signups=total("signups"),
         )
 
 
