@@ -1,6 +1,8 @@
 """Issue 16: `kpitui snapshot` on GA4 event exports (2M, 10M, 50M events) against the floor a data person would
 write (bench.floor_funnel: the same funnel, users and sessions as one DuckDB query), whole process against whole
-process, in turns; then the cron case (a second run on the same files and data dir).
+process, in turns; beside it, the floor of every figure the snapshot computes from the events (bench.floor_snapshot:
+both periods, the weekly trend, engagement), its figures checked equal; then the cron case (a second run on the
+same files and data dir).
 
 Run from the repo root: python -m bench.bench_funnel [--sizes 2,10,50]
 """
@@ -13,6 +15,7 @@ import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.common import Run, dataset, in_forked_process, in_turns, report, run_process, snapshot_args
 
@@ -64,42 +67,86 @@ def _config(directory: Path, export: Path) -> Path:
     return config
 
 
-def _floor(export: Path) -> list[str]:
-    """The floor's command line: the funnel over the 30 days ending AS_OF."""
+def _floors(export: Path) -> list[list[str]]:
+    """The floors' command lines: the funnel, users and sessions over the 30 days ending AS_OF (the issue's floor);
+    and every figure the snapshot computes from the events, by hand (bench.floor_snapshot)."""
     end = (AS_OF + timedelta(days=1) - date(1970, 1, 1)).days * DAY_US
-    return ["-m", "bench.floor_funnel", str(export), str(end - 30 * DAY_US), str(end), str(WINDOW_US), *STEPS]
+    funnel = ["-m", "bench.floor_funnel", str(export), str(end - 30 * DAY_US), str(end), str(WINDOW_US), *STEPS]
+    return [funnel, ["-m", "bench.floor_snapshot", str(export), AS_OF.isoformat(), str(WINDOW_US), *STEPS]]
 
 
-def _users_and_sessions(export: Path) -> tuple[int, int]:
-    """kpitui's users and sessions of the period (they are not in the snapshot JSON)."""
+def _figures_not_in_json(export: Path) -> dict[str, Any]:
+    """kpitui's users, sessions, previous period's conversion and weekly trend (not in the snapshot JSON)."""
     from connectors.ga4 import load
     from kpitui.config import FunnelConfig, FunnelStep
     from kpitui.metrics.funnel import compute_funnel
 
     config = FunnelConfig(steps=tuple(FunnelStep(name, name) for name in STEPS))
     metrics = compute_funnel(load({"path": str(export)}).frames["events"], config, AS_OF, 30)
-    return metrics.users, metrics.sessions
+    return {
+        "users": metrics.users,
+        "sessions": metrics.sessions,
+        "previous": metrics.previous_overall_conversion,
+        "weekly": [conversion for _, conversion in metrics.weekly],
+    }
 
 
-def _case(name: str, export: Path, runs: int, goal: float | None, compare_traffic: bool) -> tuple[bool, Run]:
+def _share(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _differences(snapshot: dict[str, Any], extra: dict[str, Any], floor: dict[str, Any]) -> list[str]:
+    """The figures where kpitui and the whole-snapshot floor disagree."""
+    engagement = snapshot["engagement"]
+    leads_now, leads_before = floor["leads"]
+    cohorts = {week: users for week, later, users in floor["retention"] if later == 0}
+    expected = {
+        "steps": floor["steps"],
+        "users, sessions": [floor["users"], floor["sessions"]],
+        "previous conversion": _share(floor["previous_steps"][-1], floor["previous_steps"][0]),
+        "weekly": [_share(done, users) for _, users, done in floor["weekly"]],
+        "dau, wau, mau": [floor["dau"], floor["wau"], floor["mau"]],
+        "stickiness": round(floor["stickiness"], 6),
+        "lead velocity": round((leads_now - leads_before) / leads_before, 6),
+        "cohorts": [cohorts.get(week, 0) for week in range(9)],
+    }
+    found = {
+        "steps": [s["users"] for s in snapshot["funnel"]["steps"]],
+        "users, sessions": [extra["users"], extra["sessions"]],
+        "previous conversion": extra["previous"],
+        "weekly": extra["weekly"],
+        "dau, wau, mau": [engagement[k] for k in ("dau", "wau", "mau")],
+        "stickiness": engagement["stickiness"],
+        "lead velocity": engagement["lead_velocity_rate"],
+        "cohorts": [cohort["users"] for cohort in engagement["retention"]],
+    }
+    return [name for name in expected if expected[name] != found[name]]
+
+
+def _case(name: str, export: Path, runs: int, goal: float | None, compare_all: bool) -> tuple[bool, Run]:
     with tempfile.TemporaryDirectory() as work:
-        floor, kpitui = in_turns(runs, _floor(export), _config(Path(work), export), AS_OF.isoformat(), Path(work))
+        floors, kpitui = in_turns(runs, _floors(export), _config(Path(work), export), AS_OF.isoformat(), Path(work))
+    floor, whole = floors
+    snapshot = json.loads(kpitui.stdout)
     expected = json.loads(floor.stdout)
-    steps = [s["users"] for s in json.loads(kpitui.stdout)["funnel"]["steps"]]
+    steps = [s["users"] for s in snapshot["funnel"]["steps"]]
     same = steps == expected["steps"]
-    line = f"{name}: steps {steps} {'= floor' if same else '≠ floor ' + str(expected['steps'])}"
-    if compare_traffic:
-        traffic = in_forked_process(_users_and_sessions, export)
-        same &= traffic == (expected["users"], expected["sessions"])
-        line += f"; users, sessions {traffic} {'= floor' if same else '≠ floor'}"
-    print(line)
-    print(f"  peak memory {kpitui.peak_mb:.0f} MB vs floor {floor.peak_mb:.0f} MB")
+    print(f"{name}: steps {steps} {'= floor' if same else '≠ floor ' + str(expected['steps'])}")
+    if compare_all:
+        differences = _differences(snapshot, in_forked_process(_figures_not_in_json, export), json.loads(whole.stdout))
+        same &= not differences
+        verdict = "= whole-snapshot floor" if same else "≠ whole-snapshot floor: " + ", ".join(differences)
+        print(f"  every figure from events (funnel, both periods, weekly trend, users, sessions, engagement) {verdict}")
+    print(f"  peak memory {kpitui.peak_mb:.0f} MB vs floor {floor.peak_mb:.0f} MB (whole-snapshot floor "
+          f"{whole.peak_mb:.0f} MB)")  # fmt: skip
     ok = same
     if goal is not None:
         ok &= report(f"  kpitui snapshot ({name})", kpitui.seconds, floor.seconds, goal)
     else:
         print(f"  kpitui snapshot: {kpitui.seconds:.2f} s vs floor {floor.seconds:.2f} s = "
               f"{kpitui.seconds / floor.seconds:.2f}×")  # fmt: skip
+    print(f"  against the whole-snapshot floor: {kpitui.seconds:.2f} s vs {whole.seconds:.2f} s = "
+          f"{kpitui.seconds / whole.seconds:.2f}×")  # fmt: skip
     return ok, kpitui
 
 

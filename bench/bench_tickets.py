@@ -53,7 +53,7 @@ def main() -> int:
         config = Path(work) / "kpitui.toml"
         config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{path}"\n')
         floor_args = ["-m", "bench.floor_tickets", str(path), f"{end - timedelta(days=30)} 00:00:00", f"{end} 00:00:00"]
-        floor, kpitui = in_turns(3, floor_args, config, AS_OF.isoformat(), Path(work))
+        (floor,), kpitui = in_turns(3, [floor_args], config, AS_OF.isoformat(), Path(work))
     expected, support = json.loads(floor.stdout), json.loads(kpitui.stdout)["support"]
     figures = {
         "tickets": support["tickets"],

@@ -113,14 +113,16 @@ def snapshot_args(config: Path, as_of: str, data_dir: Path) -> list[str]:
             "--data-dir", str(data_dir)]  # fmt: skip
 
 
-def in_turns(runs: int, floor: list[str], config: Path, as_of: str, work: Path) -> tuple[Run, Run]:
-    """The floor process and `kpitui snapshot` run `runs` times in turns (so both see the same machine), each
+def in_turns(runs: int, floors: list[list[str]], config: Path, as_of: str, work: Path) -> tuple[list[Run], Run]:
+    """Each floor process and `kpitui snapshot` run `runs` times in turns (so all see the same machine), each
     snapshot with a fresh data dir: the fastest run of each, with the highest peak memory seen."""
-    floors, snapshots = [], []
+    floor_runs: list[list[Run]] = [[] for _ in floors]
+    snapshots = []
     for n in range(runs):
-        floors.append(run_process(floor, cwd=work))
+        for floor, seen in zip(floors, floor_runs, strict=True):
+            seen.append(run_process(floor, cwd=work))
         snapshots.append(run_process(snapshot_args(config, as_of, work / f"data-{n}")))
-    return _best(floors), _best(snapshots)
+    return [_best(seen) for seen in floor_runs], _best(snapshots)
 
 
 def _best(results: list[Run]) -> Run:
