@@ -154,18 +154,16 @@ def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
     columns = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
     file = sql_literal(str(path))
     table = fresh_name("ndjson")
-    try:  # DuckDB keeps a scan's order (preserve_insertion_order): the row number is the line's place
+    try:  # DuckDB keeps a scan's order (preserve_insertion_order): a row's `rowid` in the table is its line's place
         cursor.execute(
-            f"CREATE TABLE {table} AS SELECT *, row_number() OVER () - 1 AS kpitui_row "
-            f"FROM read_json({file}, format = 'newline_delimited', columns = {columns})"
+            f"CREATE TABLE {table} AS SELECT * FROM read_json({file}, format = 'newline_delimited', "
+            f"columns = {columns})"
         )
     except duckdb.Error:
         return _counted(cursor, path, _from_rows(cursor, path, _json_rows(path, report)), report)
     origin = f"read_json({file}, format = 'newline_delimited')"
     try:
-        part = _counted(
-            cursor, path, EventFile(table, tuple(_JSON_COLUMNS.items()), "kpitui_row", 0, (), origin), report
-        )
+        part = _counted(cursor, path, EventFile(table, tuple(_JSON_COLUMNS.items()), "rowid", 0, (), origin), report)
     except BaseException:
         cursor.execute(f"DROP TABLE {table}")
         raise

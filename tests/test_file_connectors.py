@@ -611,6 +611,20 @@ def test_an_ndjson_export_is_read_into_the_engine_once_and_dropped_with_its_scan
     assert table not in tables()
 
 
+def test_an_ndjson_exports_rows_keep_their_lines_across_the_engines_parallel_read(tmp_path):
+    """Lines of several of the engine's row groups, read by every thread: a row without a readable time is reported
+    at its own line, and the rows keep the file's order (`seq`), that row in its place."""
+    lines = [{"event_timestamp": str(10 * n), "event_name": "a", "user_pseudo_id": f"u{n % 7}"} for n in range(300_000)]
+    lines[250_000]["event_timestamp"] = "soon"
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = ga4.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(250_001, "no readable event_timestamp")]
+    events = scanned(result.frames["events"])
+    times = events["event_time"]
+    assert times.dropna().is_monotonic_increasing and times.isna().tolist().index(True) == 250_000
+
+
 def test_tickets_carry_their_requester_and_organization():
     """Zendesk's `Requester`, `Requester email`, `Organization` and the public dataset's `Customer Name`/`Customer
     Email` fill the canonical requester columns (the cross-source views match customers on them)."""
