@@ -168,7 +168,8 @@ class FunnelQuery:
         rule, each with `v`, the latest `v` among the step−1 events it may follow.
 
         Indirectly: those at or before it (ties count), not itself, within the window; where both steps name the
-        same event, the strictly earlier ones and the ties other than itself are looked at apart.
+        same event, the strictly earlier ones and the ties other than itself are looked at apart; only the step−1
+        events of keys that have a step event are windowed (most keys never reach the next step).
         Directly: the key's event just before it (ties in step order, then in `seq`), within the window."""
         keys, window, previous = ", ".join(self.keys), int(self.config.window * 1_000_000), f"s{step - 1}"
         if self.config.direct:
@@ -180,8 +181,10 @@ class FunnelQuery:
                 f"WINDOW w AS (PARTITION BY {by_key} ORDER BY f.t, f.step_rank, f.seq)) "
                 f"WHERE m{step} AND v IS NOT NULL AND t - previous_t <= {window})"
             )
+        same_key = " AND ".join(f"f.{k} = p.{k}" for k in self.keys)
         rows = (
-            f"SELECT {keys}, t, seq, 0 AS role, v AS pv FROM {previous} "
+            f"SELECT {keys}, t, seq, 0 AS role, v AS pv FROM {previous} p "
+            f"WHERE EXISTS (SELECT 1 FROM flagged f WHERE f.m{step} AND {same_key}) "
             f"UNION ALL SELECT {keys}, t, seq, 1 AS role, CAST(NULL AS BIGINT) AS pv FROM flagged WHERE m{step}"
         )
         steps = self.config.steps

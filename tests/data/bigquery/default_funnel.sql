@@ -182,7 +182,15 @@ WITH events AS (
           seq,
           0 AS role,
           v AS pv
-        FROM s0
+        FROM s0 AS p
+        WHERE
+          EXISTS(
+            SELECT
+              1
+            FROM flagged AS f
+            WHERE
+              f.m1 AND f.user_id = p.user_id
+          )
         UNION ALL
         SELECT
           user_id,
@@ -228,7 +236,15 @@ WITH events AS (
           seq,
           0 AS role,
           v AS pv
-        FROM s1
+        FROM s1 AS p
+        WHERE
+          EXISTS(
+            SELECT
+              1
+            FROM flagged AS f
+            WHERE
+              f.m2 AND f.user_id = p.user_id
+          )
         UNION ALL
         SELECT
           user_id,
@@ -274,7 +290,15 @@ WITH events AS (
           seq,
           0 AS role,
           v AS pv
-        FROM s2
+        FROM s2 AS p
+        WHERE
+          EXISTS(
+            SELECT
+              1
+            FROM flagged AS f
+            WHERE
+              f.m3 AND f.user_id = p.user_id
+          )
         UNION ALL
         SELECT
           user_id,
