@@ -34,18 +34,25 @@ def events(path: str, start: int, end: int) -> str:
     )
 
 
+def chain(window: int, steps: list[str], name: str = "s", span: str = "") -> str:
+    """CTEs `{name}0…`: each step's counted events of `e` (those meeting `span`, a condition on `t`, if given), a
+    step's ASOF-joined to the latest counted event of the step before at or before it, kept within the window."""
+    where = f" AND {span}" if span else ""
+    ctes = [f"{name}0 AS (SELECT u, t FROM e WHERE n = '{steps[0]}'{where})"]
+    for k in range(1, len(steps)):
+        ctes.append(
+            f"{name}{k} AS (SELECT b.u, b.t FROM (SELECT u, t FROM e WHERE n = '{steps[k]}'{where}) b "
+            f"ASOF JOIN {name}{k - 1} a ON a.u = b.u AND a.t <= b.t WHERE b.t - a.t <= {window})"
+        )
+    return ", ".join(ctes)
+
+
 def query(window: int, steps: list[str]) -> str:
     """Each step's events that follow a counted previous-step event of the same user within the window (ASOF: the
     latest at or before it), distinct users per step, users and sessions."""
-    ctes = [f"s0 AS (SELECT u, t FROM e WHERE n = '{steps[0]}')"]
-    for k in range(1, len(steps)):
-        ctes.append(
-            f"s{k} AS (SELECT b.u, b.t FROM (SELECT u, t FROM e WHERE n = '{steps[k]}') b "
-            f"ASOF JOIN s{k - 1} a ON a.u = b.u AND a.t <= b.t WHERE b.t - a.t <= {window})"
-        )
     counts = ", ".join(f"(SELECT count(DISTINCT u) FROM s{k})" for k in range(len(steps)))
     return (
-        f"WITH {', '.join(ctes)} SELECT {counts}, (SELECT count(DISTINCT u) FROM e), "
+        f"WITH {chain(window, steps)} SELECT {counts}, (SELECT count(DISTINCT u) FROM e), "
         "(SELECT count(*) FROM (SELECT DISTINCT u, s FROM e WHERE s IS NOT NULL))"
     )
 

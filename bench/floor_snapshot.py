@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from bench.floor_funnel import SESSION, source
+from bench.floor_funnel import SESSION, chain, source
 
 DAY = 86_400_000_000
 WEEKS = 8  # the funnel's weekly trend
@@ -25,19 +25,6 @@ COHORTS = 9  # engagement's first-visit weeks, as_of's own the last
 def micros(day: date) -> int:
     """A UTC midnight in µs since the epoch."""
     return (day - date(1970, 1, 1)).days * DAY
-
-
-def funnel(window: int, steps: list[str], lo: int, hi: int, name: str) -> str:
-    """CTEs `{name}0…`: each step's counted events of the span [lo, hi), a step's ASOF-joined to the latest counted
-    event of the step before at or before it, kept within the window."""
-    span = f"t >= {lo} AND t < {hi}"
-    ctes = [f"{name}0 AS (SELECT u, t FROM e WHERE n = '{steps[0]}' AND {span})"]
-    for k in range(1, len(steps)):
-        ctes.append(
-            f"{name}{k} AS (SELECT b.u, b.t FROM (SELECT u, t FROM e WHERE n = '{steps[k]}' AND {span}) b "
-            f"ASOF JOIN {name}{k - 1} a ON a.u = b.u AND a.t <= b.t WHERE b.t - a.t <= {window})"
-        )
-    return ", ".join(ctes)
 
 
 def main() -> None:
@@ -61,8 +48,9 @@ def main() -> None:
     )
     final = len(steps) - 1
     row = con.execute(
-        f"WITH {funnel(window, steps, period, end, 'p')}, {funnel(window, steps, before, period, 'b')}, "
-        f"{funnel(window, steps, weeks, end, 'w')}, "
+        f"WITH {chain(window, steps, 'p', f't >= {period} AND t < {end}')}, "
+        f"{chain(window, steps, 'b', f't >= {before} AND t < {period}')}, "
+        f"{chain(window, steps, 'w', f't >= {weeks} AND t < {end}')}, "
         f"entered AS (SELECT u, (min(t) - {weeks}) // {7 * DAY} AS week FROM w0 GROUP BY u), "
         "trend AS (SELECT week, count(*) AS users, count(done.u) AS completed FROM entered "
         f"LEFT JOIN (SELECT DISTINCT u FROM w{final}) done USING (u) GROUP BY week), "
