@@ -101,7 +101,8 @@ class EngagementPlan:
 
     def metrics(self, rows: Sequence[tuple]) -> EngagementMetrics:
         """The figures from the query's rows (one per first-visit week)."""
-        groups = [dict(zip(self._columns(), row, strict=True)) for row in rows]
+        columns = self._columns()
+        groups = [dict(zip(columns, row, strict=True)) for row in rows]
         total = lambda column: sum(int(group[column] or 0) for group in groups)  # noqa: E731
         daily = [total(f"day{n}") for n in range(MONTH_DAYS)]
         month = [self.as_of - timedelta(days=MONTH_DAYS - 1 - n) for n in range(MONTH_DAYS)]
