@@ -232,9 +232,12 @@ def test_check_reports_layouts_and_masks_keys(tmp_path, capsys, demo, monkeypatc
     assert key not in out
 
 
-def test_screenshot_writes_one_svg_per_pane(tmp_path, capsys):
-    out = tmp_path / "shots"
-    assert run(["screenshot", "--demo", "--as-of", "2026-11-22", "--out", str(out), "--size", "100x30"]) == 0
+def test_screenshot_writes_one_svg_per_pane_the_same_on_every_run(tmp_path, capsys):
+    """Each pane's SVG, byte for byte the same when taken again: no animation is caught half-way."""
+    runs = [tmp_path / "shots", tmp_path / "again"]
+    for out in runs:
+        assert run(["screenshot", "--demo", "--as-of", "2026-11-22", "--out", str(out), "--size", "100x30"]) == 0
+    out = runs[0]
     assert sorted(p.name for p in out.iterdir()) == [
         "customers.svg",
         "funnel.svg",
@@ -244,6 +247,7 @@ def test_screenshot_writes_one_svg_per_pane(tmp_path, capsys):
         "support.svg",
     ]
     assert all("sk_test_demo" not in p.read_text() for p in out.iterdir())
+    assert [p.read_text() for p in sorted(out.iterdir())] == [p.read_text() for p in sorted(runs[1].iterdir())]
 
 
 def test_non_ui_modules_never_import_textual_or_rich():
