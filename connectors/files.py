@@ -23,7 +23,7 @@ from connectors.base import ConnectorError, SourceReport
 from connectors.schemas import TEXT
 from connectors.sql_text import ISO_LIKE
 
-NULL_TOKENS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"]
+NULL_TOKENS = ("", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-")
 POSITION = "kpitui_row"  # each record's position in its file, beside the file's own columns
 _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
@@ -223,8 +223,10 @@ def read_csv_strings(
     *,
     header_count: int | Callable[[str], int] = 1,
     plan: Callable[[CsvTable], ReadPlan] | None = None,
+    nulls: tuple[str, ...] = NULL_TOKENS,
 ) -> CsvTable:
-    """Parse a CSV into a table of nullable strings; ragged rows are skipped and reported.
+    """Parse a CSV into a table of nullable strings (a cell that is one of `nulls` is null); ragged rows are skipped
+    and reported.
 
     `header_count` is a number of header records, or a function that tells it from the file's start.
     `plan` looks at the header and a sample of the first rows (as strings) and says which columns to read
@@ -233,10 +235,10 @@ def read_csv_strings(
     data = to_utf8(read_bytes(path), path, whole=False)
     skipped, warnings = len(report.skipped), len(report.warnings)
     try:
-        return _read_csv(data, path, report, header_count, plan)
+        return _read_csv(data, path, report, header_count, plan, nulls)
     except NotUtf8Error:
         del report.skipped[skipped:], report.warnings[warnings:]
-        return _read_csv(_from_cp1252(data), path, report, header_count, plan)
+        return _read_csv(_from_cp1252(data), path, report, header_count, plan, nulls)
 
 
 def _read_csv(
@@ -245,6 +247,7 @@ def _read_csv(
     report: SourceReport,
     header_count: int | Callable[[str], int],
     plan: Callable[[CsvTable], ReadPlan] | None,
+    nulls: tuple[str, ...],
 ) -> CsvTable:
     """`read_csv_strings` over UTF-8 bytes (raises `NotUtf8Error` when some are not)."""
     if _NON_SPACE.search(data) is None:
@@ -261,7 +264,7 @@ def _read_csv(
     offset = 0
     for _ in range(data_line - 1):
         offset = data.find(b"\n", offset) + 1 or len(data)
-    reader = _ArrowReader(pa.py_buffer(data).slice(offset), names, delimiter, path)
+    reader = _ArrowReader(pa.py_buffer(data).slice(offset), names, delimiter, path, nulls)
     chosen = ReadPlan()
     if plan is not None:
         sample = reader.sample()
@@ -345,15 +348,16 @@ class _ArrowReader:
     """pyarrow's CSV reader over one file's body: a fast multi-block pass, and a careful pass that allows
     newlines in quoted values, skips ragged rows and grows the block for huge fields."""
 
-    def __init__(self, body: pa.Buffer, names: list[str], delimiter: str, path: Path) -> None:
+    def __init__(self, body: pa.Buffer, names: list[str], delimiter: str, path: Path, nulls: tuple[str, ...]) -> None:
         self.body, self.names, self.wanted, self.delimiter, self.path = body, names, names, delimiter, path
+        self.nulls = nulls
 
     def _convert(self, plan: ReadPlan) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
             column_types={n: plan.types.get(n, TEXT) for n in self.names},
             include_columns=self.wanted,
             strings_can_be_null=True,
-            null_values=NULL_TOKENS,
+            null_values=list(self.nulls),
             quoted_strings_can_be_null=True,
             timestamp_parsers=list(plan.timestamp_parsers) or None,
         )

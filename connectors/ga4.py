@@ -3,11 +3,9 @@ and explorations → `traffic` and `funnel_steps` (connectors.ga4_reports)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -114,9 +112,20 @@ def _checked(path: Path, types: dict[str, str]) -> None:
         )
 
 
-def _counted(cursor: Any, path: Path, part: EventFile, report: SourceReport) -> EventFile:
+def _lines_from_one(rows: Iterable[int]) -> list[int]:
+    """The file lines of rows counted from 0, one line each and no header (NDJSON, Parquet rows)."""
+    return [row + 1 for row in rows]
+
+
+def _counted(
+    cursor: Any,
+    path: Path,
+    part: EventFile,
+    report: SourceReport,
+    lines: Callable[[Iterable[int]], list[int]] = _lines_from_one,
+) -> EventFile:
     """The part with its row count, checked to hold events; those without a readable time are reported as skipped,
-    by row. Raises the engine's error when it cannot read the file."""
+    at their `lines`. Raises the engine's error when it cannot read the file."""
     user = " + ".join(f"count({c})" for c in _USER_COLUMNS if c in dict(part.types)) or "0"
     rows, timed, named, identified = cursor.execute(
         f"SELECT count(*), count(t), count(event_name), {user} FROM "
@@ -127,8 +136,8 @@ def _counted(cursor: Any, path: Path, part: EventFile, report: SourceReport) -> 
     if not (named and identified):
         _checked(path, part.present(cursor))
     if timed < rows:
-        timeless = cursor.execute(f"SELECT row + 1 FROM ({part.select(())}) WHERE t IS NULL ORDER BY row").fetchall()
-        report.skip_many(path.name, [line for (line,) in timeless], "no readable event_timestamp")
+        timeless = cursor.execute(f"SELECT row FROM ({part.select(())}) WHERE t IS NULL ORDER BY row").fetchall()
+        report.skip_many(path.name, lines(row for (row,) in timeless), "no readable event_timestamp")
     return replace(part, rows=rows)
 
 
@@ -220,40 +229,73 @@ def _json_rows(path: Path, report: SourceReport) -> list[dict[str, Any]]:
 
 
 _FLAT_PARAM = re.compile(r"^event_params\.(\d+)\.(key|value\.(\w+))$")
+_PARAMS_SHAPE = json.dumps([{"key": "VARCHAR", "value": {kind: "VARCHAR" for kind in _VALUE_KINDS}}])
+_TOUCH_SHAPE = json.dumps({name: "VARCHAR" for name in _TOUCH_FIELDS.values()})
 
 
-def _csv_rows(path: Path, report: SourceReport) -> list[dict[str, Any]]:
-    """A BigQuery export saved as CSV: nested fields as JSON cells, or flattened into `event_params.N.key`,
-    `event_params.N.value.int_value`, `traffic_source.source` columns."""
-    from connectors.files import read_text
+def _csv_nested(columns: list[str]) -> tuple[list[str], str]:
+    """SQL putting a BigQuery CSV's text columns in an NDJSON export's shape: its plain columns, `event_params` and
+    `traffic_source` from their JSON cells or from flattened `event_params.N.key`, `event_params.N.value.KIND`
+    and `traffic_source.FIELD` columns; and the condition that a row's `event_params` cell is not a JSON list."""
+    slots: dict[int, dict[str, str]] = {}
+    touch: dict[str, str] = {}
+    out = []
+    for name in columns:
+        if match := _FLAT_PARAM.match(name):
+            slots.setdefault(int(match.group(1)), {})[match.group(3) or "key"] = _column(name)
+        elif name.startswith("traffic_source."):
+            touch[name.split(".", 1)[1]] = _column(name)
+        elif name not in ("event_params", "traffic_source"):
+            out.append(_column(name))
+    unreadable = "FALSE"
+    if slots:
+        text = lambda slot, kind: slot.get(kind, "CAST(NULL AS VARCHAR)")  # noqa: E731
+        items = [
+            f"{{'key': {slot['key']}, 'value': {{{', '.join(f'{k!r}: {text(slot, k)}' for k in _VALUE_KINDS)}}}}}"
+            for _, slot in sorted(slots.items())
+            if "key" in slot
+        ]
+        out.append(f"list_filter([{', '.join(items)}], lambda p: p.key IS NOT NULL) AS event_params")
+    elif "event_params" in columns:
+        params = f"TRY(from_json(event_params, {sql_literal(_PARAMS_SHAPE)}))"
+        out.append(f"{params} AS event_params")
+        unreadable = f"event_params IS NOT NULL AND {params} IS NULL"
+    if touch:
+        fields = ", ".join(f"{f} := {touch.get(f, 'CAST(NULL AS VARCHAR)')}" for f in _TOUCH_FIELDS.values())
+        out.append(f"struct_pack({fields}) AS traffic_source")
+    elif "traffic_source" in columns:
+        out.append(f"TRY(from_json(traffic_source, {sql_literal(_TOUCH_SHAPE)})) AS traffic_source")
+    return out, unreadable
 
-    reader = csv.DictReader(io.StringIO(read_text(path).lstrip("\ufeff")))
-    rows = []
-    for row in reader:
-        flat: dict[int, dict[str, Any]] = {}
-        out: dict[str, Any] = {"traffic_source": {}}
-        for name, cell in row.items():
-            if name is None:
-                continue
-            if match := _FLAT_PARAM.match(name):
-                item = flat.setdefault(int(match.group(1)), {"key": None, "value": {}})
-                if match.group(3):
-                    item["value"][match.group(3)] = cell
-                else:
-                    item["key"] = cell
-            elif name.startswith("traffic_source."):
-                out["traffic_source"][name.split(".", 1)[1]] = cell
-            else:
-                out[name] = cell
-        try:
-            out["event_params"] = [flat[n] for n in sorted(flat) if flat[n]["key"]] or out.get("event_params")
-            rows.append(_event_row(out))
-        except ValueError:
-            report.skip(path.name, reader.line_num, "event_params is not valid JSON")
-            rows.append(_event_row({**out, "event_params": []}))
-    if not rows:
-        raise ConnectorError(f"{path}: holds no events")
-    return rows
+
+def _csv(cursor: Any, path: Path, report: SourceReport) -> EventFile:
+    """A BigQuery export saved as CSV, read by the careful CSV reader (encodings, quoted newlines, ragged rows by
+    line; only empty cells are null) and put in the engine once in an NDJSON export's shape (the table lives as
+    long as the scan); rows whose `event_params` cell is not a JSON list are skipped, by line."""
+    from connectors.files import POSITION, read_csv_strings
+
+    read = read_csv_strings(path, report, nulls=("",))
+    lines = lambda rows: read.physical_lines(row + read.first_data_line for row in rows)  # noqa: E731
+    arrow, table = fresh_name("arrow"), fresh_name("csv")
+    columns, unreadable = _csv_nested(read.table.column_names)
+    cursor.register(arrow, read.with_positions())
+    try:
+        bad = cursor.execute(f"SELECT {POSITION} FROM {arrow} WHERE {unreadable} ORDER BY 1").fetchall()
+        report.skip_many(path.name, lines(row for (row,) in bad), "event_params is not a JSON list")
+        cursor.execute(
+            f"CREATE TABLE {table} AS SELECT {', '.join(columns)}, {POSITION} FROM {arrow} WHERE NOT ({unreadable})"
+        )
+    finally:
+        cursor.unregister(arrow)
+    try:
+        part = _counted(
+            cursor, path, EventFile(table, tuple(_describe(cursor, table).items()), POSITION, 0), report, lines
+        )
+    except BaseException:
+        cursor.execute(f"DROP TABLE {table}")
+        raise
+    engine.drop_with(part, table)
+    return part
 
 
 def _from_rows(cursor: Any, path: Path, rows: list[dict[str, Any]]) -> EventFile:
@@ -296,7 +338,7 @@ def _read_file(cursor: Any, path: Path, report: SourceReport) -> dict[str, Any]:
         return read_ui_export(read_text(path), path, report)
     if "event_name" in first_line:
         report.layout = "GA4 BigQuery export (CSV)"
-        return {"events": _counted(cursor, path, _from_rows(cursor, path, _csv_rows(path, report)), report)}
+        return {"events": _csv(cursor, path, report)}
     raise ConnectorError(
         f"{path}: not a GA4 export kpitui knows (expected a BigQuery export as .ndjson/.parquet/.csv "
         "with event_name and event_timestamp, or a UI report CSV starting with # comment lines)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -528,6 +530,84 @@ def test_a_glob_of_files_and_several_sources_count_as_one_export(tmp_path):
         [ga4.load({"path": str(tmp_path / f"events_{n}.*")}).frames["events"] for n in (1, 2)]
     )
     assert compute_funnel(two_sources, config, date(2026, 11, 20)) == expected
+
+
+def _csv_export(events: list[dict], layout: str) -> str:
+    """Events as BigQuery's table saved as CSV: nested fields as JSON cells (pretty-printed: a record of the
+    worked example spans 14 lines), flattened into `event_params.N.*` columns, or one column per param."""
+    head = ["event_timestamp", "event_name", "user_pseudo_id"]
+    kinds = ("string_value", "int_value")
+
+    def cells(params: list[dict]) -> list:
+        if layout == "json":
+            return [json.dumps(params, indent=1)]
+        if layout == "flattened":
+            return [cell for p in params for cell in (p["key"], *(p["value"].get(kind) for kind in kinds))]
+        return [value for p in params for value in p["value"].values()]
+
+    if layout == "json":
+        names = ["event_params"]
+    elif layout == "flattened":
+        names = [f"event_params.{n}.{part}" for n in range(2) for part in ("key", *(f"value.{k}" for k in kinds))]
+    else:
+        names = ["ga_session_id", "page_location"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(head + names)
+    writer.writerows([event[k] for k in head] + cells(event["event_params"]) for event in events)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("layout", ["json", "flattened", "columns"])
+def test_a_csv_event_export_gives_the_parquet_exports_figures_and_its_bad_rows_by_line(tmp_path, layout):
+    """Each CSV layout of the worked example: the same events in file order and the same funnels as the Parquet
+    export (closed, direct, open, per session, with a param filter); a row without a readable time and one whose
+    `event_params` cell is not a JSON list are skipped, reported at the file line where their record starts."""
+    text = _csv_export(_worked_events(), layout)
+    if layout == "json":  # 14 records of 14 lines after the header: lines 2-197
+        text += 'soon,a,u9,[]\n1794300000000000,a,u9,"[{""key"": ""ga_session_id"",\n ""value"": {}"\n'
+        expected = [(198, "no readable event_timestamp"), (199, "event_params is not a JSON list")]
+    else:  # 14 records, lines 2-15
+        text += "soon,a,u9" + "," * (text.split("\n")[0].count(",") - 2) + "\n"
+        expected = [(16, "no readable event_timestamp")]
+    path, parquet = tmp_path / "events.csv", tmp_path / "events.parquet"
+    path.write_text(text)
+    pq.write_table(pa.Table.from_pylist(_worked_events()), parquet)
+    result = ga4.load({"path": str(path)})
+    assert sorted((s.line, s.reason) for s in result.report.skipped) == expected
+    scan = result.frames["events"]
+    assert scan.parts[0].source.startswith("csv_")  # read into the engine once, not kept as Python objects
+    frame = scanned(scan, ("page_location",))
+    assert frame["event_name"].tolist() == [name for _, name, *_ in WORKED_ROWS] + ["a"]
+    assert frame["session_id"].tolist()[:3] == ["1", "1", "2"]
+    for settings in ({}, {"direct": True}, {"open": True}, {"per_session": True}):
+        config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600, **settings)
+        expected_funnel = compute_funnel(ga4.load({"path": str(parquet)}).frames["events"], config, date(2026, 11, 20))
+        assert compute_funnel(scan, config, date(2026, 11, 20)) == expected_funnel
+    pricing = FunnelConfig(
+        steps=tuple(FunnelStep(n, n, {"page_location": "/pricing"} if n == "b" else {}) for n in "abc"), window=3600
+    )
+    assert [s.users for s in compute_funnel(scan, pricing, date(2026, 11, 20)).steps] == [5, 1, 1]
+
+
+def test_a_csv_exports_empty_params_first_touch_and_literal_cells(tmp_path):
+    """An empty `event_params` cell is an event without params (it was reported as bad JSON); a `traffic_source`
+    JSON cell is the user's first touch, a session's own source param winning over it; a param column's `-` is
+    the value `-`, not a missing one."""
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "event_timestamp,event_name,user_pseudo_id,event_params,traffic_source,page_location\n"
+        '1794300000000000,session_start,u1,,"{""source"": ""google"", ""medium"": ""organic""}",-\n'
+        '1794300000000001,session_start,u2,"[{""key"": ""source"", ""value"": {""string_value"": ""mail""}}]",'
+        '"{""source"": ""(direct)"", ""medium"": ""(none)""}",\n'
+        "1794300000000002,session_start,u3,[],,/x\n"
+    )
+    result = ga4.load({"path": str(path)})
+    assert result.report.skipped == []
+    events = scanned(result.frames["events"], ("page_location",))
+    assert events["source"].fillna("?").tolist() == ["google", "mail", "?"]
+    assert events["medium"].fillna("?").tolist() == ["organic", "(none)", "?"]
+    assert events["param.page_location"].fillna("?").tolist() == ["-", "?", "/x"]
 
 
 def test_unknown_file_is_one_clear_error(tmp_path):
