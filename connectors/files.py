@@ -27,6 +27,7 @@ NULL_TOKENS = ("", "NA", "N/A", "n/a", "null", "NULL", "None", "nan", "NaN", "-"
 POSITION = "kpitui_row"  # each record's position in its file, beside the file's own columns
 _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
+_BLOCK = 1 << 24  # bytes looked at at once when counting
 _NON_SPACE = re.compile(rb"\S")
 
 
@@ -291,7 +292,7 @@ def _read_csv(
         columns = [pc.replace_substring(c, "\r\n", "\n") if c.type == TEXT else c for c in table.columns]
         table = pa.Table.from_arrays(columns, names=table.column_names)
     result = CsvTable(table, headers, data_line, path, data, offset, delimiter, chosen)
-    if len(table) and _spans_lines(table.slice(len(table) - 1)) and data.count(b'"', offset) % 2:
+    if len(table) and _spans_lines(table.slice(len(table) - 1)) and _count(data, b'"', offset) % 2:
         line = result.physical_lines([data_line + len(table) - 1])[0]
         report.skip(path.name, line, "unclosed quote: this field runs to the end of the file")
         result.table = table.slice(0, len(table) - 1)
@@ -338,10 +339,17 @@ def _spans_lines(row: pa.Table) -> bool:
     return any(isinstance(v, str) and "\n" in v for v in row.to_pylist()[0].values())
 
 
+def _count(data: bytes | mmap.mmap, byte: bytes, start: int, end: int | None = None) -> int:
+    """How often a byte occurs in data[start:end], without copying it (a memory-mapped file has no `count`), a
+    block at a time."""
+    view = np.frombuffer(data, dtype=np.uint8)[start:end]
+    return sum(int(np.count_nonzero(view[at : at + _BLOCK] == byte[0])) for at in range(0, len(view), _BLOCK))
+
+
 def _line_of(data: bytes, offset: int, text: str, first_line: int) -> int | None:
     """The physical line where a bad record's text (searched from `offset`) starts, if it can be found."""
     found = data.find(text.encode("utf-8"), offset)
-    return None if found < 0 else first_line + data.count(b"\n", offset, found)
+    return None if found < 0 else first_line + _count(data, b"\n", offset, found)
 
 
 class _ArrowReader:

@@ -170,6 +170,20 @@ def test_large_ga4_csv_files_are_read_or_named(tmp_path, capsys):
     assert f"{other}: not a GA4 export kpitui knows" in out and "unexpected" not in out
 
 
+def test_large_csv_files_with_quoted_line_breaks_and_a_ragged_row_are_read(tmp_path):
+    """A memory-mapped CSV (1 MiB or more) whose records hold line breaks in quoted cells, its last one too, and a
+    ragged row: read and reported as a small file is (each was an `unexpected AttributeError`)."""
+    record = '20261110,{t},page_view,u{u},"[{{""key"": ""ga_session_id"",\n ""value"": {{""int_value"": 1}}}}]"\n'
+    records = [record.format(t=1_794_300_000_000_000 + i, u=i % 500) for i in range(15_000)]  # two lines each
+    records.insert(6_000, "20261110,1794300000000000,page_view,u1,[],extra\n")  # line 1 + 2 × 6,000 + 1
+    path = tmp_path / "events.csv"
+    path.write_text("event_date,event_timestamp,event_name,user_pseudo_id,event_params\n" + "".join(records))
+    assert path.stat().st_size > 1 << 20
+    result = ga4.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(12_002, "expected 5 fields, found 6")]
+    assert result.report.rows == 15_000
+
+
 def test_an_engine_out_of_memory_is_the_sources_error_not_a_crash(tmp_path, capsys):
     """A funnel that needs more than `[engine] memory_limit` and cannot spill (its temp_directory is a file):
     the snapshot is written, the source says what to change (it was a traceback out of `kpitui snapshot`)."""
