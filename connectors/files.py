@@ -58,13 +58,18 @@ def read_bytes(path: Path) -> bytes | mmap.mmap:
         raise ConnectorError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
 
 
+def _one_value(data: bytes | mmap.mmap, kind: pa.DataType) -> pa.Array:
+    """The bytes as an Arrow array of one value of `kind` (large binary or string), without copying them."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])
+
+
 def _is_utf8(data: bytes | mmap.mmap) -> bool:
     """Whether the bytes are valid UTF-8 (checked by pyarrow, without copying them)."""
     if isinstance(data, bytes) and data.isascii():
         return True
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     try:
-        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+        _one_value(data, pa.large_binary()).cast(pa.large_string())
     except pa.ArrowInvalid:
         return False
     return True
@@ -114,6 +119,12 @@ def read_text(path: Path) -> str:
     """Read a text file as str, whatever its encoding (a large file is mapped: its slice is the bytes)."""
     data = to_utf8(read_bytes(path), path)
     return (data if isinstance(data, bytes) else data[:]).decode("utf-8")
+
+
+def read_lines(path: Path) -> pa.Array:
+    """A text file's lines, whatever its encoding, split at line feeds only (a carriage return before one stays, and
+    so does a Unicode line separator inside a line), as Arrow strings: no Python object per line."""
+    return pc.split_pattern(_one_value(to_utf8(read_bytes(path), path), pa.large_string()), "\n").flatten()
 
 
 def sniff_delimiter(header_line: str) -> str:

@@ -3,7 +3,6 @@ and explorations → `traffic` and `funnel_steps` (connectors.ga4_reports)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ _JSON_COLUMNS = {  # an NDJSON export's columns as read: text throughout (BigQue
     "event_params": f"STRUCT(key VARCHAR, value {_TEXT_VALUE})[]",
     "traffic_source": "STRUCT(source VARCHAR, medium VARCHAR, name VARCHAR)",
 }
+_JSON_COLUMN_TYPES = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
 
 
 def _column(name: str) -> str:
@@ -160,19 +160,17 @@ def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
     line by line instead, its bad lines reported."""
     import duckdb
 
-    columns = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
     file = sql_literal(str(path))
     table = fresh_name("ndjson")
     try:  # DuckDB keeps a scan's order (preserve_insertion_order): a row's `rowid` in the table is its line's place
-        cursor.execute(
-            f"CREATE TABLE {table} AS SELECT * FROM read_json({file}, format = 'newline_delimited', "
-            f"columns = {columns})"
-        )
+        cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM read_json({file}, format = 'newline_delimited', "
+                       f"columns = {_JSON_COLUMN_TYPES})")  # fmt: skip
+        origin = f"read_json({file}, format = 'newline_delimited')"
+        part = EventFile(table, tuple(_JSON_COLUMNS.items()), "rowid", 0, (), origin)
     except duckdb.Error:
-        return _counted(cursor, path, _from_rows(cursor, path, _json_rows(path, report)), report)
-    origin = f"read_json({file}, format = 'newline_delimited')"
+        part = _ndjson_lines(cursor, path, report, table)
     try:
-        part = _counted(cursor, path, EventFile(table, tuple(_JSON_COLUMNS.items()), "rowid", 0, (), origin), report)
+        part = _counted(cursor, path, part, report)
     except BaseException:
         cursor.execute(f"DROP TABLE {table}")
         raise
@@ -180,57 +178,45 @@ def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
     return part
 
 
-def _text(value: Any) -> str | None:
-    """A field as text (BigQuery's JSON writes INT64 values as strings, other writers as numbers)."""
-    return None if value is None or value == "" else value if isinstance(value, str) else json.dumps(value)
+def _from_json(text: str, kind: str) -> str:
+    """SQL: JSON text read as the SQL type `kind` (null when it is not JSON of that shape: an object for a STRUCT,
+    a list for a list); numbers and strings alike become text fields."""
+    return f"TRY_CAST(TRY_CAST({text} AS JSON) AS {kind})"
 
 
-def _params(raw: Any) -> list[dict[str, Any]]:
-    """`event_params` as a list of {key, value: {kind: text}}, whatever its writer made of it."""
-    items = json.loads(raw) if isinstance(raw, str) else raw or []
-    out = []
-    for item in items:
-        if isinstance(item, dict):
-            value = item.get("value") or {}
-            kinds = {kind: _text(value.get(kind)) for kind in _VALUE_KINDS}
-            out.append({"key": _text(item.get("key")), "value": kinds})
-    return out
+def _ndjson_lines(cursor: Any, path: Path, report: SourceReport, table: str) -> EventFile:
+    """Fill `table` as `_ndjson` does from an export DuckDB cannot read as it is: its text decoded by the careful
+    reader, split at line feeds, each line parsed by the engine; lines that are not JSON objects are reported."""
+    import numpy as np
+    import pyarrow as pa
 
+    from connectors.files import POSITION, read_lines
 
-def _event_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A parsed export row with text fields and the params list in one shape (so Arrow gives every file the same
-    types)."""
-    out: dict[str, Any] = {key: _text(value) for key, value in row.items() if not isinstance(value, (list, dict))}
-    out["event_params"] = _params(row.get("event_params"))
-    touch = row.get("traffic_source")
-    if isinstance(touch, dict):
-        out["traffic_source"] = {name: _text(touch.get(name)) for name in _TOUCH_FIELDS.values()}
-    return out
-
-
-def _json_rows(path: Path, report: SourceReport) -> list[dict[str, Any]]:
-    """The JSON objects of an NDJSON file, line by line; other lines reported."""
-    from connectors.files import read_text
-
-    rows = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError
-            rows.append(_event_row(row))
-        except (ValueError, TypeError, AttributeError):
-            report.skip(path.name, number, "not a JSON object")
-    if not rows:
-        raise ConnectorError(f"{path}: no readable JSON lines")
-    return rows
+    lines = read_lines(path)
+    arrow = fresh_name("arrow")
+    cursor.register(arrow, pa.table({"line": lines, POSITION: np.arange(len(lines))}))
+    event = "STRUCT(" + ", ".join(f"{name} {kind}" for name, kind in _JSON_COLUMNS.items()) + ")"
+    parsed = f"(SELECT {POSITION}, TRY_CAST(line AS JSON) AS j, trim(line) = '' AS blank FROM {arrow})"
+    try:
+        bad = cursor.execute(
+            f"SELECT {POSITION} FROM {parsed} WHERE NOT blank AND json_type(j) IS DISTINCT FROM 'OBJECT' ORDER BY 1"
+        ).fetchall()
+        report.skip_many(path.name, _lines_from_one(row for (row,) in bad), "not a JSON object")
+        keys = cursor.execute(f"SELECT DISTINCT unnest(json_keys(j)) FROM {parsed} WHERE json_type(j) = 'OBJECT'")
+        present = {key: "" for (key,) in keys.fetchall()}
+        if not present:
+            raise ConnectorError(f"{path}: no readable JSON lines")
+        _checked(path, present)
+        cursor.execute(
+            f"CREATE TABLE {table} AS SELECT unnest(TRY_CAST(j AS {event})), {POSITION} FROM {parsed} "
+            "WHERE json_type(j) = 'OBJECT'"
+        )
+    finally:
+        cursor.unregister(arrow)
+    return EventFile(table, (*_JSON_COLUMNS.items(), (POSITION, "BIGINT")), POSITION, 0)
 
 
 _FLAT_PARAM = re.compile(r"^event_params\.(\d+)\.(key|value\.(\w+))$")
-_PARAMS_SHAPE = json.dumps([{"key": "VARCHAR", "value": {kind: "VARCHAR" for kind in _VALUE_KINDS}}])
-_TOUCH_SHAPE = json.dumps({name: "VARCHAR" for name in _TOUCH_FIELDS.values()})
 
 
 def _csv_nested(columns: list[str]) -> tuple[list[str], str]:
@@ -257,14 +243,14 @@ def _csv_nested(columns: list[str]) -> tuple[list[str], str]:
         ]
         out.append(f"list_filter([{', '.join(items)}], lambda p: p.key IS NOT NULL) AS event_params")
     elif "event_params" in columns:
-        params = f"TRY(from_json(event_params, {sql_literal(_PARAMS_SHAPE)}))"
+        params = _from_json("event_params", _JSON_COLUMNS["event_params"])
         out.append(f"{params} AS event_params")
         unreadable = f"event_params IS NOT NULL AND {params} IS NULL"
     if touch:
         fields = ", ".join(f"{f} := {touch.get(f, 'CAST(NULL AS VARCHAR)')}" for f in _TOUCH_FIELDS.values())
         out.append(f"struct_pack({fields}) AS traffic_source")
     elif "traffic_source" in columns:
-        out.append(f"TRY(from_json(traffic_source, {sql_literal(_TOUCH_SHAPE)})) AS traffic_source")
+        out.append(f"{_from_json('traffic_source', _JSON_COLUMNS['traffic_source'])} AS traffic_source")
     return out, unreadable
 
 
@@ -296,20 +282,6 @@ def _csv(cursor: Any, path: Path, report: SourceReport) -> EventFile:
         raise
     engine.drop_with(part, table)
     return part
-
-
-def _from_rows(cursor: Any, path: Path, rows: list[dict[str, Any]]) -> EventFile:
-    """Rows the connector read itself, as an Arrow table the engine reads without a copy."""
-    import pyarrow as pa
-
-    for number, row in enumerate(rows):
-        row["kpitui_row"] = number
-    table = pa.Table.from_pylist(rows)
-    name = fresh_name("arrow")
-    cursor.register(name, table)
-    types = _describe(cursor, name)
-    _checked(path, types)
-    return EventFile(name, tuple(types.items()), "kpitui_row", len(rows), ((name, table),))
 
 
 def _is_ui_export(path: Path) -> tuple[bool, str]:

@@ -705,6 +705,31 @@ def test_an_ndjson_exports_rows_keep_their_lines_across_the_engines_parallel_rea
     assert times.dropna().is_monotonic_increasing and times.isna().tolist().index(True) == 250_000
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_an_ndjson_export_the_engine_cannot_read_as_it_is_is_parsed_line_by_line_in_the_engine(tmp_path, encoding):
+    """A truncated last line (an interrupted export), a line that is not an object, Windows-1252 text: the lines are
+    decoded, parsed by the engine and kept in a table like any NDJSON export's; the bad lines are reported by
+    number, a blank one is nothing, and a line separator inside a string (U+2028, valid JSON) does not split its
+    line."""
+    events = _worked_events()
+    page = "/café" + ("\u2028menu" if encoding == "utf-8" else "")
+    events[1]["event_params"][1]["value"]["string_value"] = page
+    lines = [json.dumps(event, ensure_ascii=False) for event in events]
+    lines.insert(3, "[1, 2]")  # line 4
+    lines.insert(5, "")  # line 6
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(("\n".join(lines) + '\n{"event_timestamp": "17943').encode(encoding))  # line 17, cut short
+    result = ga4.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(4, "not a JSON object"), (17, "not a JSON object")]
+    scan = result.frames["events"]
+    assert scan.parts[0].source.startswith("ndjson_")
+    frame = scanned(scan, ("page_location",))
+    assert frame["event_name"].tolist() == [name for _, name, *_ in WORKED_ROWS]
+    assert frame["param.page_location"].tolist()[:2] == ["/", page]
+    config = FunnelConfig(steps=tuple(FunnelStep(n, n) for n in "abc"), window=3600, per_session=True)
+    assert [s.users for s in compute_funnel(scan, config, date(2026, 11, 20)).steps] == [5, 3, 1]
+
+
 def test_tickets_carry_their_requester_and_organization():
     """Zendesk's `Requester`, `Requester email`, `Organization` and the public dataset's `Customer Name`/`Customer
     Email` fill the canonical requester columns (the cross-source views match customers on them)."""
