@@ -15,9 +15,16 @@ SESSION = "event_params[list_position(list_transform(event_params, lambda p: p.k
 
 
 def source(path: str) -> str:
-    """The file as a FROM item: Parquet as typed, NDJSON with BigQuery's INT64-as-text read as text."""
+    """The file as a FROM item: Parquet as typed, NDJSON with BigQuery's INT64-as-text read as text, CSV with its
+    JSON `event_params` cells cast to the list they hold."""
     if path.endswith(".parquet"):
         return f"read_parquet('{path}')"
+    if path.endswith(".csv"):
+        params = "STRUCT(key VARCHAR, value STRUCT(int_value BIGINT))[]"
+        return (
+            f"(SELECT * REPLACE (CAST(CAST(event_params AS JSON) AS {params}) AS event_params) FROM read_csv('{path}', "
+            "types = {'user_pseudo_id': 'VARCHAR', 'event_params': 'VARCHAR'}))"
+        )
     columns = (
         "{'event_timestamp': 'VARCHAR', 'event_name': 'VARCHAR', 'user_pseudo_id': 'VARCHAR', "
         "'event_params': 'STRUCT(key VARCHAR, value STRUCT(int_value VARCHAR))[]'}"
