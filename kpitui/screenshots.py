@@ -10,7 +10,7 @@ from kpitui.config import Config
 
 async def save_screenshots(config: Config, as_of: date, out: Path, size: tuple[int, int]) -> list[Path]:
     """One SVG per pane, with data loaded, a clock frozen at midday of `as_of` and no animation (each pane as it
-settles, the same on every run)."""
+    settles, the same on every run)."""
     from kpitui.app import PANES, KpiApp
 
     frozen = datetime.combine(as_of, time(12, 0), tzinfo=UTC)

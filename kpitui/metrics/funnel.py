@@ -146,9 +146,13 @@ class FunnelQuery:
         return [("flagged", self._flagged()), ("base", self._base()), ("reach", self._reach())]
 
     def _base(self) -> str:
-        """The events of the traffic figures' and the breakdown's span with what those need."""
+        """The events of the traffic figures' and the breakdown's span with what those need (of the event's name,
+        only whether it is a sign-up: the table is smaller, which counts when it spills)."""
         span = _Span(min(self.spans.period.lo, self.spans.month.lo), self.spans.period.hi)
-        return f"SELECT user_id, session_id, event_name, source, medium, t, seq FROM events WHERE {span.where()}"
+        return (
+            f"SELECT user_id, session_id, event_name = {sql_literal(SIGN_UP)} AS sign_up, source, medium, t, seq "
+            f"FROM events WHERE {span.where()}"
+        )
 
     def _flagged(self) -> str:
         """The countable events of every span, one flag per step and the first step each matches (`step_rank`,
@@ -291,7 +295,7 @@ class FunnelQuery:
             f"SELECT 'visitors' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(DISTINCT user_id) AS n1, "
             f"NULL AS n2, NULL AS n3 FROM base WHERE user_id IS NOT NULL AND {in_period} GROUP BY 4",
             f"SELECT 'signups' AS figure, NULL AS name, NULL AS detail, {day} AS k, count(*) AS n1, NULL AS n2, "
-            f"NULL AS n3 FROM base WHERE event_name = {sql_literal(SIGN_UP)} AND {in_period} GROUP BY 4",
+            f"NULL AS n3 FROM base WHERE sign_up AND {in_period} GROUP BY 4",
         ]  # fmt: skip
 
     def figures(self) -> list[str]:

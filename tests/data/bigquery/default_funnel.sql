@@ -140,7 +140,7 @@ WITH events AS (
   SELECT
     user_id,
     session_id,
-    event_name,
+    event_name = 'sign_up' AS sign_up,
     source,
     medium,
     t,
@@ -575,6 +575,6 @@ SELECT
   NULL AS n3
 FROM base
 WHERE
-  event_name = 'sign_up' AND t >= 1792627200000000 AND t < 1795219200000000
+  sign_up AND t >= 1792627200000000 AND t < 1795219200000000
 GROUP BY
   4
