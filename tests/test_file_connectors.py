@@ -767,6 +767,24 @@ def test_funnel_days_and_period_are_the_propertys(timezone, users, days):
     assert (m.weekly[0][0], m.weekly[-1][0]) == ("2026-10-02", "2026-11-20")
 
 
+def test_sign_ups_per_day_are_the_periods_sign_up_events_by_day():
+    """The Funnel pane's sign-ups per day: `sign_up` events of each day of the period (as_of 20 Nov, 30 days: 22 Oct
+    to 20 Nov), whatever the funnel's steps; other events and days outside the period are not counted."""
+    stamps = [
+        ("u1", "sign_up", "2026-11-19 09:00"),
+        ("u2", "sign_up", "2026-11-19 23:59"),
+        ("u2", "page_view", "2026-11-19 10:00"),
+        ("u3", "sign_up", "2026-11-20 00:00"),
+        ("u4", "sign_up", "2026-10-21 23:59"),  # the day before the period
+        ("u5", "sign_up", "2026-11-21 00:00"),  # after as_of
+    ]
+    frame = conform("events", pd.DataFrame(stamps, columns=["user_id", "event_name", "event_time"]))
+    config = FunnelConfig(steps=(FunnelStep("visit", "page_view"), FunnelStep("buy", "purchase")))
+    m = compute_funnel(frame, config, date(2026, 11, 20))
+    assert (len(m.daily_signups), m.daily_signups[0]) == (30, ("2026-10-22", 0))
+    assert {day: n for day, n in m.daily_signups if n} == {"2026-11-19": 2, "2026-11-20": 1}
+
+
 @pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
 def test_an_export_with_only_logged_in_user_ids_counts_them(tmp_path, fmt):
     """Without `user_pseudo_id` the site's own `user_id` is the identity counted; with both, the client id is, and
