@@ -103,6 +103,36 @@ def test_the_same_book_a_week_later():
     assert m.csat == pytest.approx(2 / 3)
 
 
+EARLIER = [  # two tickets of the 30 days before the period
+    {"ticket_id": "e1", "created": "2026-10-01 10:00", "first_response_at": "2026-10-01 11:40",
+     "solved_at": "2026-10-01 18:20", "status": "solved", "first_response_minutes": 100, "resolution_minutes": 500,
+     "priority": "normal"},
+    {"ticket_id": "e2", "created": "2026-10-10 10:00", "first_response_at": "2026-10-10 13:20",
+     "solved_at": "2026-10-11 01:00", "status": "solved", "first_response_minutes": 200, "resolution_minutes": 900,
+     "priority": "normal"},
+]  # fmt: skip
+
+
+def test_the_previous_period_and_each_priority_at_two_dates():
+    """The tiles' deltas compare with the 30 days before the period; each priority has its tickets, medians, breach
+    rate and target (only a priority with a target is judged). On 11-20 the previous period [09-22, 10-22) holds
+    e1 and e2; on 12-05 it is [10-07, 11-06): e2, and ticket 3 (reopened: no resolution), while e1 is older."""
+    m = compute_support(frame(BOOK + EARLIER), SupportSettings(30, (("normal", 45.0),)), AS_OF)
+    previous = (m.previous_tickets, m.previous_first_response_median, m.previous_resolution_median)
+    assert previous == (2, 150.0, 700.0)
+    by_priority = [(g.name, g.tickets, g.first_response_median, g.resolution_median, g.sla_breach_rate,
+                    g.target_minutes) for g in m.by_priority]  # fmt: skip
+    assert by_priority == [
+        ("normal", 3, 45.0, 2880.0, 0.5, 45.0),  # 1: 60 (breach), 3: 30; resolved: 1 only (3 reopened, 5 open)
+        ("high", 1, None, None, None, None),  # 2: its reply and solve came after as_of
+        ("low", 1, None, 120.0, None, None),  # 4: a negative reply time is not used
+    ]
+    later = compute_support(frame(BOOK + EARLIER), SupportSettings(30, (("normal", 45.0),)), date(2026, 12, 5))
+    previous = (later.previous_tickets, later.previous_first_response_median, later.previous_resolution_median)
+    assert previous == (2, 115.0, 900.0)
+    assert later.tickets == 4  # 1, 2, 4, 5
+
+
 def test_business_minutes_are_never_mixed_with_calendar_ones():
     """Business mode: 1 (30 business minutes) counts; 3 has no business minutes and is left out, and said."""
     m = compute_support(frame(BOOK), SupportSettings(30, business=True), AS_OF)
