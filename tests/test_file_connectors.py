@@ -412,6 +412,8 @@ def test_ga4_event_export_funnel_worked_example(tmp_path, fmt):
     result = ga4.load({"path": str(path)})
     m = compute_funnel(result.frames["events"], FUNNEL, date(2026, 11, 20))
     assert [s.users for s in m.steps] == [5, 3, 2]
+    assert [s.conversion_from_previous for s in m.steps] == [None, pytest.approx(3 / 5), pytest.approx(2 / 3)]
+    assert [s.conversion_from_start for s in m.steps] == [1.0, pytest.approx(3 / 5), pytest.approx(2 / 5)]
     assert [s.abandonments for s in m.steps] == [2, 1, 0]
     assert m.overall_conversion == pytest.approx(2 / 5)
     if fmt == "ndjson":

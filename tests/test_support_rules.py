@@ -92,11 +92,15 @@ def test_what_happened_after_as_of_is_unknown():
     # ratings of tickets solved before the end: 1 and 4, both good; 2's rating came with its later solve
     assert m.csat == 1.0
     assert m.invalid_durations == 1
+    # open at the end (11-21 00:00), oldest first: 3 since 11-05 08:00, 2 since 11-18 09:00, 5 since 11-19 10:00
+    assert [(t.ticket_id, t.age_minutes) for t in m.slowest_open] == [("3", 22_560.0), ("2", 3_780.0), ("5", 2_280.0)]
 
 
 def test_the_same_book_a_week_later():
     """On 11-27 ticket 2's reply (4,320 min) and solve (5,760 min) and its bad rating are known."""
     m = compute_support(frame(BOOK), SupportSettings(30), date(2026, 11, 27))
+    # 2 is solved now; 3 and 5 have aged a week (10,080 min) more
+    assert [(t.ticket_id, t.age_minutes) for t in m.slowest_open] == [("3", 32_640.0), ("5", 12_360.0)]
     assert m.first_response_minutes.median == 60.0  # 30, 60, 4320
     assert m.resolution_minutes.median == 2880.0  # 120, 2880, 5760
     assert m.backlog == 2  # 3 and 5
