@@ -167,12 +167,13 @@ def test_delighted_worked_example():
     assert history["2026-08"] == (None, 0)
     assert m.segments == (("Pro", pytest.approx(100 / 3), 3), ("Starter", 0.0, 2), ("Business", 0.0, 1))
     # detractors first (newest first), then passives, then promoters; blank comments left out
-    assert [(c.score, c.comment) for c in m.comments] == [
-        (3, "Too slow"),
-        (0, "Hate the <b>UI</b>, [red]x[/]"),
-        (7, "ok"),
-        (10, "Love it"),
+    assert [(c.score, c.comment, c.segment) for c in m.comments] == [
+        (3, "Too slow", "Pro"),
+        (0, "Hate the <b>UI</b>, [red]x[/]", "Starter"),
+        (7, "ok", "Business"),
+        (10, "Love it", "Pro"),
     ]
+    assert (m.windowed, m.window_days) == (True, 90)
 
 
 @pytest.mark.parametrize(
