@@ -193,12 +193,13 @@ def test_movements_per_customer_and_rates():
     assert r.gross_mrr_churn_rate == pytest.approx(50 / 200)
     assert r.net_mrr_churn_rate == pytest.approx((50 - 50 - 30) / 200)
     assert r.quick_ratio == pytest.approx((100 + 30 + 50) / 50)
-    assert {mv.customer_id: mv.kind for mv in r.top_movements} == {
-        "cus_a": "new",
-        "cus_b": "churn",
-        "cus_c": "expansion",
-        "cus_d": "reactivation",
-    }
+    # the largest changes first; of equal ones, the larger MRR now
+    assert [(mv.customer_id, mv.kind, mv.old_mrr, mv.new_mrr) for mv in r.top_movements] == [
+        ("cus_a", "new", 0.0, 100.0),
+        ("cus_c", "expansion", 150.0, 200.0),
+        ("cus_b", "churn", 50.0, 0.0),
+        ("cus_d", "reactivation", 0.0, 30.0),
+    ]
 
 
 def test_nrr_and_ltv():
