@@ -29,6 +29,7 @@ _JSON_COLUMNS = {  # an NDJSON export's columns as read: text throughout (BigQue
     "traffic_source": "STRUCT(source VARCHAR, medium VARCHAR, name VARCHAR)",
 }
 _JSON_COLUMN_TYPES = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
+_JSON_EVENT = "STRUCT(" + ", ".join(f"{name} {kind}" for name, kind in _JSON_COLUMNS.items()) + ")"  # a line's type
 
 
 def _column(name: str) -> str:
@@ -163,19 +164,33 @@ def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
     file = sql_literal(str(path))
     table = fresh_name("ndjson")
     try:  # DuckDB keeps a scan's order (preserve_insertion_order): a row's `rowid` in the table is its line's place
-        cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM read_json({file}, format = 'newline_delimited', "
-                       f"columns = {_JSON_COLUMN_TYPES})")  # fmt: skip
+        cursor.execute(
+            f"CREATE TABLE {table} AS SELECT * FROM read_json({file}, format = 'newline_delimited', "
+            f"columns = {_JSON_COLUMN_TYPES})"
+        )
         origin = f"read_json({file}, format = 'newline_delimited')"
         part = EventFile(table, tuple(_JSON_COLUMNS.items()), "rowid", 0, (), origin)
     except duckdb.Error:
         part = _ndjson_lines(cursor, path, report, table)
+    return _held(cursor, path, part, report)
+
+
+def _held(
+    cursor: Any,
+    path: Path,
+    part: EventFile,
+    report: SourceReport,
+    lines: Callable[[Iterable[int]], list[int]] = _lines_from_one,
+) -> EventFile:
+    """`_counted` over a part read into an engine table of its own (`part.source`), which goes with the scan, or at
+    once when the file is refused."""
     try:
-        part = _counted(cursor, path, part, report)
+        counted = _counted(cursor, path, part, report, lines)
     except BaseException:
-        cursor.execute(f"DROP TABLE {table}")
+        cursor.execute(f"DROP TABLE {part.source}")
         raise
-    engine.drop_with(part, table)
-    return part
+    engine.drop_with(counted, part.source)
+    return counted
 
 
 def _from_json(text: str, kind: str) -> str:
@@ -195,7 +210,6 @@ def _ndjson_lines(cursor: Any, path: Path, report: SourceReport, table: str) -> 
     lines = read_lines(path)
     arrow = fresh_name("arrow")
     cursor.register(arrow, pa.table({"line": lines, POSITION: np.arange(len(lines))}))
-    event = "STRUCT(" + ", ".join(f"{name} {kind}" for name, kind in _JSON_COLUMNS.items()) + ")"
     parsed = f"(SELECT {POSITION}, TRY_CAST(line AS JSON) AS j, trim(line) = '' AS blank FROM {arrow})"
     try:
         bad = cursor.execute(
@@ -208,7 +222,7 @@ def _ndjson_lines(cursor: Any, path: Path, report: SourceReport, table: str) -> 
             raise ConnectorError(f"{path}: no readable JSON lines")
         _checked(path, present)
         cursor.execute(
-            f"CREATE TABLE {table} AS SELECT unnest(TRY_CAST(j AS {event})), {POSITION} FROM {parsed} "
+            f"CREATE TABLE {table} AS SELECT unnest(TRY_CAST(j AS {_JSON_EVENT})), {POSITION} FROM {parsed} "
             "WHERE json_type(j) = 'OBJECT'"
         )
     finally:
@@ -235,12 +249,11 @@ def _csv_nested(columns: list[str]) -> tuple[list[str], str]:
             out.append(_column(name))
     unreadable = "FALSE"
     if slots:
-        text = lambda slot, kind: slot.get(kind, "CAST(NULL AS VARCHAR)")  # noqa: E731
-        items = [
-            f"{{'key': {slot['key']}, 'value': {{{', '.join(f'{k!r}: {text(slot, k)}' for k in _VALUE_KINDS)}}}}}"
-            for _, slot in sorted(slots.items())
-            if "key" in slot
-        ]
+        items = []
+        for _, slot in sorted(slots.items()):
+            if "key" in slot:
+                value = ", ".join(f"{kind!r}: {slot.get(kind, 'CAST(NULL AS VARCHAR)')}" for kind in _VALUE_KINDS)
+                items.append(f"{{'key': {slot['key']}, 'value': {{{value}}}}}")
         out.append(f"list_filter([{', '.join(items)}], lambda p: p.key IS NOT NULL) AS event_params")
     elif "event_params" in columns:
         params = _from_json("event_params", _JSON_COLUMNS["event_params"])
@@ -273,15 +286,7 @@ def _csv(cursor: Any, path: Path, report: SourceReport) -> EventFile:
         )
     finally:
         cursor.unregister(arrow)
-    try:
-        part = _counted(
-            cursor, path, EventFile(table, tuple(_describe(cursor, table).items()), POSITION, 0), report, lines
-        )
-    except BaseException:
-        cursor.execute(f"DROP TABLE {table}")
-        raise
-    engine.drop_with(part, table)
-    return part
+    return _held(cursor, path, EventFile(table, tuple(_describe(cursor, table).items()), POSITION, 0), report, lines)
 
 
 def _is_ui_export(path: Path) -> tuple[bool, str]:
