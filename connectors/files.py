@@ -357,7 +357,7 @@ def _count(data: bytes | mmap.mmap, byte: bytes, start: int, end: int | None = N
     return sum(int(np.count_nonzero(view[at : at + _BLOCK] == byte[0])) for at in range(0, len(view), _BLOCK))
 
 
-def _line_of(data: bytes, offset: int, text: str, first_line: int) -> int | None:
+def _line_of(data: bytes | mmap.mmap, offset: int, text: str, first_line: int) -> int | None:
     """The physical line where a bad record's text (searched from `offset`) starts, if it can be found."""
     found = data.find(text.encode("utf-8"), offset)
     return None if found < 0 else first_line + _count(data, b"\n", offset, found)
