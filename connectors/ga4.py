@@ -113,17 +113,16 @@ def _checked(path: Path, types: dict[str, str]) -> None:
         )
 
 
+_Lines = Callable[[Iterable[int]], list[int]]  # rows' places in a file, counted from 0 → their lines in it
+
+
 def _lines_from_one(rows: Iterable[int]) -> list[int]:
     """The file lines of rows counted from 0, one line each and no header (NDJSON, Parquet rows)."""
     return [row + 1 for row in rows]
 
 
 def _counted(
-    cursor: Any,
-    path: Path,
-    part: EventFile,
-    report: SourceReport,
-    lines: Callable[[Iterable[int]], list[int]] = _lines_from_one,
+    cursor: Any, path: Path, part: EventFile, report: SourceReport, lines: _Lines = _lines_from_one
 ) -> EventFile:
     """The part with its row count, checked to hold events; those without a readable time are reported as skipped,
     at their `lines`. Raises the engine's error when it cannot read the file."""
@@ -175,13 +174,7 @@ def _ndjson(cursor: Any, path: Path, report: SourceReport) -> EventFile:
     return _held(cursor, path, part, report)
 
 
-def _held(
-    cursor: Any,
-    path: Path,
-    part: EventFile,
-    report: SourceReport,
-    lines: Callable[[Iterable[int]], list[int]] = _lines_from_one,
-) -> EventFile:
+def _held(cursor: Any, path: Path, part: EventFile, report: SourceReport, lines: _Lines = _lines_from_one) -> EventFile:
     """`_counted` over a part read into an engine table of its own (`part.source`), which goes with the scan, or at
     once when the file is refused."""
     try:
