@@ -191,22 +191,38 @@ class CsvTable:
         return len(rejected)
 
     def physical_lines(self, labels: Iterable[int]) -> list[int]:
-        """File line numbers of records given as `first_data_line` + their position (quoted newlines counted)."""
-        labels = list(labels)
-        if not labels or self.data.find(b"\n", self.offset) < 0 or self.data.find(b'"', self.offset) < 0:
-            return labels
+        """File line numbers of records given as `first_data_line` + their place among the records read (quoted
+        line breaks counted; blank lines and ragged rows, which the reader skips, passed over)."""
+        places = [label - self.first_data_line for label in labels]
+        if not places:
+            return []
+        starts = self._starts_from_values()
+        if starts is None:
+            starts = self._starts_read_again(max(places))
+        return [int(starts[place]) for place in places]
+
+    def _starts_from_values(self) -> np.ndarray | None:
+        """Each record's first line, from the line breaks inside its values (at once, in Arrow); None unless the
+        records read hold every line of the body (no blank line, no skipped row, no column left unread)."""
+        breaks = sum((_breaks(c) for c in self.table.columns if c.type == TEXT), np.zeros(len(self.table), np.int64))
+        lines = _count(self.data, b"\n", self.offset) + (self.data[len(self.data) - 1 :] != b"\n")
+        if len(self.table) + int(breaks.sum()) != lines:
+            return None
+        return self.first_data_line + np.arange(len(self.table)) + np.cumsum(breaks) - breaks
+
+    def _starts_read_again(self, last: int) -> list[int]:
+        """Each record's first line up to record `last`, reading the body again with the csv module and passing
+        over what the reader skips (blank lines, rows with another number of fields)."""
         body = self.data[self.offset :].decode("utf-8", errors="replace")
         reader = csv.reader(io.StringIO(body, newline=""), delimiter=self.delimiter)
-        wanted = {label - self.first_data_line for label in labels}
-        starts: dict[int, int] = {}
-        line = self.first_data_line
-        for record, _ in enumerate(reader):
-            if record in wanted:
-                starts[record] = line
-            if len(starts) == len(wanted):
-                break
+        fields, starts, line = len(self.header_rows[0]), [], self.first_data_line
+        for row in reader:
+            if len(row) == fields:
+                starts.append(line)
+                if len(starts) > last:
+                    break
             line = self.first_data_line + reader.line_num
-        return [starts.get(label - self.first_data_line, label) for label in labels]
+        return starts
 
 
 def _header_rows(text_head: str, count: int, delimiter: str) -> list[list[str]]:
@@ -355,6 +371,18 @@ def _count(data: bytes | mmap.mmap, byte: bytes, start: int, end: int | None = N
     block at a time."""
     view = np.frombuffer(data, dtype=np.uint8)[start:end]
     return sum(int(np.count_nonzero(view[at : at + _BLOCK] == byte[0])) for at in range(0, len(view), _BLOCK))
+
+
+def _breaks(column: pa.ChunkedArray) -> np.ndarray:
+    """How many line breaks each value of a text column holds (0 for a null), from its buffers with numpy (a
+    pyarrow.compute call imports pandas)."""
+    counts = [np.zeros(0, np.int64)]
+    for chunk in column.chunks:
+        _, offsets, data = chunk.buffers()
+        ends = np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        found = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) if data else np.zeros(0, np.int64)
+        counts.append(np.diff(np.searchsorted(found, ends)))
+    return np.concatenate(counts)
 
 
 def _line_of(data: bytes | mmap.mmap, offset: int, text: str, first_line: int) -> int | None:

@@ -184,6 +184,28 @@ def test_large_csv_files_with_quoted_line_breaks_and_a_ragged_row_are_read(tmp_p
     assert result.report.rows == 15_000
 
 
+@pytest.mark.parametrize("blank", [False, True])
+def test_bad_rows_after_multi_line_cells_are_reported_at_their_lines(tmp_path, blank):
+    """Tickets whose subjects span two and three lines, a bad date on the records starting at lines 8 and 12 (and a
+    blank line before the second when `blank`): each is reported at the line its record starts."""
+    rows = [
+        '1,"Export fails\non big files",2026-11-01 10:00',  # lines 2-3
+        '2,"Login\nloops\nforever",2026-11-02 10:00',  # 4-6
+        "3,Plain,2026-11-03 10:00",  # 7
+        '4,"Bad\ndate",soon',  # 8-9
+        '5,"Two\nlines",2026-11-05 10:00',  # 10-11
+        *([""] if blank else []),  # 12
+        "6,Also bad,later",  # 12, or 13 after the blank line
+    ]
+    path = tmp_path / "tickets.csv"
+    path.write_text("Id,Subject,Created at\n" + "\n".join(rows) + "\n")
+    result = tickets.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [
+        (8, "unreadable 'Created at' date"),
+        (13 if blank else 12, "unreadable 'Created at' date"),
+    ]
+
+
 def test_an_engine_out_of_memory_is_the_sources_error_not_a_crash(tmp_path, capsys):
     """A funnel that needs more than `[engine] memory_limit` and cannot spill (its temp_directory is a file):
     the snapshot is written, the source says what to change (it was a traceback out of `kpitui snapshot`)."""
