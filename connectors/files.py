@@ -10,7 +10,7 @@ import mmap
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
 _BLOCK = 1 << 24  # bytes looked at at once when counting
 _NON_SPACE = re.compile(rb"\S")
+_UNFIT_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error")  # pyarrow's word for a value it cannot type
 
 
 def use_lean_allocator() -> None:
@@ -311,10 +312,10 @@ def _read_csv(
     if _NON_SPACE.search(data, offset) is None:
         report.warnings.append(f"{path.name}: a header but no data rows")
         return CsvTable(_no_rows(reader.wanted), headers, data_line, path, data, offset, delimiter)
-    table = reader.fast(chosen) if chosen.types else None
+    table, chosen = reader.fast(chosen)
     if table is None:
         chosen = ReadPlan()  # every column as text
-        table = reader.fast(chosen) or reader.careful(on_bad_row)
+        table = reader.careful(on_bad_row)
     if b"\r\n" in data[offset : offset + 65536]:
         columns = [pc.replace_substring(c, "\r\n", "\n") if c.type == TEXT else c for c in table.columns]
         table = pa.Table.from_arrays(columns, names=table.column_names)
@@ -427,18 +428,26 @@ class _ArrowReader:
             _raise_if_not_utf8(exc)
             return _no_rows(self.names)
 
-    def fast(self, plan: ReadPlan) -> pa.Table | None:
-        """The whole body in large parallel blocks with these types, or None when anything does not fit."""
-        try:
-            return pacsv.read_csv(
-                pa.BufferReader(self.body),
-                read_options=pacsv.ReadOptions(column_names=self.names, block_size=1 << 22),
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
-                convert_options=self._convert(plan),
-            )
-        except pa.ArrowInvalid as exc:
-            _raise_if_not_utf8(exc)
-            return None
+    def fast(self, plan: ReadPlan) -> tuple[pa.Table | None, ReadPlan]:
+        """The whole body in large parallel blocks with the plan's types, a column holding a value its type does not
+        fit read as text instead (one more pass each), and the plan it was read with; no table when the rows
+        themselves do not parse this way (ragged rows, quoted line breaks)."""
+        while True:
+            try:
+                table = pacsv.read_csv(
+                    pa.BufferReader(self.body),
+                    read_options=pacsv.ReadOptions(column_names=self.names, block_size=1 << 22),
+                    parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+                    convert_options=self._convert(plan),
+                )
+                return table, plan
+            except pa.ArrowInvalid as exc:
+                _raise_if_not_utf8(exc)
+                unfit = _UNFIT_COLUMN.match(str(exc))
+                column = self.names[int(unfit.group(1))] if unfit else None
+                if column not in plan.types:
+                    return None, plan
+                plan = replace(plan, types={name: kind for name, kind in plan.types.items() if name != column})
 
     def careful(self, on_bad_row: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
         """Every column as strings, quoted newlines allowed, bad rows handed to `on_bad_row`."""

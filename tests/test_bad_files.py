@@ -206,6 +206,21 @@ def test_bad_rows_after_multi_line_cells_are_reported_at_their_lines(tmp_path, b
     ]
 
 
+def test_a_value_that_does_not_fit_its_columns_type_leaves_only_that_column_as_text(tmp_path):
+    """The reader types columns from the first rows; a later value that does not fit (the date `soon` on the last
+    row) makes that column text, and only it: the others stay typed (every column was read as text, each figure
+    over them slower), and the row is reported at its line."""
+    rows = "".join(f"{i},2026-11-01 10:{i % 60:02d},Open,{i}\n" for i in range(2000)) + "2000,soon,Open,5\n"
+    path = tmp_path / "tickets.csv"
+    path.write_text("Id,Created at,Status,First reply time in minutes\n" + rows)
+    result = tickets.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(2002, "unreadable 'Created at' date")]
+    (_, table), = result.frames["tickets"].parts[0].arrow  # fmt: skip
+    kinds = {name: str(table.schema.field(name).type) for name in ("Id", "Created at", "First reply time in minutes")}
+    assert kinds == {"Id": "int64", "Created at": "large_string", "First reply time in minutes": "double"}
+    assert result.report.rows == 2000
+
+
 def test_an_engine_out_of_memory_is_the_sources_error_not_a_crash(tmp_path, capsys):
     """A funnel that needs more than `[engine] memory_limit` and cannot spill (its temp_directory is a file):
     the snapshot is written, the source says what to change (it was a traceback out of `kpitui snapshot`)."""
