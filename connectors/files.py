@@ -375,8 +375,8 @@ def _count(data: bytes | mmap.mmap, byte: bytes, start: int, end: int | None = N
 
 
 def _breaks(column: pa.ChunkedArray) -> np.ndarray:
-    """How many line breaks each value of a text column holds (0 for a null), from its buffers with numpy (a
-    pyarrow.compute call imports pandas)."""
+    """How many line breaks each value of a text column holds (0 for a null), from its buffers with numpy (pyarrow
+    imports pandas to turn a Python value into a scalar, as `fill_null(0)` would)."""
     counts = [np.zeros(0, np.int64)]
     for chunk in column.chunks:
         _, offsets, data = chunk.buffers()
