@@ -193,18 +193,19 @@ class CsvTable:
 
     def physical_lines(self, labels: Iterable[int]) -> list[int]:
         """File line numbers of records given as `first_data_line` + their place among the records read (quoted
-        line breaks counted; blank lines and ragged rows, which the reader skips, passed over)."""
+        line breaks counted; blank lines and ragged rows, which the reader skips, passed over; a record the csv
+        module does not find, where it parses otherwise than pyarrow, keeps its label)."""
         places = [label - self.first_data_line for label in labels]
         if not places:
             return []
         starts = self._starts_from_values()
         if starts is None:
             starts = self._starts_read_again(max(places))
-        return [int(starts[place]) for place in places]
+        return [int(starts[place]) if place < len(starts) else self.first_data_line + place for place in places]
 
     def _starts_from_values(self) -> np.ndarray | None:
-        """Each record's first line, from the line breaks inside its values (at once, in Arrow); None unless the
-        records read hold every line of the body (no blank line, no skipped row, no column left unread)."""
+        """Each record's first line, from the line breaks inside its values (all at once); None unless the records
+        read hold every line of the body (no blank line, no skipped row, no column left unread)."""
         breaks = sum((_breaks(c) for c in self.table.columns if c.type == TEXT), np.zeros(len(self.table), np.int64))
         lines = _count(self.data, b"\n", self.offset) + (self.data[len(self.data) - 1 :] != b"\n")
         if len(self.table) + int(breaks.sum()) != lines:
