@@ -55,8 +55,10 @@ class EventFile:
         return "event_timestamp" if kind == "BIGINT" else "TRY_CAST(event_timestamp AS BIGINT)"
 
     def present(self, cursor: Any) -> dict[str, str]:
-        """The columns the file itself has (for an NDJSON file, those in its first lines)."""
-        return _describe(cursor, self.origin) if self.origin else dict(self.types)
+        """The columns the file itself has (for an NDJSON file, those in its first lines), without the row number
+        its reader adds."""
+        columns = _describe(cursor, self.origin) if self.origin else dict(self.types)
+        return {name: kind for name, kind in columns.items() if name != self.row}
 
     def select(self, params: tuple[str, ...]) -> str:
         """The canonical events (`t` their time in µs) with a `param.KEY` text column for each of `params`."""
@@ -147,9 +149,9 @@ def _parquet(cursor: Any, path: Path, report: SourceReport) -> EventFile:
 
     source = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
     try:
-        types = _describe(cursor, source)
-        _checked(path, types)
-        return _counted(cursor, path, EventFile(source, tuple(types.items()), "file_row_number", 0), report)
+        part = EventFile(source, tuple(_describe(cursor, source).items()), "file_row_number", 0)
+        _checked(path, part.present(cursor))
+        return _counted(cursor, path, part, report)
     except duckdb.Error as exc:
         raise ConnectorError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
 

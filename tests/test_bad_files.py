@@ -146,10 +146,18 @@ def test_broken_parquet_is_one_clear_error(tmp_path):
         ga4.load({"path": str(path)})
 
 
-def test_an_event_export_without_user_ids_is_one_clear_error(tmp_path):
-    path = tmp_path / "events.parquet"
-    pq.write_table(pa.table({"event_timestamp": [1], "event_name": ["page_view"], "page": ["/"]}), path)
-    with pytest.raises(ConnectorError, match=r"events\.parquet: .*no user_pseudo_id column; found event_name, event_t"):
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "ndjson"])
+def test_an_event_export_without_user_ids_is_one_clear_error(tmp_path, fmt):
+    """The message lists the file's own columns, none of kpitui's (an NDJSON file with a broken line too)."""
+    path = tmp_path / f"events.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(pa.table({"event_timestamp": [1], "event_name": ["page_view"], "page": ["/"]}), path)
+    elif fmt == "csv":
+        path.write_text("event_timestamp,event_name,page\n1,page_view,/\n")
+    else:
+        path.write_text('{"event_timestamp": 1, "event_name": "page_view", "page": "/"}\n{broken\n')
+    found = "found event_name, event_timestamp, page$"
+    with pytest.raises(ConnectorError, match=rf"events\.{fmt}: .*no user_pseudo_id column; {found}"):
         ga4.load({"path": str(path)})
 
 
