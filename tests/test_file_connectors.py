@@ -786,6 +786,9 @@ def test_sign_ups_per_day_are_the_periods_sign_up_events_by_day():
     m = compute_funnel(frame, config, date(2026, 11, 20))
     assert (len(m.daily_signups), m.daily_signups[0]) == (30, ("2026-10-22", 0))
     assert {day: n for day, n in m.daily_signups if n} == {"2026-11-19": 2, "2026-11-20": 1}
+    earlier = compute_funnel(frame, config, date(2026, 11, 19))  # 21 Oct to 19 Nov: u4 is in, u3 is not yet
+    assert (earlier.daily_signups[0], earlier.daily_signups[-1]) == (("2026-10-21", 1), ("2026-11-19", 2))
+    assert sum(n for _, n in earlier.daily_signups) == 3
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "parquet"])
