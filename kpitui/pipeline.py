@@ -547,10 +547,11 @@ def compute_and_record(
 def close_months(
     store: Store, inputs: tuple[Book, RevenueSettings, str], as_of: date, stored: set[str], read_at: datetime | None
 ) -> None:
-    """On a refresh whose as_of is today: store the closing MRR of each month that ended since the last one."""
+    """On a refresh whose as_of is today: store the closing MRR of each month that ended since the last one, from a
+    book read after the month ended (a book stored before its end, restored at start, leaves it to the next read)."""
     from kpitui.metrics.revenue import month_closings, months_to_close
 
-    months = months_to_close(as_of, stored)
+    months = months_to_close(as_of, stored, read_at)
     if months:
         book, settings, fingerprint = inputs
         store.save_closings(fingerprint, month_closings(book, settings, as_of, months, read_at))

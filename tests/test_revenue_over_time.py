@@ -15,7 +15,7 @@ from kpitui.cli import run
 from kpitui.config import parse_config
 from kpitui.demo.billing_api import BillingServer
 from kpitui.demo.billing_book import Book
-from kpitui.pipeline import refresh_all
+from kpitui.pipeline import compute_and_record, refresh_all, restore
 from kpitui.store import Store
 
 KEY = "sk_test_overtime_0001"
@@ -251,6 +251,26 @@ def test_stored_closing_rows_keep_the_past_when_the_book_changes(api, tmp_path):
     assert _history(backdated)["2026-10"] == pytest.approx(125.0)
     assert backdated.revenue.movements.churn == pytest.approx(25.0)  # h, once, in November
     assert store.closed_months() == {"2026-10", "2026-11"}  # the backdated refresh wrote nothing
+
+
+def test_a_month_is_closed_only_from_a_book_read_after_it_ended(api, tmp_path):
+    """The book is read on 10-31 at 20:00; h is canceled at 22:00. The board restarts on 11-02 and first computes
+    from the stored book: October has not ended in it, so October is not closed from it (it would freeze h's $25 in
+    October for good). The refresh that reads the book again closes October at $100 (a alone)."""
+    store = Store(tmp_path / "kpitui.sqlite3")
+    refresh_all(_config(api), date(2026, 10, 31), datetime(2026, 10, 31, 20, tzinfo=UTC), store)
+    sub_h = next(s for s in api.book.subscriptions if s["id"] == "sub_h")
+    sub_h.update(status="canceled", canceled_at=epoch("2026-10-31T22:00"), ended_at=epoch("2026-10-31T22:00"))
+    api.book.change(sub_h, created=int(time.time()), previous={"status": "active"})  # after the last sync
+    restarted = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    stale = compute_and_record(_config(api), restore(_config(api), store), date(2026, 11, 2), restarted, store)
+    assert _history(stale)["2026-10"] == pytest.approx(125.0)  # what the stored book says, shown with its age
+    assert store.closed_months() == {"2026-09"}
+    fresh = refresh_all(_config(api), date(2026, 11, 2), datetime(2026, 11, 2, 9, tzinfo=UTC), store)
+    assert _history(fresh)["2026-10"] == pytest.approx(100.0)
+    assert store.closed_months() == {"2026-09", "2026-10"}
+    later = refresh_all(_config(api), date(2026, 12, 3), datetime(2026, 12, 3, 9, tzinfo=UTC), store)
+    assert _history(later)["2026-10"] == pytest.approx(100.0)
 
 
 def test_a_settings_change_recomputes_instead_of_using_stored_rows(api, tmp_path):

@@ -351,9 +351,11 @@ def previous_month_ends(as_of: date, count: int = 12) -> list[pd.Timestamp]:
     return [month_end(this_month_end - pd.DateOffset(months=k)) for k in range(count, 0, -1)]
 
 
-def months_to_close(as_of: date, stored: set[str]) -> list[str]:
-    """The months a refresh on `as_of` (today) closes: the month just ended, and any ended since the last stored."""
-    months = [t.strftime("%Y-%m") for t in previous_month_ends(as_of)]
+def months_to_close(as_of: date, stored: set[str], read_at: datetime | None) -> list[str]:
+    """The months a refresh on `as_of` (today) closes: the month just ended, and any ended since the last stored;
+    only those that had ended when the book was read (`read_at`)."""
+    ends = [t for t in previous_month_ends(as_of) if read_at is not None and t < pd.Timestamp(read_at)]
+    months = [t.strftime("%Y-%m") for t in ends]
     return [m for m in months if m > max(stored)] if stored else months[-1:]
 
 
