@@ -154,7 +154,8 @@ class KpiApp(App[None]):
         self.notifier = AlertNotifier(config.alerts, store)
         self.alert_problem: str | None = None  # how the last alert command failed
         self.ready = asyncio.Event()  # set by the first snapshot computed in this run
-        self.recomputes = 0  # recomputes asked for: only the latest one's snapshot is shown
+        self.computing = False  # a compute runs; one asked for meanwhile waits for it (`compute_again`)
+        self.compute_again = False
         self.last_run_snapshot: Snapshot | None = None
         self.rotation = Rotation(round(config.rotate)) if config.rotate else None
         self._exit_deadline: threading.Timer | None = None  # armed once an exit is asked for
@@ -260,7 +261,8 @@ class KpiApp(App[None]):
         self, job: Callable[[], object], done: Callable[..., WorkReport], failed: Callable[[str], WorkReport], **options
     ) -> None:
         """Run a job in a thread that reports only by message: `done(result)`, or `failed(error)` with the error
-        described and redacted (the one route every worker error takes to the screen); a superseded job says nothing."""
+        described and redacted (the one route every worker error takes to the screen); a job cancelled as the board
+        closes says nothing."""
 
         def work() -> None:
             from kpitui.pipeline import describe_error
@@ -287,12 +289,22 @@ class KpiApp(App[None]):
         self._start_work(job, partial(SourceFetched, name), partial(SourceFailed, name), group="sources")
 
     def _recompute(self) -> None:
+        """Compute the KPIs over the sources' states; while a compute runs, the next waits for it and then reads
+        the states as they are then (computes never overlap: the store's last write is from the newest states)."""
+        if self.computing:
+            self.compute_again = True
+            return
         from kpitui.pipeline import compute_and_record
 
-        self.recomputes += 1
+        self.computing, self.compute_again = True, False
         job = partial(compute_and_record, self.config, dict(self.states), self.as_of, self.clock(), self.store)
-        done = partial(SnapshotComputed, run=self.recomputes)
-        self._start_work(job, done, ComputeFailed, name="compute", group="compute", exclusive=True)
+        self._start_work(job, SnapshotComputed, ComputeFailed, name="compute", group="compute")
+
+    def _compute_ended(self) -> None:
+        """A compute ended: start the one asked for meanwhile, if any."""
+        self.computing = False
+        if self.compute_again:
+            self._recompute()
 
     @on(WorkReport)
     def take_report(self, report: WorkReport) -> None:
@@ -308,9 +320,11 @@ class KpiApp(App[None]):
 
                 self.states[name] = failed(self.states.get(name), self.config.sources[name], error)
                 self._source_done(name)
-            case SnapshotComputed(snapshot=snapshot, run=run) if run == self.recomputes:
-                self.snapshot = snapshot  # (one finished just as a newer one was asked for says nothing)
+            case SnapshotComputed(snapshot=snapshot):
+                self._compute_ended()
+                self.snapshot = snapshot
             case ComputeFailed(error=error):
+                self._compute_ended()
                 self.notify(f"could not compute the KPIs: {error[:200]}", severity="error", markup=False)
             case StoredStatesRestored(states=states):
                 if states:
@@ -340,7 +354,7 @@ class KpiApp(App[None]):
         self._show_subtitle()
         self._show_status()
         self._raise_alerts(snapshot)
-        if not self.scheduler.loading and snapshot is not self.last_run_snapshot:
+        if not self.scheduler.loading and not self.computing and snapshot is not self.last_run_snapshot:
             self.ready.set()
 
     def _show_subtitle(self) -> None:

@@ -32,11 +32,11 @@ class SourceFailed(WorkReport):
 
 
 class SnapshotComputed(WorkReport):
-    """The KPIs over the sources' states as they were when recompute number `run` was asked for."""
+    """The KPIs over the sources' states as they were when the compute started."""
 
-    def __init__(self, snapshot: Snapshot, run: int = 0) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
-        self.snapshot, self.run = snapshot, run
+        self.snapshot = snapshot
 
 
 class ComputeFailed(WorkReport):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 
 from textual.app import App
-from textual.worker import WorkerCancelled
 
 
 async def workers_done(app: App) -> None:
-    """Wait until none of the app's workers runs. A recompute superseded by a newer one ends cancelled, as the
-    board means it to; Textual's `wait_for_complete` raises for that, so a test using it failed now and then."""
-    while unfinished := [worker for worker in app.workers if not worker.is_finished]:
-        for worker in unfinished:
-            with contextlib.suppress(WorkerCancelled):
+    """Wait until none of the app's workers runs and the board has no compute still to start (one asked for while
+    another ran starts once that one's report has been taken in)."""
+    while True:
+        if unfinished := [worker for worker in app.workers if not worker.is_finished]:
+            for worker in unfinished:
                 await worker.wait()
+        elif getattr(app, "computing", False):
+            await asyncio.sleep(0)  # the last compute's report is queued: let the app take it in
+        else:
+            return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pty
@@ -174,6 +175,61 @@ async def test_the_last_snapshot_is_drawn_before_stored_frames_load(tmp_path):
         await second.ready.wait()
         assert second.snapshot is not second.last_run_snapshot
     held.close()
+
+
+class HeldCompute:
+    """`compute_and_record` whose first call waits until the test lets it go; it records the order the calls end
+    in and the most running at once."""
+
+    def __init__(self, compute) -> None:
+        self.compute, self.calls, self.running, self.most = compute, 0, 0, 0
+        self.ended: list[int] = []
+        self.proceed = threading.Event()
+        self.lock = threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            if call == 1:
+                self.proceed.wait(30)
+            return self.compute(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.ended.append(call)
+
+
+async def test_computes_never_overlap_so_the_store_keeps_the_newest_numbers(tmp_path, monkeypatch):
+    """At start the board computes from the stored state, and again once the export is read (one more ticket open:
+    backlog 3). The second waits for the first: before, both ran at once and the older could end last, leaving the
+    store (the next start's first frame, today's KPI row, month closings) older than the screen."""
+    from kpitui import pipeline
+
+    path, store, _ = await run_once(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b",Solved,Urgent,", b",Open,Urgent,"))
+    compute = HeldCompute(pipeline.compute_and_record)
+    monkeypatch.setattr(pipeline, "compute_and_record", compute)
+    board = KpiApp(tickets_config(str(path)), as_of=AS_OF, clock=lambda: FROZEN + timedelta(hours=1), store=store)
+    polled, source_done = asyncio.Event(), board._source_done
+
+    def taken_in(name: str) -> None:  # the export's poll has been taken in, a compute asked for
+        source_done(name)
+        polled.set()
+
+    board._source_done = taken_in
+    async with board.run_test(size=(120, 30)) as pilot:
+        await polled.wait()
+        assert len([w for w in board.workers if w.name == "compute" and not w.is_finished]) == 1
+        compute.proceed.set()
+        await settled(board, pilot)
+        assert compute.ended == [1, 2] and compute.most == 1  # the last write to the store is the newest
+        assert tile_text(board, "backlog", "value") == "3"
+        assert store.load_snapshot() == board.snapshot
+    store.close()
 
 
 def test_a_snapshot_for_other_sources_is_not_drawn(tmp_path):
