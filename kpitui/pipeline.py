@@ -560,24 +560,32 @@ def close_months(
 def _unchanged(
     config: Config, stored: dict[str, SourceState], kept: StoredSections, as_of: date, now: datetime
 ) -> dict[str, SourceState]:
-    """The sources of each section fed by files alone whose stored result was computed from the files as they are
-    now, for this as_of and these settings: fresh as of now, nothing to read."""
+    """The file sources every section they feed can be taken from the store for: computed from the files as they
+    are now, for this as_of and these settings (fresh as of now, nothing to read). A section that also reads a
+    billing book, read anew each run, needs its files' rows."""
     from connectors.base import ConnectorError
     from connectors.paths import file_signatures
 
     out: dict[str, SourceState] = {}
+    needed: set[str] = set()
     for section in SECTIONS:
         names = _sources_feeding(config, section)
-        if not names or not _fed_by_files(config, section) or not set(names) <= set(stored) or section not in kept:
+        if not _fed_by_files(config, section):
+            needed.update(names)
+            continue
+        if not names or not set(names) <= set(stored) or section not in kept:
             continue
         try:
             current = {n: file_signatures(config.sources[n].options["path"]) for n in names}
         except ConnectorError:
+            needed.update(names)
             continue
         fresh = {n: SourceState(replace(stored[n].status, last_success=now), None, current[n]) for n in names}
         if section_key(section, config, fresh, as_of) == kept[section][0]:  # the key holds the files' signatures
             out.update(fresh)
-    return out
+        else:
+            needed.update(names)
+    return {name: state for name, state in out.items() if name not in needed}
 
 
 def refresh_all(config: Config, as_of: date, now: datetime, store: Store | None = None) -> Snapshot:
@@ -590,9 +598,11 @@ def refresh_all(config: Config, as_of: date, now: datetime, store: Store | None 
             name: SourceState(st, None, sig) for name, (st, sig) in store.load_sources(set(config.sources)).items()
         }
         kept = store.load_sections()
-    states = _unchanged(config, stored, kept, as_of, now)
+    unchanged = _unchanged(config, stored, kept, as_of, now)
+    states: dict[str, SourceState] = {}
     for name, source in config.sources.items():
-        if name in states:
+        if name in unchanged:
+            states[name] = unchanged[name]
             continue
         try:
             states[name] = fetch(name, source, store, now)

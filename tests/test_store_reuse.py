@@ -85,6 +85,20 @@ def test_a_run_like_the_last_reads_no_file(files_config, tmp_path, monkeypatch, 
     }
 
 
+def test_a_run_like_the_last_keeps_the_sections_that_join_billing_and_files(demo, tmp_path, monkeypatch, reads):
+    """With a billing source, the customers and acquisition sections join the book with the files' rows: a run
+    like the last reads those files again (the book is read anew each run). Before, it reused the file-fed sections
+    and left these two out of the snapshot; the sources came out of config order too."""
+    first = run(demo.config, tmp_path)
+    assert first.customers is not None and first.acquisition is not None
+    new_process(monkeypatch)
+    reads.clear()
+    again = run(demo.config, tmp_path, now=FROZEN + timedelta(minutes=5))
+    assert sorted(reads) == ["ga4", "nps", "tickets"]
+    assert (again.customers, again.acquisition, again.funnel) == (first.customers, first.acquisition, first.funnel)
+    assert list(again.sources) == list(demo.config.sources)
+
+
 def test_a_changed_file_as_of_or_setting_is_read_again(files_config, tmp_path, monkeypatch, reads):
     run(files_config, tmp_path)
     reads.clear()

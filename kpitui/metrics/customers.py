@@ -6,6 +6,7 @@ engine; emails are join keys only, never shown or kept."""
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -233,7 +234,7 @@ class _Linker:
             )
             detractors = {c: (s, t) for c, s, t in latest if s <= 6}
             mrr = dict(zip(self.accounts["customer_id"].astype(str), self.accounts["mrr"], strict=True))
-            detractor_mrr = float(sum(mrr.get(c, 0.0) for c in detractors))
+            detractor_mrr = math.fsum(mrr.get(c, 0.0) for c in detractors)  # exact: the same in any row order
         tickets_by_band, breaches = (), {}
         if has_tickets:
             found = {b: (n, m) for b, n, m in self.rows(
