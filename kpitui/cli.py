@@ -88,14 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_store(args: argparse.Namespace, config: Config, demo: bool) -> Store:
-    """The history store for this config (or the demo) under the data dir."""
+def open_store(args: argparse.Namespace, config: Config, demo: Demo | None) -> Store:
+    """The history store of this config, or of the demo's data set, under the data dir."""
     from platformdirs import user_data_path
 
     from kpitui.store import Store, store_path
 
     data_dir = getattr(args, "data_dir", None) or user_data_path("kpitui")
-    return Store(store_path(data_dir, config.path, demo))
+    return Store(store_path(data_dir, demo.name if demo is not None else config.path))
 
 
 def _board_arguments(args: argparse.Namespace) -> list[str]:
@@ -174,17 +174,16 @@ def _print_warnings(config: Config) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def cmd_snapshot(args: argparse.Namespace, config: Config) -> int:
+def cmd_snapshot(args: argparse.Namespace, config: Config, demo: Demo | None) -> int:
     """Refresh once and print; exit 1 when any source failed."""
     from kpitui import report
     from kpitui.pipeline import refresh_all
 
-    store = open_store(args, config, demo=False) if config.path is not None else None
+    store = open_store(args, config, demo)
     try:
         snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(UTC), store)
     finally:
-        if store is not None:
-            store.close()
+        store.close()
     printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
     sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
     failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]
@@ -328,14 +327,14 @@ def run(argv: list[str] | None = None) -> int:
         _print_warnings(config)
         try:
             if args.command == "snapshot":
-                return cmd_snapshot(args, config)
+                return cmd_snapshot(args, config, demo)
             if args.command == "check":
                 return cmd_check(config)
             if args.command == "screenshot":
                 return cmd_screenshot(args, config)
             from kpitui.app import KpiApp
 
-            store = open_store(args, config, demo=demo is not None)
+            store = open_store(args, config, demo)
             try:
                 KpiApp(
                     config,

@@ -41,11 +41,12 @@ CREATE TABLE IF NOT EXISTS month_closing (
 """
 
 
-def store_path(data_dir: Path, config_path: Path | None, demo: bool) -> Path:
-    """One database per config file (and one for the demo) under the data dir."""
-    if demo or config_path is None:
-        return data_dir / "demo.sqlite3"
-    digest = hashlib.sha1(str(config_path.resolve()).encode()).hexdigest()[:10]
+def store_path(data_dir: Path, owner: Path | str) -> Path:
+    """The database under the data dir of a config file, or of a demo data set (`owner`, its name): the demo's
+    numbers never go into a config's."""
+    if isinstance(owner, str):
+        return data_dir / f"{owner}.sqlite3"
+    digest = hashlib.sha1(str(owner.resolve()).encode()).hexdigest()[:10]
     return data_dir / f"kpitui-{digest}.sqlite3"
 
 

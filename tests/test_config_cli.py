@@ -325,6 +325,22 @@ def test_demo_takes_goals_alerts_and_board_settings_from_a_config(tmp_path, caps
     assert data["support"]["tickets"] < 300  # a 7-day period (the 30-day one holds 527)
 
 
+def test_demo_numbers_have_a_store_of_their_own_per_demo_day(tmp_path, capsys):
+    """`--demo --config FILE` borrows the file's board settings, never its store (the demo's book would otherwise
+    become the user's history and month closings, for good); and each day's demo book is another data set, so each
+    demo day has its own store (a demo started today used to restore another day's book and close months from it)."""
+    path = write(tmp_path, '[app]\nperiod = "7d"\n')
+    data = tmp_path / "data"
+    for day in ("2026-11-22", "2026-11-23"):
+        argv = ["snapshot", "--demo", "--config", str(path), "--as-of", day, "--format", "json"]
+        assert run([*argv, "--data-dir", str(data)]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in data.glob("*.sqlite3")) == [
+        "demo-2-20261122-2026-11-22.sqlite3",
+        "demo-2-20261122-2026-11-23.sqlite3",
+    ]
+
+
 def test_snapshot_into_a_reader_that_stops_early_ends_quietly(tmp_path):
     """`kpitui snapshot … | true`: the reader is gone before the first line (Python takes far longer to start than
     `true` to exit); no traceback about the closed pipe, exit 0."""

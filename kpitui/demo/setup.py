@@ -23,17 +23,23 @@ class Demo:
 
     config: Config
     server: BillingServer
+    name: str  # the data set's (`demo_name`)
 
     def stop(self) -> None:
         """Stop the billing API."""
         self.server.stop()
 
 
+def demo_name(as_of: date, seed: int) -> str:
+    """One demo data set's name (its files' generation, seed and day): its files and its history store go by it."""
+    return f"demo-{_LAYOUT}-{seed}-{as_of.isoformat()}"
+
+
 def demo_dir(as_of: date, seed: int) -> Path:
     """Where this demo's files live (the user cache dir)."""
     from platformdirs import user_cache_path
 
-    return user_cache_path("kpitui") / f"demo-{_LAYOUT}-{seed}-{as_of.isoformat()}"
+    return user_cache_path("kpitui") / demo_name(as_of, seed)
 
 
 def start_demo(as_of: date, seed: int = DEMO_SEED, directory: Path | None = None) -> Demo:
@@ -70,4 +76,4 @@ def start_demo(as_of: date, seed: int = DEMO_SEED, directory: Path | None = None
         ),
         sla_minutes={"urgent": 60.0, "high": 240.0, "normal": 1440.0, "low": 2880.0},
     )
-    return Demo(config, server)
+    return Demo(config, server, demo_name(as_of, seed))
