@@ -153,7 +153,7 @@ class KpiApp(App[None]):
         self.scheduler = RefreshScheduler(intervals, self._fetch, self.set_timer)
         self.notifier = AlertNotifier(config.alerts, store)
         self.alert_problem: str | None = None  # how the last alert command failed
-        self.ready = asyncio.Event()  # set by the first snapshot computed in this run
+        self.ready = asyncio.Event()  # set once this run's figures are drawn, no source loading or compute pending
         self.computing = False  # a compute runs; one asked for meanwhile waits for it (`compute_again`)
         self.compute_again = False
         self.last_run_snapshot: Snapshot | None = None
