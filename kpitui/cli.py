@@ -95,7 +95,12 @@ def open_store(args: argparse.Namespace, config: Config, demo: Demo | None) -> S
     from kpitui.store import Store, store_path
 
     data_dir = getattr(args, "data_dir", None) or user_data_path("kpitui")
-    return Store(store_path(data_dir, demo.name if demo is not None else config.path))
+    if demo is None:
+        return Store(store_path(data_dir, config.path))
+    from kpitui.demo.setup import prune_unused
+
+    prune_unused(Path(data_dir), "demo*.sqlite3*", demo.name)  # other demo days' stores, unused for a week
+    return Store(store_path(data_dir, demo.name))
 
 
 def _board_arguments(args: argparse.Namespace) -> list[str]:

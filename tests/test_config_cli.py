@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import tomllib
 from pathlib import Path
 
@@ -339,6 +340,27 @@ def test_demo_numbers_have_a_store_of_their_own_per_demo_day(tmp_path, capsys):
         "demo-2-20261122-2026-11-22.sqlite3",
         "demo-2-20261122-2026-11-23.sqlite3",
     ]
+
+
+def test_demo_data_sets_unused_for_a_week_are_deleted(tmp_path, capsys):
+    """Each demo day is a data set of its own (13 MB of exports in the cache, a store in the data dir): starting a
+    demo deletes those not used for a week, never its own, other days used lately, or anything not a demo's."""
+    cache, data = tmp_path / "cache" / "kpitui", tmp_path / "data" / "kpitui"
+    week_ago = time.time() - 8 * 86400
+    old = [cache / "demo-2-20261122-2026-11-01", data / "demo-2-20261122-2026-11-01.sqlite3", data / "demo.sqlite3"]
+    recent = [cache / "demo-2-20261122-2026-11-20", data / "demo-2-20261122-2026-11-20.sqlite3-wal"]
+    own = [cache / "demo-2-20261122-2026-11-22", data / "demo-2-20261122-2026-11-22.sqlite3"]
+    others = [data / "kpitui-0123456789.sqlite3", cache / "duckdb"]
+    for path in [*old, *recent, *own, *others]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if path.parent == cache else path.write_bytes(b"")
+    for path in [*old, *own, *others]:
+        os.utime(path, (week_ago, week_ago))
+    assert run(["snapshot", "--demo", "--as-of", "2026-11-22", "--format", "json", "--data-dir", str(data)]) == 0
+    capsys.readouterr()
+    assert [path.exists() for path in old] == [False, False, False]
+    assert all(path.exists() for path in [*recent, *own, *others])
+    assert (cache / own[0].name / "zendesk-tickets.csv").exists()  # its own files are written where they were
 
 
 def test_snapshot_into_a_reader_that_stops_early_ends_quietly(tmp_path):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from kpitui.demo.exports import write_delighted, write_ga4_ndjson, write_spend, 
 DEMO_SEED = 20261122
 DEMO_KEY = "sk_test_demo_key_0000"
 _LAYOUT = 2  # the demo files' generation: a new one writes new files beside older demos' cached ones
+UNUSED_FOR = timedelta(days=7)  # a demo data set (exports, store) unused for this long is deleted by the next demo
 
 
 @dataclass
@@ -42,8 +46,26 @@ def demo_dir(as_of: date, seed: int) -> Path:
     return user_cache_path("kpitui") / demo_name(as_of, seed)
 
 
+def prune_unused(directory: Path, pattern: str, keep: str) -> None:
+    """Delete what `pattern` matches in `directory` and was last used over a week ago, but for `keep`'s (a name
+    prefix): each demo day is a data set of its own (13 MB of exports, a store), and they would pile up."""
+    unused_since = time.time() - UNUSED_FOR.total_seconds()
+    for path in directory.glob(pattern):
+        try:
+            if path.name.startswith(keep) or path.stat().st_mtime >= unused_since:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: left as it is
+
+
 def start_demo(as_of: date, seed: int = DEMO_SEED, directory: Path | None = None) -> Demo:
-    """Write the demo exports (once per seed and day) and start the billing API on loopback."""
+    """Write the demo exports (once per seed and day, in the user cache dir unless `directory` is given, deleting
+    other days' there unused for a week) and start the billing API on loopback."""
+    cached = directory is None
     directory = directory or demo_dir(as_of, seed)
     directory.mkdir(parents=True, exist_ok=True)
     book = build_book(seed, as_of)
@@ -59,6 +81,9 @@ def start_demo(as_of: date, seed: int = DEMO_SEED, directory: Path | None = None
             unfinished = path.with_suffix(".partial")
             write(unfinished, seed + offset, as_of)
             unfinished.replace(path)
+    if cached:
+        os.utime(directory)  # used now
+        prune_unused(directory.parent, "demo-*", directory.name)
     server = BillingServer(book, api_key=DEMO_KEY).start()
     sources = {
         "billing": SourceConfig("billing", "stripe", 300.0, {"base_url": server.base_url, "api_key": DEMO_KEY}),
