@@ -347,15 +347,17 @@ class KpiApp(App[None]):
         self._recompute()
 
     def watch_snapshot(self, snapshot: Snapshot | None) -> None:
-        """Hand the new snapshot to every pane (they update in place), then raise alert crossings."""
+        """Hand the new snapshot to every pane (they update in place), then raise alert crossings once this run's
+        first polls are in (what a restart restores is stale until then, and says so only on its tiles)."""
         if snapshot is None:
             return
         self._render_panes(snapshot)
         self._show_subtitle()
         self._show_status()
-        self._raise_alerts(snapshot)
         if not self.scheduler.loading and not self.computing and snapshot is not self.last_run_snapshot:
             self.ready.set()
+        if self.ready.is_set():
+            self._raise_alerts(snapshot)
 
     def _show_subtitle(self) -> None:
         """As of, period and, in kiosk mode, the rotation's countdown."""
