@@ -357,21 +357,27 @@ async def test_a_restart_does_not_raise_the_same_crossing_again(tmp_path):
     store.close()
 
 
-async def test_a_restart_hours_later_raises_no_stale_alert_for_a_source_that_answers(tmp_path):
-    """The board was closed for three hours: what it restores is stale until the first poll, which answers. No
-    `Stale` then `Recovered` notice, no bell, no alert command (a webhook would page someone): nothing went wrong.
-    Alerts speak once this run's first polls are in."""
+@pytest.mark.parametrize("answers", [True, False])
+async def test_a_restart_hours_later_raises_a_stale_alert_only_for_a_source_that_does_not_answer(tmp_path, answers):
+    """The board was closed for three hours: what it restores is stale until the first poll. When that answers, no
+    `Stale` notice, no bell, no alert command (a webhook would page someone): nothing went wrong. When the export
+    is gone, one `Stale` notice, one bell, the command run once. Alerts speak once this run's first polls are in."""
     runs = tmp_path / "runs.txt"
     command = f"{sys.executable} -c \"open({str(runs)!r}, 'a').write('x')\""
     rule = AlertRule(kpi="sources.support", bell=True, command=command)
     path, store, _ = await run_once(tmp_path)
+    if not answers:
+        path.unlink()
     later = FROZEN + timedelta(hours=3)
     app = KpiApp(tickets_config(str(path), alerts=(rule,)), as_of=AS_OF, clock=lambda: later, store=store)
     bells = ringing(app)
     async with app.run_test(size=(120, 30)) as pilot:
         await settled(app, pilot)
-        assert app.states["support"].status.status == "ok"
-        assert ([n.title for n in app._notifications], bells, runs.exists()) == ([], [], False)
+        assert app.states["support"].status.status == ("ok" if answers else "stale")
+        notices = [n.title for n in app._notifications]
+        assert (notices, bells, runs.exists() and runs.read_text()) == (
+            ([], [], False) if answers else (["Stale"], [1], "x")
+        )
     store.close()
 
 
