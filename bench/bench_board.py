@@ -39,6 +39,7 @@ def _spawn(argv: list[str], size: tuple[int, int] = (120, 40)) -> tuple[int, int
     pid, fd = pty.fork()
     if pid == 0:
         os.environ.update({"COLUMNS": str(size[0]), "LINES": str(size[1]), "TERM": "xterm-256color"})
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached as on a user's machine (`run_process`)
         os.execv(argv[0], argv)
     import fcntl
     import struct
