@@ -361,7 +361,7 @@ def _section(
             return None
         from kpitui.metrics.nps import compute_nps
 
-        return compute_nps(responses, as_of, config.metrics.nps_window_days)
+        return compute_nps(responses, as_of, config.metrics.nps_window_days, timezone=_zone(config, states, section))
     if section == "engagement":
         events = frame("events")
         if events is None or not (hasattr(events, "run_engagement") or len(events)):
@@ -439,6 +439,8 @@ def customer_inputs(
         settings=config.customers,
         nps_window_days=config.metrics.nps_window_days,
         support=_support_settings(config, states),
+        nps_timezone=_zone(config, states, "nps"),
+        web_timezone=_zone(config, states, "funnel"),
     )
 
 

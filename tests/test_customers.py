@@ -4,6 +4,7 @@ hand-computed book, and the same book a month later."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -125,6 +126,44 @@ def test_nps_by_plan_and_band_and_detractor_mrr():
     ]  # fmt: skip
     assert m.nps_by_mrr_band[2].score is None
     assert m.detractor_mrr == pytest.approx(550.0)
+
+
+def test_survey_window_and_usage_days_are_the_sources_time_zones():
+    """In Los Angeles on 11-20 the NPS window is [08-23 07:00, 11-21 08:00) UTC and the usage days end at
+    11-21 08:00 UTC: a reply from Beta and a login of Acme on the evening of the 20th count, Acme's reply of
+    08-22 at 23:00 does not. Read in UTC it is the other way round."""
+    replies = pd.DataFrame(
+        [("late", "2026-11-21 05:00", 0, "jo@beta.io"), ("early", "2026-08-23 06:00", 10, "ops@acme.com")],
+        columns=["response_id", "responded_at", "score", "respondent"],
+    )
+    logins = pd.DataFrame([("ops@acme.com", "2026-11-21 05:00")], columns=["login_id", "event_time"])
+    surveys = conform("responses", replies.assign(responded_at=pd.to_datetime(replies["responded_at"], utc=True)))
+    web = conform("events", logins.assign(user_id="p", event_name="page_view",
+                                          event_time=pd.to_datetime(logins["event_time"], utc=True)))  # fmt: skip
+    zoned = replace(inputs(), surveys=(("survey", surveys),), web=(("web", web),))
+    local = compute_customers(replace(zoned, nps_timezone="America/Los_Angeles", web_timezone="America/Los_Angeles"),
+                              AS_OF)  # fmt: skip
+    assert [(p.plan, p.score, p.responses) for p in local.nps_by_plan] == [("Basic", -100.0, 1)]
+    assert (local.matched["survey"].rows, local.matched["web"].rows) == (1, 1)
+    utc = compute_customers(zoned, AS_OF)
+    assert [(p.plan, p.score, p.responses) for p in utc.nps_by_plan] == [("Pro", 100.0, 1)]
+    assert (utc.matched["survey"].rows, utc.matched["web"].rows) == (1, 0)
+
+
+def test_the_snapshot_links_customers_in_the_survey_and_web_sources_zones(demo):
+    """The customers' NPS window is the NPS pane's and their usage days the GA4 property's: each in its source's
+    `timezone` as the snapshot passes it on."""
+    from kpitui import pipeline
+    from tests.conftest import AS_OF as DEMO_DAY
+    from tests.conftest import FROZEN
+
+    zones = {"survey": "America/Los_Angeles", "web": "Asia/Kolkata"}
+    sources = {name: replace(source, options={**source.options, "timezone": zones[name]}) if name in zones else source
+               for name, source in demo.config.sources.items()}  # fmt: skip
+    config = replace(demo.config, sources=sources)
+    states = {name: pipeline.fetch(name, source, None, FROZEN) for name, source in sources.items()}
+    linked = pipeline.customer_inputs(config, states, pipeline.billing_accounts(config, states, DEMO_DAY))
+    assert (linked.nps_timezone, linked.web_timezone) == ("America/Los_Angeles", "Asia/Kolkata")
 
 
 def test_tickets_by_band():

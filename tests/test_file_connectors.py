@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +21,7 @@ from connectors.base import ConnectorError
 from connectors.frames import conform
 from connectors.scan import TableScan
 from connectors.sql_text import DATE_ORDER_HINT
+from kpitui.cli import run
 from kpitui.config import FunnelConfig, FunnelStep
 from kpitui.metrics.funnel import compute_funnel
 from kpitui.metrics.funnel_reports import funnel_from_steps, with_report_traffic
@@ -174,6 +175,48 @@ def test_delighted_worked_example():
         (10, "Love it", "Pro"),
     ]
     assert (m.windowed, m.window_days) == (True, 90)
+
+
+def _epoch(text: str) -> int:
+    """Seconds since the epoch of a UTC time written `YYYY-MM-DD HH:MM`."""
+    return int(datetime.fromisoformat(text + "+00:00").timestamp())
+
+
+def test_survey_window_and_months_are_the_sources_time_zone(tmp_path, capsys):
+    """`timezone` on a survey source sets its window and months (DESIGN.md: the midnight after `as_of` in the
+    source's zone). In Los Angeles on 2026-11-20 the 90-day window is [08-23 07:00, 11-21 08:00) UTC."""
+    answers = [
+        ("a", "2026-11-21 05:00", 10),  # 11-20 21:00 in LA: in the window (after midnight UTC)
+        ("b", "2026-11-21 09:00", 0),  # 11-21 01:00 in LA: after as_of's day
+        ("c", "2026-08-23 06:00", 3),  # 08-22 23:00 in LA: before the window, in the one before it
+        ("d", "2026-10-01 12:00", 9),
+        ("f", "2026-11-01 03:00", 7),  # 10-31 20:00 in LA: October's
+    ]
+    export = tmp_path / "delighted.csv"
+    export.write_text("id,score,created_at\n" + "".join(f"{i},{n},{_epoch(t)}\n" for i, t, n in answers))
+    responses = nps.load({"path": str(export), "timezone": "America/Los_Angeles"}).frames["responses"]
+    m = compute_nps(responses, date(2026, 11, 20), timezone="America/Los_Angeles")
+    # a, d, f: promoters 10 and 9, passive 7
+    assert (m.responses, m.promoters, m.passives, m.detractors, m.score) == (3, 2, 1, 0, pytest.approx(200 / 3))
+    assert m.previous_score == -100.0  # c alone
+    history = {p.month: (p.score, p.responses) for p in m.history}
+    assert (history["2026-08"], history["2026-10"], history["2026-11"]) == ((-100.0, 1), (50.0, 2), (100.0, 1))
+    config = tmp_path / "kpitui.toml"
+    config.write_text(f'[sources.survey]\ntype = "nps"\npath = "{export}"\ntimezone = "America/Los_Angeles"\n')
+    argv = [
+        "snapshot",
+        "--config",
+        str(config),
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    assert run(argv) == 0
+    shown = json.loads(capsys.readouterr().out)["nps"]
+    assert (shown["responses"], shown["previous_score"]) == (3, -100.0)
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.config import CustomersConfig
 from kpitui.metrics.free_mail import FREE_MAIL
-from kpitui.metrics.nps import NPS_COUNTS, nps_from_counts
+from kpitui.metrics.nps import NPS_COUNTS, nps_from_counts, window_bound
 from kpitui.metrics.support import SupportSettings, breach_sql, known_view, period_of
 from kpitui.metrics.tables import instant, parse_metadata, table_view
 from kpitui.model import AccountAtRisk, BandNps, BandTickets, CustomersMetrics, PlanNps, SourceMatch
@@ -33,6 +34,8 @@ class CustomerInputs:
     settings: CustomersConfig
     nps_window_days: int
     support: SupportSettings
+    nps_timezone: str = "UTC"  # the surveys' window is the NPS pane's, in its time zone
+    web_timezone: str = "UTC"  # the days of the GA4 property
 
 
 def fold(email: Any) -> str | None:
@@ -151,8 +154,8 @@ class _Linker:
 
     def surveys(self) -> bool:
         """`responses`: the linked responses in the NPS window (all of an undated export), per source."""
-        end = datetime(self.as_of.year, self.as_of.month, self.as_of.day, tzinfo=UTC) + timedelta(days=1)
-        start = end - timedelta(days=self.inputs.nps_window_days)
+        days, zone = self.inputs.nps_window_days, self.inputs.nps_timezone
+        end, start = (window_bound(self.as_of, days, back, zone) for back in (0, 1))
         parts = []
         for n, (name, table) in enumerate(self.inputs.surveys):
             table_view(self.cursor, f"survey_{n}", table)
@@ -184,11 +187,12 @@ class _Linker:
         return self._stack("linked_tickets", parts)
 
     def web(self) -> dict[str, tuple[int, int]]:
-        """Per linked customer: its active GA4 logins in the 30 days ending as_of and in the 30 before."""
-        from kpitui.metrics.funnel import DAY_US, events_view
+        """Per linked customer: its active GA4 logins in the 30 days ending as_of and in the 30 before (the
+        property's days)."""
+        from kpitui.metrics.funnel import Calendar, events_view
 
-        end = self.as_of + timedelta(days=1)
-        at = lambda days: (end - timedelta(days=days) - date(1970, 1, 1)).days * DAY_US  # noqa: E731  UTC days
+        calendar = Calendar(ZoneInfo(self.inputs.web_timezone))
+        at = lambda days: calendar.midnight(self.as_of + timedelta(days=1 - days))  # noqa: E731
         parts = []
         for n, (name, table) in enumerate(self.inputs.web):
             events_view(self.cursor, table, ())

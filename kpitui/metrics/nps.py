@@ -1,6 +1,6 @@
 """Net Promoter Score over a window, with its margin of error and monthly trend (DESIGN.md §4), as SQL on the
-engine. Windows are half-open, [start, end): `end` the midnight after `as_of` (UTC); what was answered later is
-unknown at `as_of`."""
+engine. Windows are half-open, [start, end): `end` the midnight after `as_of` in the survey's time zone, months
+are its months too; what was answered later is unknown at `as_of`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kpitui import engine
-from kpitui.metrics.tables import instant, interval_of, table_view
+from kpitui.metrics.tables import instant, interval_of, midnight, table_view
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 _MONTHS = 12  # the monthly trend's length
@@ -35,11 +35,18 @@ def _month_start(day: date, back: int = 0) -> date:
     return date(months // 12, months % 12 + 1, 1)
 
 
-def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: int = 200) -> NpsMetrics:
-    """NPS for the window ending `as_of`, the previous window, the monthly trend, segments and comments; an export
-    without dates is scored as a whole."""
-    end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
-    start, before = end - timedelta(days=window_days), end - timedelta(days=2 * window_days)
+def window_bound(as_of: date, window_days: int, back: int, zone: str) -> datetime:
+    """The local midnight `back` windows before the end of the window ending `as_of`: 0 its end, 1 its start, 2 the
+    previous window's start."""
+    return midnight(as_of + timedelta(days=1 - back * window_days), zone)
+
+
+def compute_nps(
+    responses: Any, as_of: date, window_days: int = 90, comments: int = 200, timezone: str = "UTC"
+) -> NpsMetrics:
+    """NPS for the window ending `as_of`, the previous window, the monthly trend, segments and comments, days and
+    months in the survey's time zone; an export without dates is scored as a whole."""
+    end, start, before = (window_bound(as_of, window_days, n, timezone) for n in (0, 1, 2))
     cursor = engine.cursor()
     try:
         table_view(cursor, "raw", responses)
@@ -67,7 +74,7 @@ def compute_nps(responses: Any, as_of: date, window_days: int = 90, comments: in
             detractors=detractors,
             margin_of_error=margin,
             previous_score=previous,
-            history=_history(cursor, as_of, end) if dated else (),
+            history=_history(cursor, as_of, end, timezone) if dated else (),
             distribution=tuple(counts),
             comments=_comments(cursor, comments),
             windowed=dated,
@@ -84,10 +91,10 @@ def _of_distribution(counts: list[int]) -> tuple[float | None, int, int, int, fl
     return nps_from_counts(sum(counts), sum(counts[9:]), sum(counts[:7]))
 
 
-def _history(cursor: Any, as_of: date, end: datetime) -> tuple[NpsPoint, ...]:
-    """NPS and responses per month (UTC), the 12 months ending with as_of's, up to `end`."""
+def _history(cursor: Any, as_of: date, end: datetime, zone: str) -> tuple[NpsPoint, ...]:
+    """NPS and responses per month of the survey's time zone, the 12 months ending with as_of's, up to `end`."""
     starts = [_month_start(as_of, back) for back in range(_MONTHS - 1, -1, -1)]
-    month, inside = interval_of("responded_at", [datetime(d.year, d.month, 1, tzinfo=UTC) for d in starts] + [end])
+    month, inside = interval_of("responded_at", [midnight(day, zone) for day in starts] + [end])
     rows = cursor.execute(f"SELECT {month} AS month, {NPS_COUNTS} FROM scored WHERE {inside} GROUP BY month").fetchall()
     by_month = {k: counts for k, *counts in rows}
     return tuple(

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kpitui import engine
 from kpitui.engine import sql_literal
-from kpitui.metrics.tables import instant, interval_of, table_view
+from kpitui.metrics.tables import instant, interval_of, midnight, table_view
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
 SOLVED = ("solved", "closed", "resolved")
@@ -38,11 +37,6 @@ class SupportSettings:
     sla_minutes: tuple[tuple[str, float], ...] = ()
     business: bool = False
     timezone: str = "UTC"
-
-
-def _midnight(day: date, zone: str) -> datetime:
-    """The instant a day starts on the helpdesk's clock."""
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
 
 
 def sla_warnings(priorities: set[str], targets: dict[str, float]) -> list[str]:
@@ -103,7 +97,7 @@ def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> Sup
     `tickets`: a scan of export files, or a canonical frame."""
     zone = settings.timezone
     start, end = period_of(settings, as_of)
-    previous = _midnight(as_of + timedelta(days=1 - 2 * settings.period_days), zone)
+    previous = midnight(as_of + timedelta(days=1 - 2 * settings.period_days), zone)
     cursor = engine.cursor()
     table_view(cursor, "tickets", tickets)
     has_created, has_minutes = cursor.execute(
@@ -182,8 +176,8 @@ def _figures(query, in_period: str, in_previous: str, with_targets: bool) -> dic
 
 def period_of(settings: SupportSettings, as_of: date) -> tuple[datetime, datetime]:
     """The period [start, end): `end` the midnight after `as_of` in the helpdesk's zone."""
-    end = _midnight(as_of + timedelta(days=1), settings.timezone)
-    return _midnight(as_of + timedelta(days=1 - settings.period_days), settings.timezone), end
+    end = midnight(as_of + timedelta(days=1), settings.timezone)
+    return midnight(as_of + timedelta(days=1 - settings.period_days), settings.timezone), end
 
 
 def known_view(cursor: Any, settings: SupportSettings, end: datetime) -> None:
@@ -241,7 +235,7 @@ def _history(query, zone: str, end: datetime) -> tuple[SupportPoint, ...]:
     last = (end - timedelta(microseconds=1)).date()
     month = last.year * 12 + last.month - 1  # months since year 0
     starts = [date(m // 12, m % 12 + 1, 1) for m in range(month - 11, month + 1)]
-    interval, inside = interval_of("created", [_midnight(day, zone) for day in starts] + [end])
+    interval, inside = interval_of("created", [midnight(day, zone) for day in starts] + [end])
     rows = {k: (n, median) for k, n, median in query(
         f"SELECT {interval} AS k, count(*), median(first_reply) FROM k WHERE {inside} GROUP BY 1")}  # fmt: skip
     return tuple(
@@ -253,7 +247,7 @@ def _history(query, zone: str, end: datetime) -> tuple[SupportPoint, ...]:
 def _daily(query, zone: str, start: datetime, end: datetime) -> tuple[tuple[str, int], ...]:
     """Tickets created per day of the period, on the helpdesk's clock."""
     days = [start.date() + timedelta(days=k) for k in range((end.date() - start.date()).days)]
-    interval, inside = interval_of("created", [_midnight(day, zone) for day in days] + [end])
+    interval, inside = interval_of("created", [midnight(day, zone) for day in days] + [end])
     counts = dict(query(f"SELECT {interval} AS k, count(*) FROM k WHERE {inside} GROUP BY 1"))
     return tuple((day.isoformat(), int(counts.get(k, 0))) for k, day in enumerate(days))
 

@@ -4,8 +4,14 @@ of instants they are compared with."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+
+def midnight(day: date, zone: str) -> datetime:
+    """The instant a day starts in a source's time zone."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
 
 
 def instant(moment: datetime) -> str:
