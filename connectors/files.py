@@ -29,6 +29,7 @@ _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
 _BLOCK = 1 << 24  # bytes looked at at once when counting
 _NON_SPACE = re.compile(rb"\S")
+_NAMED_UTC = re.compile(r"\(\s*(?:in\s+)?UTC\s*\)", re.IGNORECASE)  # Typeform's `Submit Date (UTC)`, `(in UTC)`
 _UNFIT_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error")  # pyarrow's word for a value it cannot type
 
 
@@ -344,15 +345,21 @@ def csv_parsers(formats: tuple[str, ...]) -> tuple:
     return (*([pacsv.ISO8601] if iso else []), *(fmt for fmt in formats if fmt not in ISO_LIKE))
 
 
+def zone_of(header: str, zone: str) -> str:
+    """The time zone a column's naive times are in: UTC when its name says so, else the source's `timezone`."""
+    return "UTC" if _NAMED_UTC.search(header) else zone
+
+
 def localized_times(table: pa.Table, columns: list[str | None], zone: str) -> pa.Table:
-    """The table with the named columns the CSV reader typed as naive wall times read in `zone` once, as
-    instants (an hour repeated when clocks go back is taken as the later one, as the engine reads text times)."""
+    """The table with the named columns the CSV reader typed as naive wall times read once in `zone` (UTC for a
+    column named so, `zone_of`), as instants (an hour repeated when clocks go back is taken as the later one, as
+    the engine reads text times)."""
     for column in columns:
         if column is None or not pa.types.is_timestamp(table.schema.field(column).type):
             continue
-        values = table[column]
-        if zone != "UTC":
-            values = pc.assume_timezone(values, timezone=zone, ambiguous="latest", nonexistent="latest")
+        values, local = table[column], zone_of(column, zone)
+        if local != "UTC":
+            values = pc.assume_timezone(values, timezone=local, ambiguous="latest", nonexistent="latest")
         index = table.schema.get_field_index(column)
         table = table.set_column(index, column, values.cast(pa.timestamp("us", tz="UTC")))
     return table

@@ -21,6 +21,7 @@ from connectors.files import (
     localized_times,
     normalise_header,
     read_csv_strings,
+    zone_of,
 )
 from connectors.paths import expand_path
 from connectors.scan import ConvertedPart, TableScan, fresh_name
@@ -233,7 +234,7 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     checks = [(f"NOT {_present(score_col, kinds)}", "no score"),
               (f"{sql.typed_name('score')} IS NULL", "score is not a whole number 0–10")]  # fmt: skip
     if date_col:
-        fields["responded_at"] = _date_reading(cursor, name, date_col, kinds[date_col], zone, order)
+        fields["responded_at"] = _date_reading(cursor, name, date_col, kinds[date_col], zone_of(date_col, zone), order)
         checks.append(
             (
                 f"{_present(date_col, kinds)} AND {sql.typed_name('responded_at')} IS NULL",

@@ -20,6 +20,7 @@ from connectors.files import (
     localized_times,
     normalise_header,
     read_csv_strings,
+    zone_of,
 )
 from connectors.paths import expand_path
 from connectors.scan import ConvertedPart, TableScan, fresh_name
@@ -243,7 +244,10 @@ class _Conversion:
         if kind == "number":
             return column if field in _NUMBERS else f"CAST({column} AS VARCHAR)"
         if field in _TIMES:
-            typed, reason = sql.time(value, self.zone, self.formats[field]), f"unreadable {header!r} date"
+            typed, reason = (
+                sql.time(value, zone_of(header, self.zone), self.formats[field]),
+                f"unreadable {header!r} date",
+            )
         elif field in _MINUTES:
             typed, reason = sql.number(value), f"{header!r} is not a number"
         elif field in _HMS_OR_MINUTES:

@@ -219,6 +219,35 @@ def test_survey_window_and_months_are_the_sources_time_zone(tmp_path, capsys):
     assert (shown["responses"], shown["previous_score"]) == (3, -100.0)
 
 
+@pytest.mark.parametrize("extra", ["", "3,soon,open\n"])  # an unreadable date: the column is read as text
+def test_a_ticket_time_column_named_utc_is_read_as_utc(tmp_path, extra):
+    """A helpdesk in Paris whose export names its creation column `(UTC)`: 2026-11-20 23:30 is UTC (00:30 on
+    11-21 in Paris), not Paris time."""
+    export = tmp_path / "tickets.csv"
+    export.write_text(f"Id,Created (UTC),Status\n1,2026-11-20 23:30,open\n2,2026-11-20 10:00,open\n{extra}")
+    options = {"path": str(export), "timezone": "Europe/Paris", "columns": {"created": "Created (UTC)"}}
+    created = scanned(tickets.load(options).frames["tickets"])["created"].astype(str)
+    assert list(created) == ["2026-11-20 23:30:00+00:00", "2026-11-20 10:00:00+00:00"]
+
+
+@pytest.mark.parametrize("extra", ["", "c,5,completed,soon\n"])  # an unreadable date: the column is read as text
+def test_a_date_column_named_utc_is_read_as_utc_whatever_the_sources_zone(tmp_path, extra):
+    """Typeform writes `Submit Date (UTC)`: with `timezone = "America/Los_Angeles"` (for the window's days) its
+    2026-11-21 05:00:00 is still 05:00 UTC, the evening of 11-20 in Los Angeles: in the window ending 11-20."""
+    export = tmp_path / "typeform.csv"
+    export.write_text(
+        "#,How likely are you to recommend us?,Response Type,Submit Date (UTC)\n"
+        f"a,10,completed,2026-11-21 05:00:00\nb,0,completed,2026-11-21 09:00:00\n{extra}"
+    )
+    result = nps.load({"path": str(export), "timezone": "America/Los_Angeles"})
+    assert list(scanned(result.frames["responses"])["responded_at"].astype(str)) == [
+        "2026-11-21 05:00:00+00:00",
+        "2026-11-21 09:00:00+00:00",
+    ]
+    m = compute_nps(result.frames["responses"], date(2026, 11, 20), timezone="America/Los_Angeles")
+    assert (m.responses, m.score) == (1, 100.0)  # a; b is 01:00 on 11-21 in Los Angeles
+
+
 @pytest.mark.parametrize(
     ("as_of", "window", "previous", "november", "comments", "segments"),
     [
