@@ -203,18 +203,7 @@ def test_survey_window_and_months_are_the_sources_time_zone(tmp_path, capsys):
     assert (history["2026-08"], history["2026-10"], history["2026-11"]) == ((-100.0, 1), (50.0, 2), (100.0, 1))
     config = tmp_path / "kpitui.toml"
     config.write_text(f'[sources.survey]\ntype = "nps"\npath = "{export}"\ntimezone = "America/Los_Angeles"\n')
-    argv = [
-        "snapshot",
-        "--config",
-        str(config),
-        "--as-of",
-        "2026-11-20",
-        "--format",
-        "json",
-        "--data-dir",
-        str(tmp_path),
-    ]
-    assert run(argv) == 0
+    assert run(["snapshot", "--config", str(config), "--as-of", "2026-11-20", "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)["nps"]
     assert (shown["responses"], shown["previous_score"]) == (3, -100.0)
 
