@@ -142,8 +142,8 @@ def _guarded(work: Callable[[], Any], settings: WarehouseSettings) -> Any:
 class WarehouseEvents:
     """A property's events in BigQuery as the funnel's `events`: the funnel's SQL runs there."""
 
-    def __init__(self, settings: WarehouseSettings, client: Any, daily: set[str]) -> None:
-        self.settings, self.client, self.daily = settings, client, daily
+    def __init__(self, settings: WarehouseSettings, client: Any, daily: set[str], active: bool = False) -> None:
+        self.settings, self.client, self.daily, self.active = settings, client, daily, active
 
     def funnel_sql(self, plan: FunnelPlan) -> tuple[FunnelQuery, str]:
         """The funnel's query object and its BigQuery SQL over the days the plan's spans read."""
@@ -158,7 +158,7 @@ class WarehouseEvents:
 
     def engagement_sql(self, plan: EngagementPlan) -> str:
         """Engagement's BigQuery SQL over the days the plan reads."""
-        events = events_sql(self.settings.dataset, plan.first, plan.as_of, self.daily, ())
+        events = events_sql(self.settings.dataset, plan.first, plan.as_of, self.daily, (), self.active)
         return to_bigquery(plan.single("SELECT 1 AS x"), events, ())
 
     def engagement_cost(self, plan: EngagementPlan) -> int:
@@ -200,8 +200,8 @@ class WarehouseEvents:
 
 class BigQuerySource:
     """A GA4 source read from its BigQuery export: each `load()` lists the dataset's tables (which checks the
-    credentials and the dataset, and says which days have their daily table); the funnel's figures are computed
-    there when the snapshot asks for them."""
+    credentials and the dataset, and says which days have their daily table) and reads the newest one's columns
+    (whether it has `is_active_user`); the funnel's figures are computed there when the snapshot asks for them."""
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.settings = WarehouseSettings.of(options)
@@ -225,8 +225,13 @@ class BigQuerySource:
         intraday = [name for name in tables if name.startswith("events_intraday_")]
         if not daily and not intraday:
             raise ConnectorError(f"BigQuery: {dataset} holds no GA4 export tables (events_YYYYMMDD)")
+        newest = f"{dataset}.events_{max(daily)}" if daily else f"{dataset}.{max(intraday)}"
+        columns = _guarded(lambda: [f.name for f in client.get_table(newest, retry=retry).schema], self.settings)
+        active = "is_active_user" in columns
         report = SourceReport(rows=len(daily) + len(intraday), layout="GA4 BigQuery export (warehouse)", unit="tables")
-        report.requests = 1
+        report.requests = 2
         if daily:
             report.columns_used["daily tables"] = f"{min(daily)}…{max(daily)}"
-        return SourceResult({"events": WarehouseEvents(self.settings, client, daily)}, report)
+        if active:
+            report.columns_used["active users"] = "is_active_user"
+        return SourceResult({"events": WarehouseEvents(self.settings, client, daily, active)}, report)

@@ -27,6 +27,7 @@ _JSON_COLUMNS = {  # an NDJSON export's columns as read: text throughout (BigQue
     "user_id": "VARCHAR",
     "event_params": f"STRUCT(key VARCHAR, value {_TEXT_VALUE})[]",
     "traffic_source": "STRUCT(source VARCHAR, medium VARCHAR, name VARCHAR)",
+    "is_active_user": "BOOLEAN",
 }
 _JSON_COLUMN_TYPES = "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in _JSON_COLUMNS.items()) + "}"
 _JSON_EVENT = "STRUCT(" + ", ".join(f"{name} {kind}" for name, kind in _JSON_COLUMNS.items()) + ")"  # a line's type
@@ -66,6 +67,7 @@ class EventFile:
         ids = [f"CAST({c} AS VARCHAR)" for c in _USER_COLUMNS if c in types]  # the client id, else the login
         user = ids[0] if len(ids) == 1 else f"COALESCE({', '.join(ids)})"
         login = "CAST(user_id AS VARCHAR)" if "user_id" in types else "NULL"
+        active = "TRY_CAST(is_active_user AS BOOLEAN)" if "is_active_user" in types else "CAST(NULL AS BOOLEAN)"
         value = {key: self._param(key, types) for key in dict.fromkeys([*DEFAULT_PARAMS, *params])}
         touch = set(re.findall(r"\b(source|medium|name)\b", types.get("traffic_source", "")))
         attribution = {
@@ -81,6 +83,7 @@ class EventFile:
             f"{login} AS login_id",
             f"{value['ga_session_id']} AS session_id",
             *(f"{expression} AS {field}" for field, expression in attribution.items()),
+            f"{active} AS is_active_user",
             *(f"{expression} AS {_column(PARAM_PREFIX + key)}" for key, expression in value.items()),
             "row",
         ]

@@ -72,18 +72,22 @@ def param_column(index: int) -> str:
     return f"kpitui_param_{index}"
 
 
-def events_sql(dataset: Dataset, first: date, last: date, daily: set[str], params: tuple[str, ...]) -> str:
+def events_sql(
+    dataset: Dataset, first: date, last: date, daily: set[str], params: tuple[str, ...], active: bool | None = None
+) -> str:
     """BigQuery SQL of the canonical events from `first` to `last` (local days): the daily tables between them,
     and the intraday tables of the days that have no daily table (`daily`: the suffixes that do). `seq` orders
-    a user's events by time, then name, then GA4's bundle sequence."""
+    a user's events by time, then name, then GA4's bundle sequence. `active`, for engagement: True selects the
+    export's `is_active_user`, False a null one (exports before mid-2023 have none); the funnel leaves it out."""
     suffixes = [suffix(day) for day in days_between(first, last)]
+    raw = _RAW_COLUMNS + (", is_active_user" if active else "")
     parts = [
-        f"SELECT {_RAW_COLUMNS} FROM {dataset.tables('events_')} "
+        f"SELECT {raw} FROM {dataset.tables('events_')} "
         f"WHERE _TABLE_SUFFIX BETWEEN {_literal(suffixes[0])} AND {_literal(suffixes[-1])}"
     ]
     if missing := [s for s in suffixes if s not in daily]:
         parts.append(
-            f"SELECT {_RAW_COLUMNS} FROM {dataset.tables('events_intraday_')} "
+            f"SELECT {raw} FROM {dataset.tables('events_intraday_')} "
             f"WHERE _TABLE_SUFFIX IN ({', '.join(map(_literal, missing))})"
         )
     touch = {field: f"COALESCE({_param(field)}, traffic_source.{name})" for field, name in _TOUCH_FIELDS.items()}
@@ -94,6 +98,7 @@ def events_sql(dataset: Dataset, first: date, last: date, daily: set[str], param
         f"{touch['source']} AS source",
         f"{touch['medium']} AS medium",
         "event_timestamp AS t",
+        *([] if active is None else ["is_active_user" if active else "CAST(NULL AS BOOL) AS is_active_user"]),
         "ROW_NUMBER() OVER (PARTITION BY user_pseudo_id ORDER BY event_timestamp, event_name, "
         "event_bundle_sequence_id) AS seq",
         *(f"{_param(key)} AS {param_column(i)}" for i, key in enumerate(params)),

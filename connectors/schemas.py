@@ -96,6 +96,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "source": STR,
         "medium": STR,
         "campaign": STR,
+        "is_active_user": BOOL,  # GA4's own flag for the user's day, where the export has it
         "params": ANY,
     },
     "funnel_steps": {"step_index": INT, "step_name": STR, "users": FLOAT, "segment": STR},

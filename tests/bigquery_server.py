@@ -1,4 +1,4 @@
-"""A BigQuery-shaped REST server on 127.0.0.1 for tests: OAuth tokens for a service account, tables.list,
+"""A BigQuery-shaped REST server on 127.0.0.1 for tests: OAuth tokens for a service account, tables.list, tables.get,
 jobs.insert (dry runs with `totalBytesProcessed`), jobs.get and jobs.getQueryResults with paged rows. Queries run
 on DuckDB over GA4-shaped tables (transpiled by sqlglot); failures and slow jobs are set per test."""
 
@@ -140,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(Failure("", 401, "unauthorized", "Request is missing required authentication"))
         if parts[-1] == "tables" and method == "GET":
             return self._send(200, self._tables(parts[3], parts[5]))
+        if parts[-2] == "tables" and method == "GET":
+            return self._send(200, self._table(parts[3], parts[5], parts[-1]))
         if parts[-1] == "jobs" and method == "POST":
             return self._send(200, self._insert(parts[3], body))
         if parts[-2] == "jobs" and method == "GET":
@@ -162,6 +164,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if "*" not in name
             ]
         }
+
+    def _table(self, project: str, dataset: str, table: str) -> dict:
+        """tables.get: the table's top-level columns (their types as BigQuery names them, roughly)."""
+        columns = self.server_state.cursor.execute(f'DESCRIBE "{project}".{dataset}."{table}"').fetchall()
+        kind = lambda t: "RECORD" if t.startswith("STRUCT") else {"VARCHAR": "STRING", "BIGINT": "INTEGER"}.get(t, t)  # noqa: E731
+        return {
+            "tableReference": {"projectId": project, "datasetId": dataset, "tableId": table},
+            "schema": {"fields": [{"name": name, "type": kind(t), "mode": "REPEATED" if t.endswith("[]") else
+                                   "NULLABLE"} for name, t, *_ in columns]},
+        }  # fmt: skip
 
     def _insert(self, project: str, body: dict) -> dict:
         state = self.server_state

@@ -37,16 +37,18 @@ class Warehouse:
     """GA4's export tables in DuckDB, named and shaped as in BigQuery; `events_*` also matches the intraday tables
     (their suffix `intraday_YYYYMMDD`), as a BigQuery wildcard does."""
 
-    def __init__(self, cursor) -> None:
+    def __init__(self, cursor, active: bool = False) -> None:
+        """`active`: the tables have GA4's `is_active_user` (each row's last value), as exports since mid-2023."""
         self.cursor, self.tables = cursor, []
+        self.columns = _COLUMNS + (", is_active_user BOOLEAN" if active else "")
         cursor.execute(f"ATTACH ':memory:' AS \"{DATASET.project}\"")
         cursor.execute(f'CREATE SCHEMA "{DATASET.project}".{DATASET.dataset}')
 
     def table(self, name: str, rows: list[tuple]) -> None:
         where = f'"{DATASET.project}".{DATASET.dataset}.{name}'
-        self.cursor.execute(f"CREATE TABLE {where} ({_COLUMNS})")
+        self.cursor.execute(f"CREATE TABLE {where} ({self.columns})")
         if rows:
-            self.cursor.executemany(f"INSERT INTO {where} VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.cursor.executemany(f"INSERT INTO {where} VALUES ({', '.join('?' * len(rows[0]))})", rows)
         self.tables.append(name)
 
     def wildcards(self) -> None:

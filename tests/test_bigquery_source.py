@@ -59,13 +59,14 @@ def _service_account(path: Path, token_uri: str) -> None:
     )
 
 
-@pytest.fixture
-def bigquery(tmp_path, monkeypatch):
-    """The server with the export's tables (the last day only intraday), and the environment Google's libraries
-    read: the key file and the API endpoint."""
+@pytest.fixture(params=[False], ids=["without is_active_user"])
+def bigquery(request, tmp_path, monkeypatch):
+    """The server with the export's tables (the last day only intraday; with `is_active_user`, false for u3, when
+    the test asks for it), and the environment Google's libraries read: the key file and the API endpoint."""
     cursor = engine.cursor()
-    warehouse = Warehouse(cursor)
-    days = by_day(exported(ROWS))
+    warehouse = Warehouse(cursor, active=request.param)
+    rows = [(*row, row[0] != "u3") for row in exported(ROWS)] if request.param else exported(ROWS)
+    days = by_day(rows)
     for day in days_between(SPANS.first_read, SPANS.last_day)[:-1]:
         warehouse.table(f"events_{suffix(day)}", days.get(suffix(day), []))
     warehouse.table(f"events_intraday_{suffix(AS_OF)}", days.get(suffix(AS_OF), []))
@@ -105,13 +106,27 @@ def test_engagement_comes_from_the_warehouse(bigquery):
     assert metrics == compute_engagement(canonical(ROWS), AS_OF)
     assert bigquery.tokens_issued == 1  # the key was exchanged for a token at its token_uri
     project = f"/bigquery/v2/projects/{DATASET.project}"
-    assert bigquery.requests[:4] == [
+    assert bigquery.requests[:5] == [
         "POST /token",
         f"GET {project}/datasets/{DATASET.dataset}/tables",
+        f"GET {project}/datasets/{DATASET.dataset}/tables/events_{suffix(days_between(SPANS.first_read, AS_OF)[-2])}",
         f"POST {project}/jobs",  # the dry run
         f"POST {project}/jobs",  # the job
     ]
     assert len(bigquery.queries) == 1 and "_TABLE_SUFFIX BETWEEN" in bigquery.queries[0]
+
+
+@pytest.mark.parametrize("bigquery", [True], ids=["with is_active_user"], indirect=True)
+def test_engagement_counts_gas_active_users_where_the_export_has_them(bigquery):
+    """u3 (11-18) was not an active user: DAU u1; WAU and MAU u1, u2; as over the same events in a file."""
+    from kpitui.metrics.engagement import compute_engagement
+
+    source = BigQuerySource(bigquery.options).load()
+    metrics = compute_engagement(source.frames["events"], AS_OF)
+    assert (metrics.dau, metrics.wau, metrics.mau) == (1, 2, 2)
+    flagged = canonical(ROWS).assign(is_active_user=lambda frame: frame["user_id"] != "u3")
+    assert metrics == compute_engagement(flagged, AS_OF)
+    assert source.report.columns_used["active users"] == "is_active_user"
 
 
 def test_rows_come_back_in_pages(bigquery):

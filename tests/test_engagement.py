@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors import ga4
 from connectors.frames import conform
 from kpitui.metrics.engagement import LOOKBACK_DAYS, compute_engagement
 
@@ -91,6 +92,33 @@ def test_a_configured_lead_event():
     assert m.lead_velocity_rate == pytest.approx(4.0)
 
 
+@pytest.mark.parametrize("layout", ["parquet", "ndjson", "csv"])
+def test_ga4s_is_active_user_decides_who_is_active(tmp_path, layout):
+    """A BigQuery export with `is_active_user` (GA4's Active users): on as_of Friday 20 November `a` is active,
+    `b` visited without engaging (active on 11-15), `c` only visited without engaging. DAU a = 1; WAU and MAU a, b
+    = 2; daily active users sum to 2 (11-15: b; 11-20: a): stickiness 2/30 ÷ 2. Retention counts every visit:
+    the week of 11-16 is a's and c's first (2 users), b's first was the week before, and b came back in this one."""
+    import duckdb
+
+    rows = [("a", "2026-11-20 09:00", True), ("b", "2026-11-15 10:00", True), ("b", "2026-11-20 10:00", False),
+            ("c", "2026-11-20 11:00", False)]  # fmt: skip
+    values = ", ".join(
+        f"('{u}', 'page_view', CAST(epoch_us(TIMESTAMPTZ '{t}+00') AS BIGINT), {str(active).lower()})"
+        for u, t, active in rows
+    )
+    export = tmp_path / f"events.{layout}"
+    written = {"parquet": "FORMAT PARQUET", "ndjson": "FORMAT JSON", "csv": "HEADER"}[layout]
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM (VALUES {values}) AS e(user_pseudo_id, event_name, event_timestamp, is_active_user)) "
+        f"TO '{export}' ({written})"
+    )
+    m = compute_engagement(ga4.load({"path": str(export)}).frames["events"], date(2026, 11, 20), period_days=30)
+    assert (m.dau, m.wau, m.mau) == (1, 2, 2)
+    assert m.stickiness == pytest.approx(2 / 30 / 2)
+    cohorts = {c.week: (c.users, c.returning) for c in m.retention}
+    assert (cohorts["2026-11-16"], cohorts["2026-11-09"]) == ((2, (1.0,)), (1, (1.0, 1.0)))
+
+
 def test_no_events_gives_nulls_not_zeros():
     m = compute_engagement(events([]), date(2026, 11, 20))
     assert (m.dau, m.wau, m.mau) == (0, 0, 0)
@@ -100,23 +128,26 @@ def test_no_events_gives_nulls_not_zeros():
 # --- the brute-force reference ---------------------------------------------------------------------------------
 
 
-def reference(rows: list[tuple[str, str, datetime]], as_of: date, period: int, zone: str, lead: str) -> dict:
-    """Every figure by its definition, day by day in the zone."""
+def reference(rows: list[tuple[str, str, datetime, bool | None]], as_of: date, period: int, zone: str,
+              lead: str) -> dict:  # fmt: skip
+    """Every figure by its definition, day by day in the zone: active users are those with an event GA4 does not
+    flag inactive (`is_active_user` false), retention counts every visit."""
     tz = ZoneInfo(zone)
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tz)
-    local = [(u, name, t.astimezone(tz).date()) for u, name, t in rows if t < end]
-    days_active = lambda first, last: {u for u, _, d in local if first <= d <= last}  # noqa: E731
+    local = [(u, name, t.astimezone(tz).date(), flag) for u, name, t, flag in rows if t < end]
+    days_active = lambda first, last: {u for u, _, d, flag in local if first <= d <= last and flag is not False}  # noqa: E731
+    days_seen = lambda first, last: {u for u, _, d, _ in local if first <= d <= last}  # noqa: E731
     month = [as_of - timedelta(days=n) for n in range(30)]
     mau = days_active(month[-1], as_of)
     daily = [len(days_active(d, d)) for d in month]
-    leads = lambda first, last: {u for u, n, d in local if n == lead and first <= d <= last}  # noqa: E731
+    leads = lambda first, last: {u for u, n, d, _ in local if n == lead and first <= d <= last}  # noqa: E731
     now = len(leads(as_of - timedelta(days=period - 1), as_of))
     before = len(leads(as_of - timedelta(days=2 * period - 1), as_of - timedelta(days=period)))
     monday = as_of - timedelta(days=as_of.weekday())
     weeks = [monday - timedelta(weeks=8 - k) for k in range(9)]
     lookback = min(weeks[0] - timedelta(days=LOOKBACK_DAYS), as_of - timedelta(days=2 * period - 1))
     first: dict[str, date] = {}
-    for u, _, d in local:
+    for u, _, d, _ in local:
         if d >= lookback:
             first[u] = min(first.get(u, d), d)
     retention = []
@@ -124,7 +155,7 @@ def reference(rows: list[tuple[str, str, datetime]], as_of: date, period: int, z
         members = {u for u, d in first.items() if week <= d < week + timedelta(days=7)}
         cells = []
         for j in range(9 - k):
-            back = days_active(week + timedelta(weeks=j), week + timedelta(weeks=j, days=6))
+            back = days_seen(week + timedelta(weeks=j), week + timedelta(weeks=j, days=6))
             cells.append(len(members & back) / len(members) if members else None)
         retention.append((week.isoformat(), len(members), tuple(cells)))
     return {
@@ -146,8 +177,11 @@ AS_OFS = [date(2026, 11, 20), date(2026, 11, 1), date(2027, 1, 3)]  # a Friday; 
         st.tuples(
             st.sampled_from(["a", "b", "c", "d", "e", "f"]),
             st.sampled_from(["page_view", "sign_up"]),
-            st.integers(min_value=-200 * 24, max_value=2 * 24),  # hours around as_of's end
+            st.one_of(  # hours around as_of's end: any, or in the last week's days
+                st.integers(min_value=-200 * 24, max_value=2 * 24), st.integers(min_value=-8 * 24, max_value=24)
+            ),
             st.integers(min_value=0, max_value=59),
+            st.sampled_from([None, True, False]),  # GA4's is_active_user, where the export has it
         ),
         max_size=40,
     ),
@@ -157,8 +191,9 @@ AS_OFS = [date(2026, 11, 20), date(2026, 11, 1), date(2027, 1, 3)]  # a Friday; 
 )
 def test_engagement_matches_the_reference(drawn, as_of, period, zone):
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
-    rows = [(u, name, end + timedelta(hours=h, minutes=m)) for u, name, h, m in drawn]
-    frame = events([(u, name, t.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")) for u, name, t in rows])
+    rows = [(u, name, end + timedelta(hours=h, minutes=m), flag) for u, name, h, m, flag in drawn]
+    frame = events([(u, name, t.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")) for u, name, t, _ in rows])
+    frame["is_active_user"] = pd.array([flag for *_, flag in rows], dtype="boolean")
     m = compute_engagement(frame, as_of, period_days=period, timezone=zone)
     want = reference(rows, as_of, period, zone, "sign_up")
     assert (m.dau, m.wau, m.mau) == (want["dau"], want["wau"], want["mau"])

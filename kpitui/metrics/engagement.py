@@ -57,13 +57,14 @@ class EngagementPlan:
         return f"WITH {self._figures()}"
 
     def _spans(self) -> dict[str, str]:
-        """The spans a user is counted in when one of their events meets the condition (`d` its local day)."""
+        """The spans a user is counted in when one of their events meets the condition (`d` its local day;
+        `active` unless GA4's `is_active_user` says the user was not active that day)."""
         last = self.day(self.as_of)
         period0, previous0 = last - self.period_days + 1, last - 2 * self.period_days + 1
         lead, signup = (f"event_name = {sql_literal(name)}" for name in (self.lead_event, SIGN_UP))
         return {
-            "wau": f"d >= {last - WEEK_DAYS + 1}",
-            "mau": f"d >= {last - MONTH_DAYS + 1}",
+            "wau": f"active AND d >= {last - WEEK_DAYS + 1}",
+            "mau": f"active AND d >= {last - MONTH_DAYS + 1}",
             "lead0": f"{lead} AND d >= {period0}",
             "lead1": f"{lead} AND d >= {previous0} AND d < {period0}",
             "signups": f"{signup} AND d >= {period0}",
@@ -75,9 +76,10 @@ class EngagementPlan:
         return ["cohort", "users", *self._spans(), *weeks, *(f"day{n}" for n in range(MONTH_DAYS))]
 
     def _figures(self) -> str:
-        """The figures' CTE and SELECT: one pass over the events gives each user's first active day, which spans
-        they were active (or a lead) in, and the weeks since the oldest cohort's Monday and the days of the last
-        30 they were active on, as sets of bits (bit n set: active in week n, on day n); then, per first-visit
+        """The figures' CTE and SELECT: one pass over the events gives each user's first visit day, which spans
+        they were active (or a lead) in, and the weeks since the oldest cohort's Monday they visited in and the
+        days of the last 30 they were active on, as sets of bits (bit n set: seen in week n, active on day n);
+        retention counts every visit, DAU, WAU and MAU only active users (GA4's Active users); then, per first-visit
         week (null: first seen before the oldest cohort's week), its users, those counted in each span, and
         those active in each week and on each day."""
         week0, month0 = self.day(self.first_week), self.day(self.as_of) - MONTH_DAYS + 1
@@ -92,8 +94,9 @@ class EngagementPlan:
         return (
             f"users AS (SELECT min(d) AS first_day, {flags}, "
             f"bit_or(CASE WHEN d >= {week0} THEN 1 << ((d - {week0}) // 7) END) AS weeks, "
-            f"bit_or(CASE WHEN d >= {month0} THEN 1 << (d - {month0}) END) AS days "
-            f"FROM (SELECT user_id, event_name, {self.calendar.day_of(self.first, self.as_of)} AS d FROM events "
+            f"bit_or(CASE WHEN active AND d >= {month0} THEN 1 << (d - {month0}) END) AS days "
+            f"FROM (SELECT user_id, event_name, is_active_user IS NOT FALSE AS active, "
+            f"{self.calendar.day_of(self.first, self.as_of)} AS d FROM events "
             f"WHERE user_id IS NOT NULL AND t >= {lo} AND t < {hi}) GROUP BY user_id) "
             f"SELECT CASE WHEN first_day >= {week0} THEN (first_day - {week0}) // 7 END AS cohort, count(*) AS users, "
             f"{', '.join(counts)} FROM users GROUP BY 1"
