@@ -11,6 +11,7 @@ from connectors.registry import CONNECTORS, SECTION_OF, SECTIONS, Connector, fee
 from kpitui.config import Config, SourceConfig
 from kpitui.metrics import MetricsError
 from kpitui.model import Snapshot, SourceStatus, to_plain
+from kpitui.provenance import code_digest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,7 +217,8 @@ StoredSections = dict[str, tuple[str, Any]]  # section → (the key of what it w
 
 def section_key(section: str, config: Config, states: dict[str, SourceState], as_of: date) -> str | None:
     """What a file-fed section is computed from: the files read (their signatures), as_of, the settings and the
-    kpitui version; None when no source feeding it has read files, or one feeding it is not files."""
+    code (`provenance.code_digest`); None when no source feeding it has read files, or one feeding it is not
+    files."""
     if not _fed_by_files(config, section):
         return None
     read = sorted(
@@ -227,8 +229,6 @@ def section_key(section: str, config: Config, states: dict[str, SourceState], as
     if not read:
         return None
     import hashlib
-
-    from kpitui import __version__
 
     options = [sorted(config.sources[name].options.items()) for name, _ in read]
     settings = (
@@ -243,7 +243,7 @@ def section_key(section: str, config: Config, states: dict[str, SourceState], as
         sorted(config.fx.items()),
         config.currency,
     )
-    text = repr((__version__, section, as_of.isoformat(), settings, read))
+    text = repr((code_digest(), section, as_of.isoformat(), settings, read))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -85,6 +85,36 @@ def test_a_run_like_the_last_reads_no_file(files_config, tmp_path, monkeypatch, 
     }
 
 
+def test_sections_computed_by_other_code_are_computed_again(files_config, tmp_path, monkeypatch, reads):
+    """`git pull` on an editable install keeps the version number: a stored section computed by the code before
+    (another digest of kpitui's and the connectors' modules) is not reused; the same code reuses it."""
+    run(files_config, tmp_path)
+    new_process(monkeypatch)
+    reads.clear()
+    monkeypatch.setattr(pipeline, "code_digest", lambda: "the code after a git pull")
+    run(files_config, tmp_path)
+    assert sorted(reads) == ["ga4", "nps", "tickets"]
+    new_process(monkeypatch)
+    reads.clear()
+    run(files_config, tmp_path)
+    assert reads == []
+
+
+def test_the_code_digest_changes_with_any_module(tmp_path, monkeypatch):
+    """The digest covers every module of kpitui and the connectors, by content."""
+    from kpitui.provenance import digest_of
+
+    package = tmp_path / "package"
+    (package / "metrics").mkdir(parents=True)
+    (package / "metrics" / "nps.py").write_text("PROMOTERS = 9\n")
+    (package / "README.md").write_text("not code")
+    before = digest_of([package])
+    (package / "README.md").write_text("still not code")
+    assert digest_of([package]) == before
+    (package / "metrics" / "nps.py").write_text("PROMOTERS = 10\n")
+    assert digest_of([package]) != before
+
+
 def test_a_run_like_the_last_keeps_the_sections_that_join_billing_and_files(demo, tmp_path, monkeypatch, reads):
     """With a billing source, the customers and acquisition sections join the book with the files' rows: a run
     like the last reads those files again (the book is read anew each run). Before, it reused the file-fed sections
