@@ -154,6 +154,7 @@ class NpsMetrics:
     window_days: int = detail(90)
     change_is_significant: bool | None = detail(None)
     segments: tuple[tuple[str, float | None, int], ...] = detail(())
+    timezone: str = detail("UTC")  # the survey's: its window's days and its months
 
 
 @dataclass(frozen=True)

@@ -319,6 +319,19 @@ async def test_long_comments_wrap_to_the_width(tmp_path):
         assert table.ordered_rows[0].height < heights[0]  # re-wrapped to the wider screen
 
 
+async def test_the_nps_pane_names_the_surveys_time_zone(tmp_path):
+    """A survey source in Los Angeles: its window ends at midnight there, and the pane says so."""
+    survey = tmp_path / "survey.csv"
+    survey.write_text("id,score,created_at\n1,10,2026-11-20 10:00\n")
+    options = {"path": str(survey), "timezone": "America/Los_Angeles"}
+    app = app_for(Config(sources={"survey": SourceConfig("survey", "nps", 60.0, options)}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.ready.wait()
+        await pilot.press("3")
+        summary = str(app.query_one("#nps-summary").render())
+        assert summary.startswith("last 90 days (America/Los_Angeles): 1 promoters")
+
+
 async def test_a_report_only_ga4_source_fills_the_visitor_tiles(tmp_path):
     report = tmp_path / "users.csv"
     report.write_text(

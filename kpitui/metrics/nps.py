@@ -81,6 +81,7 @@ def compute_nps(
             window_days=window_days,
             change_is_significant=significant,
             segments=_segments(cursor),
+            timezone=timezone,
         )
     finally:
         cursor.close()

@@ -118,7 +118,8 @@ class NpsPane(Pane):
         )
         count_tile.show(fmt.number(n.responses), series=[p.responses for p in n.history], age=age, state=state)
         summary = Text()
-        window = f"last {n.window_days} days" if n.windowed else "whole export (no dates)"
+        zone = "" if n.timezone == "UTC" else f" ({clean(n.timezone, limit=40)})"
+        window = f"last {n.window_days} days{zone}" if n.windowed else "whole export (no dates)"
         summary.append(f"{window}: ", style="dim")
         summary.append(f"{n.promoters} promoters", style="green")
         summary.append(f" · {n.passives} passives · ")
