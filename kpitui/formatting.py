@@ -37,6 +37,11 @@ def number(value: float | None, digits: int = 0) -> str:
     return DASH if value is None else f"{value:,.{digits}f}"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 promoter`, `1,204 promoters`: a count and its noun."""
+    return f"{number(count)} {noun}{'' if count == 1 else 's'}"
+
+
 def minutes(value: float | None) -> str:
     """Minutes as `45m`, `3h 20m` or `2d 4h`."""
     if value is None:

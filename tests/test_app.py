@@ -329,7 +329,7 @@ async def test_the_nps_pane_names_the_surveys_time_zone(tmp_path):
         await app.ready.wait()
         await pilot.press("3")
         summary = str(app.query_one("#nps-summary").render())
-        assert summary.startswith("last 90 days (America/Los_Angeles): 1 promoters")
+        assert summary == "last 90 days (America/Los_Angeles): 1 promoter · 0 passives · 0 detractors"
 
 
 async def test_a_report_only_ga4_source_fills_the_visitor_tiles(tmp_path):

@@ -121,9 +121,9 @@ class NpsPane(Pane):
         zone = "" if n.timezone == "UTC" else f" ({clean(n.timezone, limit=40)})"
         window = f"last {n.window_days} days{zone}" if n.windowed else "whole export (no dates)"
         summary.append(f"{window}: ", style="dim")
-        summary.append(f"{n.promoters} promoters", style="green")
-        summary.append(f" · {n.passives} passives · ")
-        summary.append(f"{n.detractors} detractors", style="red")
+        summary.append(fmt.counted(n.promoters, "promoter"), style="green")
+        summary.append(f" · {fmt.counted(n.passives, 'passive')} · ")
+        summary.append(fmt.counted(n.detractors, "detractor"), style="red")
         if n.change_is_significant is not None:
             summary.append(
                 "  change is " + ("beyond" if n.change_is_significant else "within") + " the margin of error",
