@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from kpitui.durations import format_seconds
-from kpitui.formatting import age
+from kpitui.formatting import age, counted
 from kpitui.model import SourceStatus
 from kpitui.text import clean
 
@@ -44,8 +44,7 @@ class SourceStatusBar(Static):
             elif status.status == "ok":
                 line.append(f" {age(status.last_success, now)}", style="dim")
                 if status.warnings:
-                    count = len(status.warnings)
-                    line.append(f" · {count} warning{'s' if count > 1 else ''}", style="yellow")
+                    line.append(f" · {counted(len(status.warnings), 'warning')}", style="yellow")
                     warnings.extend(f"{name}: {warning}" for warning in status.warnings)
             elif status.error:
                 when = format_seconds(intervals.get(name, 0))
