@@ -1,5 +1,7 @@
 """Every support figure against a brute-force reference written from DESIGN.md section 4, ticket by ticket in
-Python, on random canonical tickets at several `as_of` dates, zones, periods, SLA targets and minute bases."""
+Python, on random canonical tickets at several `as_of` dates, zones, periods, SLA targets and minute bases: the
+period's figures, the previous period's, each priority's, volume per day, the weekday × hour heat map and the
+monthly history."""
 
 from __future__ import annotations
 
@@ -60,13 +62,16 @@ def _midnight(day: date, zone: str) -> datetime:
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     """Tickets created anywhere in the 75 days before `as_of`'s end and a day after, or a minute either side of
-    the period's bounds; their durations random, at the SLA targets, or ending a minute either side of `end`."""
+    the period's bounds and of the last three months' starts; their durations random, at the SLA targets, or
+    ending a minute either side of `end`."""
     as_of, period, zone = draw(st.sampled_from(AS_OFS)), draw(st.sampled_from([7, 30])), draw(st.sampled_from(ZONES))
     end = _midnight(as_of + timedelta(days=1), zone)
+    months = [as_of.year * 12 + as_of.month - 1 - back for back in range(3)]  # the history's latest month starts
     bounds = [
         end,
         _midnight(as_of + timedelta(days=1 - period), zone),
         _midnight(as_of + timedelta(days=1 - 2 * period), zone),
+        *(_midnight(date(m // 12, m % 12 + 1, 1), zone) for m in months),
     ]
     book = []
     for n in range(draw(st.integers(min_value=1, max_value=30))):  # (with no tickets, nothing says they have times)
@@ -136,6 +141,11 @@ def share(hits: list[bool]) -> float | None:
     return sum(hits) / len(hits) if hits else None
 
 
+def _month(moment: datetime) -> int:
+    """A time's month, counted from year 0."""
+    return moment.year * 12 + moment.month - 1
+
+
 def reference(book: list[Ticket], as_of: date, period: int, zone: str, targets: dict[str, float],
               business: bool) -> dict:  # fmt: skip
     """Every figure by its definition: the ticket as it stood at `end`, the midnight after `as_of` in the zone."""
@@ -167,6 +177,12 @@ def reference(book: list[Ticket], as_of: date, period: int, zone: str, targets: 
     negative = [t for t in book if any(v is not None and v < 0 for v in (t.reply, t.reply_business, t.solve,
                                                                           t.solve_business))]  # fmt: skip
     days = [as_of - timedelta(days=period - 1 - n) for n in range(period)]
+    clock = [(t.created.astimezone(tz).weekday(), t.created.astimezone(tz).hour) for t in in_period]
+    history = []  # per month of the zone, the 12 ending with as_of's: tickets created by `end`, median first reply
+    for m in (as_of.year * 12 + as_of.month - 1 - back for back in range(11, -1, -1)):
+        created = [t for t in book if t.created < end and _month(t.created.astimezone(tz)) == m]
+        answered = [r for t in created if (r := first_reply(t)) is not None]
+        history.append((f"{m // 12}-{m % 12 + 1:02d}", len(created), quantile(answered, 0.5)))
     return {
         "tickets": len(in_period),
         "backlog": sum(1 for t in book if t.created < end and not solved(t)),
@@ -184,6 +200,8 @@ def reference(book: list[Ticket], as_of: date, period: int, zone: str, targets: 
             1 for t, r in zip(in_period, replies) if business and r is None and known(t, t.reply, t.reply) is not None
         ),
         "daily": [(d.isoformat(), sum(1 for t in in_period if t.created.astimezone(tz).date() == d)) for d in days],
+        "history": history,
+        "heatmap": tuple(tuple(clock.count((weekday, hour)) for hour in range(24)) for weekday in range(7)),
     }
 
 
@@ -222,6 +240,10 @@ def test_support_matches_the_reference(case, targets, business):
     assert previous == close(want["previous"])
     assert (m.invalid_durations, m.without_business_minutes) == (want["invalid"], want["without_business"])
     assert list(m.daily) == want["daily"]
+    assert m.heatmap == want["heatmap"]
+    assert [(p.month, p.tickets, p.first_response_median) for p in m.history] == [
+        (month, n, None if median is None else pytest.approx(median)) for month, n, median in want["history"]
+    ]
     got = [(g.name, g.tickets, g.first_response_median, g.resolution_median, g.sla_breach_rate, g.target_minutes)
            for g in m.by_priority]  # fmt: skip
     assert got == [close(row) for row in by_priority(book, as_of, period, zone, goals, business)]
