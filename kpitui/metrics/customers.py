@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from kpitui import engine
 from kpitui.config import CustomersConfig
 from kpitui.metrics.free_mail import FREE_MAIL
-from kpitui.metrics.nps import NPS_COUNTS, nps_from_counts, window_bound
+from kpitui.metrics.nps import NPS_COUNTS, nps_from_counts
 from kpitui.metrics.support import SupportSettings, breach_sql, known_view, period_of
-from kpitui.metrics.tables import instant, parse_metadata, table_view
+from kpitui.metrics.tables import instant, parse_metadata, period_bound, table_view
 from kpitui.model import AccountAtRisk, BandNps, BandTickets, CustomersMetrics, PlanNps, SourceMatch
 
 USAGE_DAYS = 30  # falling usage: fewer active users in the 30 days ending as_of than in the 30 before
@@ -155,7 +155,7 @@ class _Linker:
     def surveys(self) -> bool:
         """`responses`: the linked responses in the NPS window (all of an undated export), per source."""
         days, zone = self.inputs.nps_window_days, self.inputs.nps_timezone
-        end, start = (window_bound(self.as_of, days, back, zone) for back in (0, 1))
+        end, start = (period_bound(self.as_of, days, back, zone) for back in (0, 1))
         parts = []
         for n, (name, table) in enumerate(self.inputs.surveys):
             table_view(self.cursor, f"survey_{n}", table)

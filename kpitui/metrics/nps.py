@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kpitui import engine
-from kpitui.metrics.tables import instant, interval_of, midnight, table_view
+from kpitui.metrics.tables import instant, interval_of, midnight, month_starts, period_bound, table_view
 from kpitui.model import NpsComment, NpsMetrics, NpsPoint
 
 _MONTHS = 12  # the monthly trend's length
@@ -29,24 +29,12 @@ def nps_from_counts(n: int, promoters: int, detractors: int) -> tuple[float | No
     return 100 * (p - d), promoters, n - promoters - detractors, detractors, margin
 
 
-def _month_start(day: date, back: int = 0) -> date:
-    """The first day of `day`'s month, `back` months earlier."""
-    months = day.year * 12 + day.month - 1 - back
-    return date(months // 12, months % 12 + 1, 1)
-
-
-def window_bound(as_of: date, window_days: int, back: int, zone: str) -> datetime:
-    """The local midnight `back` windows before the end of the window ending `as_of`: 0 its end, 1 its start, 2 the
-    previous window's start."""
-    return midnight(as_of + timedelta(days=1 - back * window_days), zone)
-
-
 def compute_nps(
     responses: Any, as_of: date, window_days: int = 90, comments: int = 200, timezone: str = "UTC"
 ) -> NpsMetrics:
     """NPS for the window ending `as_of`, the previous window, the monthly trend, segments and comments, days and
     months in the survey's time zone; an export without dates is scored as a whole."""
-    end, start, before = (window_bound(as_of, window_days, n, timezone) for n in (0, 1, 2))
+    end, start, before = (period_bound(as_of, window_days, n, timezone) for n in (0, 1, 2))
     cursor = engine.cursor()
     try:
         table_view(cursor, "raw", responses)
@@ -94,7 +82,7 @@ def _of_distribution(counts: list[int]) -> tuple[float | None, int, int, int, fl
 
 def _history(cursor: Any, as_of: date, end: datetime, zone: str) -> tuple[NpsPoint, ...]:
     """NPS and responses per month of the survey's time zone, the 12 months ending with as_of's, up to `end`."""
-    starts = [_month_start(as_of, back) for back in range(_MONTHS - 1, -1, -1)]
+    starts = month_starts(as_of, _MONTHS)
     month, inside = interval_of("responded_at", [midnight(day, zone) for day in starts] + [end])
     rows = cursor.execute(f"SELECT {month} AS month, {NPS_COUNTS} FROM scored WHERE {inside} GROUP BY month").fetchall()
     by_month = {k: counts for k, *counts in rows}

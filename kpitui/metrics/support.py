@@ -9,7 +9,7 @@ from typing import Any
 
 from kpitui import engine
 from kpitui.engine import sql_literal
-from kpitui.metrics.tables import instant, interval_of, midnight, table_view
+from kpitui.metrics.tables import instant, interval_of, midnight, month_starts, period_bound, table_view
 from kpitui.model import DurationStats, GroupStats, OpenTicket, SupportMetrics, SupportPoint
 
 SOLVED = ("solved", "closed", "resolved")
@@ -97,7 +97,7 @@ def compute_support(tickets: Any, settings: SupportSettings, as_of: date) -> Sup
     `tickets`: a scan of export files, or a canonical frame."""
     zone = settings.timezone
     start, end = period_of(settings, as_of)
-    previous = midnight(as_of + timedelta(days=1 - 2 * settings.period_days), zone)
+    previous = period_bound(as_of, settings.period_days, 2, zone)
     cursor = engine.cursor()
     table_view(cursor, "tickets", tickets)
     has_created, has_minutes = cursor.execute(
@@ -176,8 +176,8 @@ def _figures(query, in_period: str, in_previous: str, with_targets: bool) -> dic
 
 def period_of(settings: SupportSettings, as_of: date) -> tuple[datetime, datetime]:
     """The period [start, end): `end` the midnight after `as_of` in the helpdesk's zone."""
-    end = midnight(as_of + timedelta(days=1), settings.timezone)
-    return midnight(as_of + timedelta(days=1 - settings.period_days), settings.timezone), end
+    start, end = (period_bound(as_of, settings.period_days, back, settings.timezone) for back in (1, 0))
+    return start, end
 
 
 def known_view(cursor: Any, settings: SupportSettings, end: datetime) -> None:
@@ -232,9 +232,7 @@ def _groups(query, period: str, targets: dict[str, float]) -> dict[str, tuple[Gr
 
 def _history(query, zone: str, end: datetime) -> tuple[SupportPoint, ...]:
     """Tickets and median first response per created month (the helpdesk's clock), the last 12 months."""
-    last = (end - timedelta(microseconds=1)).date()
-    month = last.year * 12 + last.month - 1  # months since year 0
-    starts = [date(m // 12, m % 12 + 1, 1) for m in range(month - 11, month + 1)]
+    starts = month_starts((end - timedelta(microseconds=1)).date(), 12)
     interval, inside = interval_of("created", [midnight(day, zone) for day in starts] + [end])
     rows = {k: (n, median) for k, n, median in query(
         f"SELECT {interval} AS k, count(*), median(first_reply) FROM k WHERE {inside} GROUP BY 1")}  # fmt: skip

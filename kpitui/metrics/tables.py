@@ -4,7 +4,7 @@ of instants they are compared with."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,18 @@ from zoneinfo import ZoneInfo
 def midnight(day: date, zone: str) -> datetime:
     """The instant a day starts in a source's time zone."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
+
+
+def period_bound(as_of: date, days: int, back: int, zone: str) -> datetime:
+    """The local midnight `back` periods of `days` before the end of the period ending `as_of` (the midnight
+    after it): 0 its end, 1 its start, 2 the previous period's start."""
+    return midnight(as_of + timedelta(days=1 - back * days), zone)
+
+
+def month_starts(last_day: date, count: int) -> list[date]:
+    """The first days of the `count` months ending with `last_day`'s, oldest first."""
+    last = last_day.year * 12 + last_day.month - 1  # months since year 0
+    return [date(m // 12, m % 12 + 1, 1) for m in range(last - count + 1, last + 1)]
 
 
 def instant(moment: datetime) -> str:
