@@ -147,10 +147,10 @@ class RevenueEngine:
         customers = subs["customer_id"].astype(str)
         self.currency = subs["currency"].fillna(settings.currency).astype(str).str.lower().to_numpy()
         self.customer_code, self.customers = pd.factorize(customers)
-        self.first_of_customer = ~customers.duplicated().to_numpy()
         self.factor = conversion_factors(subs["currency"], settings.currency, dict(settings.fx))
         self._prepare_lines(lines, position)
         self._prepare_discounts(book.discounts if settings.apply_discounts else book.discounts.iloc[0:0], position)
+        self.first_paying = self._first_paying()
 
     def _prepare_lines(self, lines: pd.DataFrame, position: pd.Index) -> None:
         """Paid subscription lines: their subscription, period and monthly amount."""
@@ -165,59 +165,93 @@ class RevenueEngine:
         self.line_monthly = (lines["amount"].astype(float) / months).to_numpy()[known]
 
     def _prepare_discounts(self, discounts: pd.DataFrame, position: pd.Index) -> None:
-        """Recurring discounts with the subscription (or customer) they apply to."""
-        d = discounts[_flags(discounts["duration"], ("forever", "repeating"))]
-        self.disc_start = _ns(d["start"], _NO_TIME_MIN)
-        self.disc_end = _ns(d["end"], _NO_TIME_MAX)
-        self.disc_keep = 1 - d["percent_off"].astype(float).fillna(0.0).to_numpy() / 100
-        self.disc_off = d["amount_off"].astype(float).fillna(0.0).to_numpy()
-        self.disc_sub = position.get_indexer(d["subscription_id"].fillna("").astype(str))
-        self.disc_customer = self.customers.get_indexer(d["customer_id"].fillna("").astype(str))
-        self.disc_on_customer = d["subscription_id"].isna().to_numpy()
+        """Recurring discounts, one row per subscription they apply to: a customer's discount applies to each of its
+        subscriptions, its amount off to the first one only."""
+        d = discounts[_flags(discounts["duration"], ("forever", "repeating"))].reset_index(drop=True)
+        on_customer = d["subscription_id"].isna()
+        own = pd.DataFrame({"sub": position.get_indexer(d["subscription_id"].fillna("").astype(str)), "first": True})
+        owner = pd.DataFrame({"code": self.customers.get_indexer(d["customer_id"].fillna("").astype(str))})
+        subs = pd.DataFrame(
+            {
+                "code": self.customer_code,
+                "sub": np.arange(self.size),
+                "first": ~pd.Series(self.customer_code).duplicated(),
+            }
+        )
+        rows = pd.concat(
+            [
+                own[~on_customer & (own["sub"] >= 0)].reset_index(names="row"),
+                owner[on_customer].reset_index(names="row").merge(subs, on="code"),
+            ]
+        )
+        applied = d.iloc[rows["row"].to_numpy()]
+        self.disc_sub = rows["sub"].to_numpy(dtype=np.int64)
+        self.disc_start = _ns(applied["start"], _NO_TIME_MIN)
+        self.disc_end = _ns(applied["end"], _NO_TIME_MAX)
+        self.disc_keep = 1 - applied["percent_off"].astype(float).fillna(0.0).to_numpy() / 100
+        self.disc_off = np.where(rows["first"], applied["amount_off"].astype(float).fillna(0.0), 0.0)
 
-    def _active(self, t: int) -> np.ndarray:
-        """Whether each subscription counts at t (ns): inside its counting interval, trial over."""
+    def _active(self, t: np.ndarray) -> np.ndarray:
+        """Whether each subscription counts at its instant t (ns): inside its counting interval, trial over."""
         return (self.counted_from <= t) & (t < self.counted_until) & ~self.never_counted
 
-    def counted_before(self, t: pd.Timestamp) -> pd.Series:
-        """Per customer: whether one of its subscriptions counted at some time and stopped by t."""
-        stopped = (self.counted_from < self.counted_until) & (self.counted_until <= t.value) & ~self.never_counted
+    def _first_paying(self) -> np.ndarray:
+        """Per subscription: the first instant (ns) by as_of at which its MRR was above zero (_NO_TIME_MAX: never).
+        Its MRR can only rise where it starts counting, a discount ends, an invoice line starts or ends, or invoices
+        stop applying (as_of), so those instants are tried in turn."""
+        first = np.full(self.size, _NO_TIME_MAX)
+        t, pending = self.counted_from.copy(), ~self.never_counted
+        while (pending := pending & (t < self.counted_until) & (t <= self.as_of_end.value)).any():
+            paying = pending & (self._mrr_at(t) > 0)
+            first[paying] = t[paying]
+            pending &= ~paying
+            t = self._next_rise(t)
+        return first
+
+    def _next_rise(self, t: np.ndarray) -> np.ndarray:
+        """Per subscription: the next instant after its t at which its MRR can rise (see `_first_paying`)."""
+        later = np.where(t < self.as_of_end.value, self.as_of_end.value, _NO_TIME_MAX)
+        for subs, times in (
+            (self.disc_sub, self.disc_end),
+            (self.line_pos, self.line_start),
+            (self.line_pos, self.line_end),
+        ):
+            after = times > t[subs]
+            np.minimum.at(later, subs[after], times[after])
+        return later
+
+    def paid_before(self, t: pd.Timestamp) -> pd.Series:
+        """Per customer: whether its MRR was above zero at some instant before t."""
+        paid = self.first_paying < t.value
         return pd.Series(
-            np.bincount(self.customer_code, weights=stopped, minlength=len(self.customers)) > 0, index=self.customers
+            np.bincount(self.customer_code, weights=paid, minlength=len(self.customers)) > 0, index=self.customers
         )
 
-    def _discounted(self, t: int, amounts: np.ndarray) -> np.ndarray:
-        """Apply the forever and still-running repeating discounts at t."""
-        running = (self.disc_start <= t) & (self.disc_end > t)
-        if not running.any():
-            return amounts
+    def _discounted(self, t: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+        """Apply the forever and still-running repeating discounts at each subscription's instant t (ns)."""
+        at = t[self.disc_sub]
+        running = (self.disc_start <= at) & (self.disc_end > at)
         factor = np.ones(self.size)
         off = np.zeros(self.size)
-        on_sub = running & ~self.disc_on_customer & (self.disc_sub >= 0)
-        np.multiply.at(factor, self.disc_sub[on_sub], self.disc_keep[on_sub])
-        np.add.at(off, self.disc_sub[on_sub], self.disc_off[on_sub])
-        on_customer = running & self.disc_on_customer & (self.disc_customer >= 0)
-        if on_customer.any():
-            keep = np.ones(len(self.customers))
-            np.multiply.at(keep, self.disc_customer[on_customer], self.disc_keep[on_customer])
-            customer_off = np.zeros(len(self.customers))
-            np.add.at(customer_off, self.disc_customer[on_customer], self.disc_off[on_customer])
-            factor *= keep[self.customer_code]
-            off += np.where(self.first_of_customer, customer_off[self.customer_code], 0.0)
+        np.multiply.at(factor, self.disc_sub[running], self.disc_keep[running])
+        np.add.at(off, self.disc_sub[running], self.disc_off[running])
         return np.clip(amounts * factor - off / self.period_months, 0.0, None)
+
+    def _mrr_at(self, t: np.ndarray) -> np.ndarray:
+        """MRR of each subscription at its own instant t (ns), in its currency's minor units (a paid invoice line
+        covering t wins before as_of)."""
+        active = self._active(t)
+        amounts = self._discounted(t, np.where(active, self.base, 0.0))
+        at = t[self.line_pos]
+        covering = (self.line_start <= at) & (self.line_end > at) & (at < self.as_of_end.value)
+        pos = self.line_pos[covering]
+        invoiced = np.bincount(pos, weights=self.line_monthly[covering], minlength=self.size)
+        has_invoice = np.bincount(pos, minlength=self.size) > 0
+        return np.where(has_invoice & active, np.clip(invoiced, 0.0, None), amounts)
 
     def subscription_mrr(self, t: pd.Timestamp) -> np.ndarray:
         """MRR of each subscription at t in its own currency's minor units (paid invoice lines win before as_of)."""
-        now = t.value
-        active = self._active(now)
-        amounts = self._discounted(now, np.where(active, self.base, 0.0))
-        if t < self.as_of_end and len(self.line_pos):
-            covering = (self.line_start <= now) & (self.line_end > now)
-            pos = self.line_pos[covering]
-            invoiced = np.bincount(pos, weights=self.line_monthly[covering], minlength=self.size)
-            has_invoice = np.bincount(pos, minlength=self.size) > 0
-            amounts = np.where(has_invoice & active, np.clip(invoiced, 0.0, None), amounts)
-        return amounts
+        return self._mrr_at(np.full(self.size, t.value))
 
     def customer_mrr(self, t: pd.Timestamp) -> pd.Series:
         """MRR of each customer at t, in major units of the reporting currency."""
@@ -394,7 +428,7 @@ def compute_revenue(
     start_col = month_ends[-1]
 
     earlier = table[month_ends[:-1]].gt(0).any(axis=1)
-    paid_before = earlier | engine.counted_before(start_col).reindex(table.index, fill_value=False)
+    paid_before = earlier | engine.paid_before(start_col).reindex(table.index, fill_value=False)
     moves = classify_movements(table[start_col], current, paid_before)
     movements = summarise_movements(moves)
 

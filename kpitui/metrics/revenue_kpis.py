@@ -95,9 +95,9 @@ def by_interval(engine: RevenueEngine, mrr_now: np.ndarray) -> tuple[IntervalMrr
 
 
 def first_paid(engine: RevenueEngine) -> pd.Series:
-    """Per customer that ever paid: when its first paid subscription began counting (UTC)."""
-    paid = (engine.counted_from < engine.counted_until) & ~engine.never_counted & (engine.base > 0)
-    first = pd.Series(engine.counted_from[paid], index=engine.customers[engine.customer_code[paid]])
+    """Per customer that paid by as_of: the first instant its MRR was above zero (UTC)."""
+    paid = engine.first_paying < np.iinfo(np.int64).max
+    first = pd.Series(engine.first_paying[paid], index=engine.customers[engine.customer_code[paid]])
     return pd.to_datetime(first.groupby(level=0).min(), utc=True)
 
 
