@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from connectors import spreadsheets
 from connectors.base import ConnectorError, SourceReport
 from connectors.schemas import TEXT
 from connectors.sql_text import ISO_LIKE
@@ -48,6 +49,13 @@ use_lean_allocator()
 
 
 def read_bytes(path: Path) -> bytes | mmap.mmap:
+    """A text export's bytes: un-gzipped by extension, a spreadsheet's first sheet as CSV (`spreadsheets`), large
+    plain files memory-mapped rather than copied."""
+    data = _file_bytes(path)
+    return spreadsheets.as_csv(data[:], path) if spreadsheets.is_spreadsheet(data[:4096]) else data
+
+
+def _file_bytes(path: Path) -> bytes | mmap.mmap:
     """A file's bytes, un-gzipped by extension; large plain files are memory-mapped rather than copied."""
     try:
         if path.suffix.lower() == ".gz":

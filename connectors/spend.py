@@ -84,8 +84,13 @@ def _base(name: str) -> str:
 
 
 def parse_day(text: str, day_first: bool) -> date | None:
-    """A date as exports write it (ISO, `Nov 1, 2026`, `11/01/2026` month- or day-first); None if unreadable."""
+    """A date as exports write it (ISO, also with a time as spreadsheets write date cells, `Nov 1, 2026`,
+    `11/01/2026` month- or day-first); None if unreadable."""
     text = text.strip()
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        pass
     for form in (*_NAMED, *(_DAY_FIRST if day_first else _MONTH_FIRST)):
         try:
             return datetime.strptime(text, form).date()
@@ -166,7 +171,7 @@ def _read_file(path: Path, options: Mapping[str, Any], report: SourceReport, row
             else None
         )  # fmt: skip
         if reason:
-            report.skip(str(path), line, reason)
+            report.skip(path.name, line, reason)
             continue
         currency = (cell(row, "currency") or named_currency or options.get("currency") or "").lower() or None
         rows["start"].append(datetime(first.year, first.month, first.day, tzinfo=UTC))

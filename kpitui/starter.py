@@ -37,8 +37,9 @@ _SECTIONS: list[tuple[str, dict]] = [
         },
     ),
     (
-        "Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …). timezone is the helpdesk's: times without an\n"
-        "# offset, the period's midnight and days (a survey's sets its NPS window and months the same way);\n"
+        "Helpdesk export (Zendesk, Freshdesk, Intercom, HubSpot, …), as CSV or as a spreadsheet (.xlsx, Freshdesk's\n"
+        "# .xls). timezone is the helpdesk's: times without an offset, the period's midnight and days (a survey's\n"
+        "# sets its NPS window and months the same way);\n"
         '# date_order = "day-first" reads 03/11/2026 as 3 November (surveys too; default month-first).',
         {
             "sources": {

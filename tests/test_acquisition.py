@@ -32,7 +32,9 @@ def test_the_four_layouts():
     assert list(spend["currency"]) == ["usd", "usd", "usd", "usd", "usd", "eur"]  # Meta's is in the column name
     meta = spend.iloc[-1]
     assert (meta["start"].date(), meta["end"].date()) == (date(2026, 11, 11), date(2026, 11, 30))
-    assert [(s.line, s.reason) for s in result.report.skipped] == [(7, "unreadable date 'not a date'")]
+    assert [(s.file, s.line, s.reason) for s in result.report.skipped] == [
+        ("google_ads.csv", 7, "unreadable date 'not a date'")
+    ]
 
 
 def test_an_unknown_layout_is_one_message_with_the_columns_and_the_mapping(tmp_path):

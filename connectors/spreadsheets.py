@@ -1,0 +1,121 @@
+"""Spreadsheet exports (xlsx, binary xls, ods, and the SpreadsheetML XML Freshdesk downloads as .xls) as CSV text,
+so every reader of CSV exports reads them too: one line per sheet row, so lines are the sheet's row numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from connectors.base import ConnectorError
+
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # binary Excel 97–2003
+_SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+_OFFICE_MEMBERS = ("[Content_Types].xml", "mimetype")  # what an xlsx and an ods hold at their root
+
+
+def is_spreadsheet(head: bytes) -> bool:
+    """Whether a file's first bytes are a workbook rather than text."""
+    return head.startswith((_ZIP, _OLE2)) or (
+        head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and _SPREADSHEET_ML in head
+    )
+
+
+def as_csv(data: bytes, path: Path) -> bytes:
+    """The first sheet holding data, as UTF-8 CSV text."""
+    if data.startswith(_ZIP) and _is_plain_archive(data):
+        raise ConnectorError(f"{path}: a zip archive, not an export: unzip it and point `path` at the file inside")
+    rows = _spreadsheet_ml_rows(data, path) if not data.startswith((_ZIP, _OLE2)) else _workbook_rows(data, path)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in _trimmed(rows):
+        writer.writerow([_text(value) for value in row] if _has_data([row]) else [])
+    return out.getvalue().encode("utf-8")
+
+
+def _is_plain_archive(data: bytes) -> bool:
+    """Whether zip bytes are a whole archive that is no xlsx or ods workbook (say, a zipped CSV)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return not any(name in archive.NameToInfo for name in _OFFICE_MEMBERS)
+    except zipfile.BadZipFile:
+        return False  # cut short or damaged: the workbook reader says what is wrong
+
+
+def _workbook_rows(data: bytes, path: Path) -> list[list[Any]]:
+    """The rows of the first sheet with data of an xlsx, xls or ods workbook (read by calamine)."""
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = (book.get_sheet_by_index(i).to_python() for i in range(len(book.sheet_names)))
+        return next((rows for rows in sheets if _has_data(rows)), [])
+    except PasswordError:
+        raise ConnectorError(f"{path}: the workbook is password-protected; save it again without one") from None
+    except (CalamineError, ValueError) as exc:
+        raise ConnectorError(f"{path}: not a readable spreadsheet ({exc}); save it again as CSV") from None
+
+
+def _spreadsheet_ml_rows(data: bytes, path: Path) -> list[list[str | None]]:
+    """The rows of the first worksheet with data of an Excel 2003 XML workbook (rows skipped by `ss:Index` empty)."""
+    rows: list[list[str | None]] = []
+    try:
+        for _, element in ElementTree.iterparse(io.BytesIO(data)):
+            if element.tag == f"{_SS}Row":
+                index = int(element.get(f"{_SS}Index", len(rows) + 1))
+                rows.extend([] for _ in range(index - 1 - len(rows)))
+                rows.append(list(_cells(element)))
+                element.clear()
+            elif element.tag == f"{_SS}Worksheet":
+                if _has_data(rows):
+                    return rows
+                rows = []
+    except ElementTree.ParseError as exc:
+        raise ConnectorError(f"{path}: not a readable spreadsheet ({exc}); save it again as CSV") from None
+    return rows
+
+
+def _has_data(rows: list[list[Any]]) -> bool:
+    """Whether any cell of the rows holds a value."""
+    return any(v not in (None, "") for row in rows for v in row)
+
+
+def _cells(row: ElementTree.Element) -> Iterator[str | None]:
+    """A SpreadsheetML row's values in column order, None where `ss:Index` skips cells."""
+    column = 1
+    for cell in row.iter(f"{_SS}Cell"):
+        index = int(cell.get(f"{_SS}Index", column))
+        yield from [None] * (index - column)
+        value = cell.find(f"{_SS}Data")
+        yield None if value is None else "".join(value.itertext())
+        column = index + 1
+
+
+def _trimmed(rows: list[list[Any]]) -> Iterable[list[Any]]:
+    """The rows from the first one with a value, all as wide as the widest."""
+    width = max((len(row) for row in rows), default=0)
+    start = next((i for i, row in enumerate(rows) if _has_data([row])), len(rows))
+    return (row + [None] * (width - len(row)) for row in rows[start:])
+
+
+def _text(value: Any) -> str:
+    """A cell as an export writes it: whole numbers without `.0`, ISO dates and times, durations as H:MM:SS, line
+    breaks as spaces (one line per row)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, timedelta):
+        seconds = round(abs(value.total_seconds()))
+        sign = "-" if value < timedelta(0) else ""
+        return f"{sign}{seconds // 3600}:{seconds // 60 % 60:02}:{seconds % 60:02}"
+    return " ".join(str(value).splitlines())
