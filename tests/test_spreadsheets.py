@@ -1,5 +1,5 @@
 """Spreadsheet exports read like the CSV export of the same data: Freshdesk's .xls download (Excel 2003 XML), a
-binary .xls, and an export opened and saved again in Excel as .xlsx (dates, numbers and durations become typed
+binary .xls, an .ods, and an export opened and saved again in Excel as .xlsx (dates, numbers and durations become typed
 cells). The same figures, bad rows at their sheet rows, and one clear message for what cannot be read."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _support(result, business: bool = False):
     return compute_support(result.frames["tickets"], SupportSettings(30, business=business), AS_OF)
 
 
-@pytest.fixture(params=["freshdesk_spreadsheetml.xls", "freshdesk_binary.xls", "resaved.xlsx"])
+@pytest.fixture(params=["freshdesk_spreadsheetml.xls", "freshdesk_binary.xls", "freshdesk_calc.ods", "resaved.xlsx"])
 def freshdesk_sheet(request, tmp_path) -> Path:
     """The same five Freshdesk tickets as freshdesk_export.csv, as a spreadsheet."""
     if request.param == "resaved.xlsx":
