@@ -158,3 +158,21 @@ def test_a_spreadsheet_that_cannot_be_read_is_one_clear_message(tmp_path):
     zipped.write_bytes(buffer.getvalue())
     with pytest.raises(ConnectorError, match=r"export\.xlsx: a zip archive, not an export: unzip it"):
         tickets.load({"path": str(zipped)})
+
+
+def test_a_hostile_xml_workbook_is_refused_not_expanded_or_followed(tmp_path):
+    """Entities that expand a billion times, and one naming a local file: refused with the file named, nothing read."""
+    ns = 'xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"'
+    body = '<Workbook {}><Worksheet><Table><Row><Cell><Data ss:Type="String">{}</Data></Cell></Row></Table></Worksheet>'
+    laughs = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    hostile = {
+        "laughs.xls": f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY lol0 "lol">{laughs}]>' + body.format(ns, "&lol9;"),
+        "passwd.xls": '<?xml version="1.0"?><!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        + body.format(ns, "&e;"),
+    }
+    for name, xml in hostile.items():
+        (tmp_path / name).write_text(xml + "</Workbook>")
+        with pytest.raises(
+            ConnectorError, match=rf"{re.escape(name)}: not a readable spreadsheet \((limit on input|undefined entity)"
+        ):
+            tickets.load({"path": str(tmp_path / name)})
