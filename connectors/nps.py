@@ -27,6 +27,7 @@ from connectors.paths import expand_path
 from connectors.scan import ConvertedPart, TableScan, fresh_name
 from connectors.schemas import canonical_select
 from kpitui import engine
+from kpitui.formatting import counted
 
 _SCORE_WORDS = re.compile(r"recommend|\bnps\b|score|likely|rating", re.I)
 _COMMENT_WORDS = re.compile(r"comment|why|reason|feedback|open-ended|tell us|anything else", re.I)
@@ -187,6 +188,31 @@ def _present(column: str, kinds: dict[str, str]) -> str:
     return f"{sql.text(column) if kinds[column] == 'text' else sql.identifier(column)} IS NOT NULL"
 
 
+def _score_reading(cursor, name: str, column: str, kind: str, values: str | None, path: Path, report) -> str:
+    """The SQL reading the score column: scores 0–10, or SurveyMonkey's "numerical value" choice positions 1–11
+    (`score_values`; unset, positions when no score is 0 and at least three, and a twentieth, are 11)."""
+    number = _number(column, kind)
+    if values is None:
+        zeros, elevens, whole = cursor.execute(
+            f"SELECT count(CASE WHEN {number} = 0 THEN 1 END), count(CASE WHEN {number} = 11 THEN 1 END), "
+            f"count(CASE WHEN {number} = floor({number}) THEN 1 END) FROM {name}"
+        ).fetchall()[0]
+        if zeros == 0 and elevens >= 3 and elevens * 20 >= whole:
+            values = "positions"
+            report.warnings.append(
+                f'{path.name}: read as choice positions 1–11 (SurveyMonkey\'s "numerical value" export: 1 is a '
+                f'score of 0, 11 of 10), as {elevens} responses are 11 and none 0; set score_values = "scores" if '
+                "they are scores"
+            )
+        elif zeros == 0 and elevens:
+            report.warnings.append(
+                f"{path.name}: {counted(elevens, 'response')} {'scores' if elevens == 1 else 'score'} 11 and none 0: "
+                f'if this is SurveyMonkey\'s "numerical value" export (choice positions 1–11), set '
+                'score_values = "positions"'
+            )
+    return _whole_score(f"({number} - 1)" if values == "positions" else number)
+
+
 _REASON = "kpitui_reason"  # why a row cannot be used, beside the file's own columns
 _UNIX_RANGE = "BETWEEN 1e8 AND 1e10"  # plausible Unix seconds: 1973–2286
 
@@ -225,7 +251,8 @@ def _read_file(cursor, path: Path, options: Mapping[str, Any], report: SourceRep
     cursor.register(name, raw)
     kinds = column_kinds(table.table)
     score_col, date_col = columns["score"], columns.get("responded_at")
-    fields = {"score": _whole_score(_number(score_col, kinds[score_col]))}
+    values = options.get("score_values")
+    fields = {"score": _score_reading(cursor, name, score_col, kinds[score_col], values, path, report)}
     for field in ("comment", "segment", "response_id", "respondent", "customer_ref"):
         if field in columns:
             fields[field] = f"CAST({sql.identifier(columns[field])} AS VARCHAR)"

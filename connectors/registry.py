@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # a config key's kind of value, checked by the config reader: string, duration, count, bytes, timezone,
-# date_order, string_table
+# date_order, score_values, string_table
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ CONNECTORS: dict[str, Connector] = {
             {
                 **_TABLE_KEYS,
                 "score_column": "string",
+                "score_values": "score_values",  # "positions": SurveyMonkey's numerical-value export
                 "comment_column": "string",
                 "date_column": "string",
                 "segment_column": "string",

@@ -253,6 +253,7 @@ def _currency(value: Any) -> str:
 
 _COMMON = {"type": _string, "refresh": _duration, "enabled": _boolean}
 _DATE_ORDER = _choice("month-first", "day-first")  # how `03/04/2026` is read
+_SCORE_VALUES = _choice("scores", "positions")  # a survey's 0–10 scores, or choice positions 1–11
 _VALUE_CHECKS: dict[str, Check] = {  # the kinds of value a connector's config keys take (connectors.registry)
     "string": _string,
     "duration": _duration,
@@ -260,6 +261,7 @@ _VALUE_CHECKS: dict[str, Check] = {  # the kinds of value a connector's config k
     "bytes": _bytes,
     "timezone": _timezone,
     "date_order": _DATE_ORDER,
+    "score_values": _SCORE_VALUES,
     "string_table": _string_table,
 }
 THEMES = (  # Textual's built-in themes (a test checks this list against Textual's own)

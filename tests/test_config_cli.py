@@ -51,6 +51,10 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
             '[sources.x]\ntype = "nps"\npath = "a.csv"\ndate_order = "dmy"',
             '[sources.x] date_order: expected one of "month-first", "day-first", got \'dmy\'',
         ),
+        (
+            '[sources.x]\ntype = "nps"\npath = "a.csv"\nscore_values = "numerical"',
+            '[sources.x] score_values: expected one of "scores", "positions", got \'numerical\'',
+        ),
         ('[sla]\nurgent = "soon"', "[sla] urgent: expected a duration"),
         ('[[alerts]]\nkpi = "revenue.mrr"', "[alerts[0]]: needs above or below"),
         ("[funnel]\nsteps = []", "[funnel] steps: expected a list of event names"),

@@ -133,6 +133,34 @@ def test_surveymonkey_two_header_rows():
     assert m.comments[0].score == 3  # detractors first
 
 
+def test_surveymonkey_numerical_value_export_holds_choice_positions():
+    """SurveyMonkey's "numerical value" export writes the choice position (1–11), not the score: 11, 11, 10, 8, 4,
+    1, 11, 9 are the scores 10, 10, 9, 7, 3, 0, 10, 8 → 4 promoters, 2 passives, 2 detractors, NPS 25. Three 11s and
+    no 0 tell it apart from an export of scores (where 11 is an error); the report says how it was read."""
+    result = nps.load({"path": str(DATA / "nps/surveymonkey_numerical.csv")})
+    m = compute_nps(result.frames["responses"], date(2026, 11, 20))
+    assert (m.responses, m.promoters, m.passives, m.detractors, m.score) == (8, 4, 2, 2, 25.0)
+    assert result.report.skipped == []
+    assert any("choice positions 1–11" in w and 'score_values = "scores"' in w for w in result.report.warnings)
+    as_scores = nps.load({"path": str(DATA / "nps/surveymonkey_numerical.csv"), "score_values": "scores"})
+    assert [s.reason for s in as_scores.report.skipped] == ["score is not a whole number 0–10"] * 3
+    assert not any("positions" in w for w in as_scores.report.warnings)
+
+
+def test_a_single_score_of_11_is_an_error_with_a_hint_not_a_reason_to_shift_every_score():
+    """surveymonkey.csv has one 11 among five scores and no 0: too few to be sure of positions, so the 11 is
+    skipped, the scores stand, and a warning says how to read the export as positions if it is one."""
+    result = nps.load({"path": str(DATA / "nps/surveymonkey.csv")})
+    assert compute_nps(result.frames["responses"], date(2026, 11, 20)).score == 25.0
+    assert [w for w in result.report.warnings if "positions" in w] == [
+        'surveymonkey.csv: 1 response scores 11 and none 0: if this is SurveyMonkey\'s "numerical value" export '
+        '(choice positions 1–11), set score_values = "positions"'
+    ]
+    forced = nps.load({"path": str(DATA / "nps/surveymonkey.csv"), "score_values": "positions"})
+    m = compute_nps(forced.frames["responses"], date(2026, 11, 20))
+    assert (m.promoters, m.passives, m.detractors) == (2, 1, 2)  # 10, 9, 7, 3, 11 read as 9, 8, 6, 2, 10
+
+
 def test_qualtrics_three_header_rows():
     result = nps.load({"path": str(DATA / "nps/qualtrics.csv")})
     assert result.report.columns_used["score"] == "Q1"
