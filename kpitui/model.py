@@ -25,7 +25,7 @@ class SourceStatus:
     skipped_rows: int | None = None
     last_success: datetime | None = None
     error: str | None = None
-    warnings: tuple[str, ...] = detail(())
+    warnings: tuple[str, ...] = ()
     layout: str = detail("")
     interval: float = detail(0.0)
     unit: str = detail("rows")  # what `rows` counts (a warehouse's tables)
@@ -222,7 +222,7 @@ class SupportMetrics:
     invalid_durations: int = detail(0)
     timezone: str = detail("UTC")
     without_business_minutes: int = detail(0)
-    warnings: tuple[str, ...] = detail(())
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

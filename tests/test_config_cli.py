@@ -187,6 +187,23 @@ def test_snapshot_csv_and_table(capsys):
     assert re.search(r"matched in survey +\d[\d,]* of [\d,]+ responses", table)
 
 
+def test_snapshot_json_gives_each_sources_warnings(tmp_path, capsys):
+    """DESIGN.md section 6: every source has type, status, rows, skipped_rows, last_success, error and warnings."""
+    path = write(tmp_path, f'[sources.survey]\ntype = "nps"\npath = "{DATA}/nps/surveymonkey.csv"\n')
+    assert run(["snapshot", "--config", str(path), "--as-of", "2026-11-20", "--format", "json"]) == 0
+    survey = json.loads(capsys.readouterr().out)["sources"]["survey"]
+    assert set(survey) == {"type", "status", "rows", "skipped_rows", "last_success", "error", "warnings"}
+    assert (survey["rows"], survey["skipped_rows"]) == (4, 2)
+    assert survey["warnings"] == [
+        'surveymonkey.csv: 1 response scores 11 and none 0: if this is SurveyMonkey\'s "numerical value" export '
+        '(choice positions 1–11), set score_values = "positions"',
+        "surveymonkey.csv: dates like 03/11/2026 fit both orders and were read month-first; set date_order = "
+        '"day-first" under [sources.NAME] if they are day-first',
+        "1 row(s) skipped, score is not a whole number 0–10: surveymonkey.csv:7",
+        "1 row(s) skipped, no score: surveymonkey.csv:8",
+    ]
+
+
 def test_snapshot_with_a_failing_source_exits_1_and_prints_the_rest(tmp_path, capsys):
     path = write(
         tmp_path,
