@@ -73,6 +73,25 @@ def test_trial_conversion_over_the_period():
     assert r.trial_conversion == pytest.approx(1 / 2)
 
 
+@pytest.mark.parametrize(
+    ("discount", "line", "converted"),
+    [
+        ({"percent_off": 100.0, "duration": "forever"}, None, 0.0),  # a free customer, not a paying one
+        ({"percent_off": 50.0, "duration": "forever"}, None, 1.0),  # paying, at half price
+        (None, {"amount": 0, "period_start": "2026-11-03", "period_end": "2026-12-03"}, 1.0),  # a free first month
+    ],
+)
+def test_a_trial_that_ends_on_a_free_subscription_has_not_converted(discount, line, converted):
+    """A $50 trial 10-20 → 11-03, ending in the period, converted if it became paying (MRR above 0) by as_of: not
+    on a 100 % coupon; yes at half price, and after a free first month (paying at as_of: MRR is the price now)."""
+    sub = {"subscription_id": "sub_1", "start": "2026-10-20", "trial_start": "2026-10-20", "trial_end": "2026-11-03"}
+    discounts = [{"subscription_id": "sub_1", "start": "2026-10-20", **discount}] if discount else None
+    lines = [{"invoice_id": "in_1", "subscription_id": "sub_1", "status": "paid", "currency": "usd",
+              "type": "subscription", **line}] if line else None  # fmt: skip
+    b = book([sub], [{"subscription_id": "sub_1", "unit_amount": 5000}], discounts, lines)
+    assert compute_revenue(b, RevenueSettings(), AS_OF).trial_conversion == converted
+
+
 def test_cmrr_adds_scheduled_increases_and_takes_away_mrr_at_risk():
     r = compute_revenue(kpi_book(), RevenueSettings(), AS_OF)
     assert r.mrr == pytest.approx(300.0)

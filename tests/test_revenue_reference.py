@@ -140,17 +140,31 @@ class Reference:
             self._seen[t] = out
         return self._seen[t]
 
-    def first_paid(self, customer: str) -> pd.Timestamp | None:
-        """The first instant by as_of at which the customer's MRR was above zero: MRR only changes at the dates the
-        book holds, so trying each of them (and as_of) finds it."""
+    def _dates(self, subs: list[dict]) -> list[pd.Timestamp]:
+        """Every instant by as_of at which the subscriptions' MRR can change (the dates the book holds, as_of)."""
         dates = {self.now, self.observed}
-        for s in self.plain:
-            if s["customer_id"] == customer:
-                dates |= {s[k] for k in ("start", "trial_end", "ended_at", "canceled_at", "cancel_at")} - {None}
-                dates |= {s["status_since"], s["current_period_start"]} - {None}
-                dates |= {*(s["discount"] or ())[1:], *(s["line"] or ())[:2]} - {None}
-        paying = [t for t in sorted(dates) if t <= self.now and self.mrr(t)[customer] > 0]
-        return paying[0] if paying else None
+        for s in subs:
+            dates |= {s[k] for k in ("start", "trial_end", "ended_at", "canceled_at", "cancel_at")} - {None}
+            dates |= {s["status_since"], s["current_period_start"]} - {None}
+            dates |= {*(s["discount"] or ())[1:], *(s["line"] or ())[:2]} - {None}
+        return sorted(t for t in dates if t <= self.now)
+
+    def first_paid(self, customer: str) -> pd.Timestamp | None:
+        """The first instant by as_of at which the customer's MRR was above zero (MRR only changes at `_dates`)."""
+        subs = [s for s in self.plain if s["customer_id"] == customer]
+        return next((t for t in self._dates(subs) if self.mrr(t)[customer] > 0), None)
+
+    def trial_conversion(self) -> float | None:
+        """Trials that ended in the 30 days ending as_of (and by when the book was read) and whose subscription's
+        MRR was above zero at some instant by as_of, ÷ those trials."""
+        start = self.now + US - pd.Timedelta(days=30)
+        ended = [
+            s
+            for s in self.plain
+            if s["trial_end"] is not None and start <= s["trial_end"] <= min(self.now, self.observed)
+        ]
+        paid = [s for s in ended if any(_subscription_mrr(s, t, self.now, self.observed) > 0 for t in self._dates([s]))]
+        return len(paid) / len(ended) if ended else None
 
     def movements(self) -> dict[str, float]:
         """Per customer from the last month end to as_of: new, reactivation (paid before), churn, expansion,
@@ -212,7 +226,8 @@ def _rate(numerator: float, denominator: float) -> float | None:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_subscription, min_size=1, max_size=25), st.sampled_from(AS_OF_DATES))
 def test_every_revenue_figure_against_a_brute_force_reference(rows, as_of):
-    """MRR history, movements, churn rates, NRR, LTV, quick ratio and cohorts equal the rules applied by hand."""
+    """MRR history, movements, churn rates, NRR, LTV, quick ratio, trial conversion and cohorts equal the rules
+    applied by hand."""
     b, plain = _random_book(rows)
     ref = Reference(plain, as_of)
     r = compute_revenue(b, RevenueSettings(), as_of, observed=ref.observed)
@@ -243,6 +258,7 @@ def test_every_revenue_figure_against_a_brute_force_reference(rows, as_of):
     arpa = _rate(sum(now.values()), len(paying))
     assert _same(r.ltv, None if arpa is None or mean_churn == 0 else arpa / mean_churn)
 
+    assert _same(r.trial_conversion, ref.trial_conversion())
     for got_cohort, (month, size, logo, revenue) in zip(r.cohorts, ref.cohorts(), strict=True):
         assert (got_cohort.month, got_cohort.customers) == (month, size)
         assert all(map(_same, got_cohort.logo, logo)), month

@@ -220,6 +220,11 @@ class RevenueEngine:
             np.minimum.at(later, subs[after], times[after])
         return later
 
+    @property
+    def paid(self) -> np.ndarray:
+        """Per subscription: whether its MRR was above zero at some instant by as_of."""
+        return self.first_paying < _NO_TIME_MAX
+
     def paid_before(self, t: pd.Timestamp) -> pd.Series:
         """Per customer: whether its MRR was above zero at some instant before t."""
         paid = self.first_paying < t.value

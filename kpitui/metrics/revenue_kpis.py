@@ -19,15 +19,13 @@ def _rate(numerator: float, denominator: float) -> float | None:
 
 
 def trial_conversion(engine: RevenueEngine) -> float | None:
-    """Trials that ended in the period (and by the time the book was read) and went on to count, ÷ those trials."""
+    """Trials that ended in the period (and by the time the book was read) and became paying (MRR above zero) by
+    as_of, ÷ those trials."""
     at_end = engine.trial_end  # ns; the smallest int64 where there was no trial
     end = min(engine.as_of_end, engine.observed).value
     start = (engine.as_of_end + pd.Timedelta(microseconds=1) - pd.Timedelta(days=engine.settings.period_days)).value
     ended = (at_end >= start) & (at_end <= end)
-    paying = (
-        (engine.counted_from <= at_end) & (at_end < engine.counted_until) & ~engine.never_counted & (engine.base > 0)
-    )
-    return _rate(float((ended & paying).sum()), float(ended.sum()))
+    return _rate(float((ended & engine.paid).sum()), float(ended.sum()))
 
 
 def _scheduled(engine: RevenueEngine) -> np.ndarray:
@@ -96,7 +94,7 @@ def by_interval(engine: RevenueEngine, mrr_now: np.ndarray) -> tuple[IntervalMrr
 
 def first_paid(engine: RevenueEngine) -> pd.Series:
     """Per customer that paid by as_of: the first instant its MRR was above zero (UTC)."""
-    paid = engine.first_paying < np.iinfo(np.int64).max
+    paid = engine.paid
     first = pd.Series(engine.first_paying[paid], index=engine.customers[engine.customer_code[paid]])
     return pd.to_datetime(first.groupby(level=0).min(), utc=True)
 
