@@ -188,9 +188,11 @@ def _present(column: str, kinds: dict[str, str]) -> str:
     return f"{sql.text(column) if kinds[column] == 'text' else sql.identifier(column)} IS NOT NULL"
 
 
-def _score_reading(cursor, name: str, column: str, kind: str, values: str | None, path: Path, report) -> str:
+def _score_reading(
+    cursor, name: str, column: str, kind: str, values: str | None, path: Path, report: SourceReport
+) -> str:
     """The SQL reading the score column: scores 0–10, or SurveyMonkey's "numerical value" choice positions 1–11
-    (`score_values`; unset, positions when no score is 0 and at least three, and a twentieth, are 11)."""
+    (`score_values`; unset: positions when no value is 0 and at least three values, a twentieth of all, are 11)."""
     number = _number(column, kind)
     if values is None:
         zeros, elevens, whole = cursor.execute(
