@@ -168,20 +168,20 @@ class Reference:
 
     def movements(self) -> dict[str, float]:
         """Per customer from the last month end to as_of: new, reactivation (paid before), churn, expansion,
-        contraction; the six totals."""
+        contraction (each customer classified on MRR to a millionth, so float noise is no movement; the totals)."""
         start, old, new = self.month_ends[-1], self.mrr(self.month_ends[-1]), self.mrr(self.now)
         totals = dict.fromkeys(["new", "reactivation", "churn", "expansion", "contraction"], 0.0)
         self.churned = 0
         for c in self.customers:
-            before, after = round(old[c], 6), round(new[c], 6)
+            before, after, change = round(old[c], 6), round(new[c], 6), abs(new[c] - old[c])
             if before == 0 and after > 0:
                 first = self.first_paid(c)
-                totals["reactivation" if first is not None and first < start else "new"] += after - before
+                totals["reactivation" if first is not None and first < start else "new"] += change
             elif before > 0 and after == 0:
-                totals["churn"] += before
+                totals["churn"] += change
                 self.churned += 1
             elif after != before:
-                totals["expansion" if after > before else "contraction"] += abs(after - before)
+                totals["expansion" if after > before else "contraction"] += change
         return totals
 
     def churn_rates(self) -> list[float | None]:
