@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -150,7 +151,6 @@ class RevenueEngine:
         self.factor = conversion_factors(subs["currency"], settings.currency, dict(settings.fx))
         self._prepare_lines(lines, position)
         self._prepare_discounts(book.discounts if settings.apply_discounts else book.discounts.iloc[0:0], position)
-        self.first_paying = self._first_paying()
 
     def _prepare_lines(self, lines: pd.DataFrame, position: pd.Index) -> None:
         """Paid subscription lines: their subscription, period and monthly amount."""
@@ -195,7 +195,8 @@ class RevenueEngine:
         """Whether each subscription counts at its instant t (ns): inside its counting interval, trial over."""
         return (self.counted_from <= t) & (t < self.counted_until) & ~self.never_counted
 
-    def _first_paying(self) -> np.ndarray:
+    @cached_property
+    def first_paying(self) -> np.ndarray:
         """Per subscription: the first instant (ns) by as_of at which its MRR was above zero (_NO_TIME_MAX: never).
         Its MRR can only rise where it starts counting, a discount ends, an invoice line starts or ends, or invoices
         stop applying (as_of), so those instants are tried in turn."""
@@ -209,7 +210,7 @@ class RevenueEngine:
         return first
 
     def _next_rise(self, t: np.ndarray) -> np.ndarray:
-        """Per subscription: the next instant after its t at which its MRR can rise (see `_first_paying`)."""
+        """Per subscription: the next instant after its t at which its MRR can rise (see `first_paying`)."""
         later = np.where(t < self.as_of_end.value, self.as_of_end.value, _NO_TIME_MAX)
         for subs, times in (
             (self.disc_sub, self.disc_end),
