@@ -49,10 +49,13 @@ use_lean_allocator()
 
 
 def read_bytes(path: Path) -> bytes | mmap.mmap:
-    """A text export's bytes: un-gzipped by extension, a spreadsheet's first sheet as CSV (`spreadsheets`), large
-    plain files memory-mapped rather than copied."""
+    """A text export's bytes: un-gzipped by extension, a spreadsheet's first sheet as CSV (`spreadsheets`, which
+    refuses other HTML and XML), large plain files memory-mapped rather than copied."""
     data = _file_bytes(path)
-    return spreadsheets.as_csv(data[:], path) if spreadsheets.is_spreadsheet(data[:4096]) else data
+    if spreadsheets.is_spreadsheet(data[:4096]):
+        return spreadsheets.as_csv(data[:], path)
+    spreadsheets.refuse_markup(data[:4096], path)
+    return data
 
 
 def _file_bytes(path: Path) -> bytes | mmap.mmap:

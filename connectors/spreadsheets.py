@@ -23,9 +23,19 @@ _OFFICE_MEMBERS = ("[Content_Types].xml", "mimetype")  # what an xlsx and an ods
 
 def is_spreadsheet(head: bytes) -> bool:
     """Whether a file's first bytes are a workbook rather than text."""
-    return head.startswith((_ZIP, _OLE2)) or (
-        head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and _SPREADSHEET_ML in head
-    )
+    return head.startswith((_ZIP, _OLE2)) or (_is_markup(head) and _SPREADSHEET_ML in head)
+
+
+def _is_markup(head: bytes) -> bool:
+    """Whether a file's first bytes open an HTML or XML document."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def refuse_markup(head: bytes, path: Path) -> None:
+    """Raise for an HTML or XML file that is no workbook (an HTML table saved as .xls, a helpdesk's XML export):
+    no export reader takes it, and read as CSV it would only say its columns are missing."""
+    if _is_markup(head):
+        raise ConnectorError(f"{path}: an HTML or XML file, not a CSV export or a workbook; export it as CSV or .xlsx")
 
 
 def as_csv(data: bytes, path: Path) -> bytes:

@@ -176,3 +176,19 @@ def test_a_hostile_xml_workbook_is_refused_not_expanded_or_followed(tmp_path):
             ConnectorError, match=rf"{re.escape(name)}: not a readable spreadsheet \((limit on input|undefined entity)"
         ):
             tickets.load({"path": str(tmp_path / name)})
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("tickets.xls", "<html><body><table><tr><td>Ticket ID</td><td>Created time</td></tr></table></body></html>"),
+        ("tickets.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<tickets type="array"><ticket><id>1</id></ticket>'),
+    ],
+    ids=["an HTML table saved as .xls", "a helpdesk's XML export"],
+)
+def test_html_or_xml_that_is_no_workbook_is_one_clear_message(tmp_path, name, text):
+    """Read as CSV it would only say "no ticket id column; found: <html>…"; it says what the file is instead."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConnectorError, match=rf"{re.escape(name)}: an HTML or XML file, not a CSV export or a work"):
+        tickets.load({"path": str(path)})
