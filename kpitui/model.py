@@ -222,7 +222,7 @@ class SupportMetrics:
     invalid_durations: int = detail(0)
     timezone: str = detail("UTC")
     without_business_minutes: int = detail(0)
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = detail(())
 
 
 @dataclass(frozen=True)

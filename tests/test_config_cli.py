@@ -155,6 +155,15 @@ def test_snapshot_json_contract_on_demo(capsys):
     moves = data["revenue"]["movements"]
     assert moves["net_new"] == pytest.approx(data["revenue"]["mrr"] - data["revenue"]["history"][-2]["mrr"], abs=1e-3)
     assert len(data["revenue"]["history"]) == 12 and data["revenue"]["history"][-1]["month"] == "2026-11"
+    assert set(data["support"]) == {
+        "tickets",
+        "backlog",
+        "first_response_minutes",
+        "resolution_minutes",
+        "sla_breach_rate",
+        "csat",
+        "history",
+    }  # DESIGN.md section 6's keys, no more: the SLA warnings are the source's, not the section's
     assert set(data["support"]["first_response_minutes"]) == {"median", "p90", "mean"}
     assert -100 <= data["nps"]["score"] <= 100
     assert [s["name"] for s in data["funnel"]["steps"]] == ["session_start", "sign_up", "begin_checkout", "purchase"]
