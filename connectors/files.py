@@ -52,9 +52,10 @@ def read_bytes(path: Path) -> bytes | mmap.mmap:
     """A text export's bytes: un-gzipped by extension, a spreadsheet's first sheet as CSV (`spreadsheets`, which
     refuses other HTML and XML), large plain files memory-mapped rather than copied."""
     data = _file_bytes(path)
-    if spreadsheets.is_spreadsheet(data[:4096]):
+    head = data[:4096]
+    if spreadsheets.is_spreadsheet(head):
         return spreadsheets.as_csv(data[:], path)
-    spreadsheets.refuse_markup(data[:4096], path)
+    spreadsheets.refuse_markup(head, path)
     return data
 
 
