@@ -30,6 +30,7 @@ _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
 _BLOCK = 1 << 24  # bytes looked at at once when counting
 _NON_SPACE = re.compile(rb"\S")
+_BLANK_LINES = re.compile(r"(?:[ \t\r]*\n)*")
 _NAMED_UTC = re.compile(r"\(\s*(?:in\s+)?UTC\s*\)", re.IGNORECASE)  # Typeform's `Submit Date (UTC)`, `(in UTC)`
 _UNFIT_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error")  # pyarrow's word for a value it cannot type
 
@@ -110,8 +111,8 @@ def to_utf8(data: bytes | mmap.mmap, path: Path, *, whole: bool = True) -> bytes
     """
     if data[:3] == b"\xef\xbb\xbf":
         return data[3:]
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data[:].decode("utf-16").encode("utf-8")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a copy cut short ends in half a character: left out
+        return data[: len(data) // 2 * 2].decode("utf-16", errors="replace").encode("utf-8")
     if b"\x00" in data[:8192]:
         raise ConnectorError(f"{path}: looks like a binary file, not a text export")
     if not (_is_utf8(data) if whole else _starts_utf8(data)):
@@ -154,11 +155,11 @@ def normalise_header(name: str) -> str:
 
 
 def dedupe_names(names: list[str]) -> list[str]:
-    """Make column names unique the way pandas does (`a`, `a.1`, …)."""
+    """Make column names unique the way pandas does (`a`, `a.1`, …; a column without a name is `Unnamed: N`)."""
     seen: dict[str, int] = {}
     out = []
-    for raw in names:
-        name = raw.strip()
+    for position, raw in enumerate(names):
+        name = raw.strip() or f"Unnamed: {position}"
         if name in seen:
             seen[name] += 1
             out.append(f"{name}.{seen[name]}")
@@ -296,6 +297,8 @@ def _read_csv(
     if _NON_SPACE.search(data) is None:
         raise ConnectorError(f"{path}: the file is empty; export it again with data")
     head = data[:65536].decode("utf-8", errors="replace")
+    blank = _BLANK_LINES.match(head).group()  # passed over before the header, as pandas does
+    head = head[len(blank) :]
     delimiter = sniff_delimiter(head.splitlines()[0] if head else "")
     if callable(header_count):
         header_count = header_count(head)
@@ -303,7 +306,7 @@ def _read_csv(
     if not headers:
         raise ConnectorError(f"{path}: no header row found")
     names = dedupe_names(headers[0])
-    data_line = _lines_before_data(head, header_count, delimiter) + 1
+    data_line = blank.count("\n") + _lines_before_data(head, header_count, delimiter) + 1
     offset = 0
     for _ in range(data_line - 1):
         offset = data.find(b"\n", offset) + 1 or len(data)

@@ -51,8 +51,10 @@ class EventFile:
     origin: str = ""  # where the file's own columns are listed, when `types` are not (an NDJSON file)
 
     def source_time(self) -> str:
-        """The event's time in µs since the epoch, UTC."""
-        kind = dict(self.types)["event_timestamp"]
+        """The event's time in µs since the epoch, UTC (null in a file without the column)."""
+        kind = dict(self.types).get("event_timestamp")
+        if kind is None:
+            return "CAST(NULL AS BIGINT)"
         return "event_timestamp" if kind == "BIGINT" else "TRY_CAST(event_timestamp AS BIGINT)"
 
     def present(self, cursor: Any) -> dict[str, str]:
@@ -138,7 +140,7 @@ def _counted(
     ).fetchone()
     if rows == 0:
         raise ConnectorError(f"{path}: holds no events")
-    if not (named and identified):
+    if not (named and identified and timed):
         _checked(path, part.present(cursor))
     if timed < rows:
         timeless = cursor.execute(f"SELECT row FROM ({part.select(())}) WHERE t IS NULL ORDER BY row").fetchall()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.base import SourceReport
+from connectors.files import dedupe_names
 from connectors.frames import conform
 
 _STEP = re.compile(r"^\s*(\d+)\.\s+(\S.*)$")
@@ -100,7 +101,7 @@ def _report_dates(values: pd.Series) -> pd.Series | None:
 
 def _report_values(raw: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
     """Report cells as numbers: thousands separators, `%` (→ fraction), `HH:MM:SS` (→ seconds), currency."""
-    text = raw.fillna("").str.strip().str.strip(_CURRENCY).str.strip()
+    text = raw.astype("string").fillna("").str.strip().str.strip(_CURRENCY).str.strip()
     percent = text.str.endswith("%")
     text = text.str.rstrip("%")
     if decimal_comma:
@@ -113,6 +114,7 @@ def _report_values(raw: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.S
 
 
 def _traffic_rows(header, data, end, path, report, decimal_comma: bool) -> pd.DataFrame:
+    header = dedupe_names(header)
     dimension = header[0]
     rows = [r for r in data if r and r[0].strip() and (r[-1] or "").strip().lower() != "grand total"]
     frame = pd.DataFrame([r[: len(header)] + [""] * (len(header) - len(r)) for r in rows], columns=header)

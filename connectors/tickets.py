@@ -93,7 +93,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _TIMES = ("created", "first_response_at", "solved_at")
 _MINUTES = ("first_response_minutes", "resolution_minutes")
 _HMS_OR_MINUTES = ("first_response_minutes_business", "resolution_minutes_business")
-_NUMBERS = (*_MINUTES, *_HMS_OR_MINUTES, "reopens")
+_DURATIONS = (*_MINUTES, *_HMS_OR_MINUTES)
+_NUMBERS = (*_DURATIONS, "reopens")
 
 
 def detect_layout(headers: set[str]) -> str:
@@ -158,12 +159,14 @@ _LABELS = {
 }
 _UNRATED = ("offered", "not offered", "unoffered", "n/a", "-")
 _SLA = {"within sla": True, "sla violated": False}
-_DURATIONS = (
-    "first_response_minutes",
-    "resolution_minutes",
-    "first_response_minutes_business",
-    "resolution_minutes_business",
-)
+_LONGEST_MINUTES = 100 * 365.25 * 24 * 60  # a century: a longer "duration" is a broken value, as are inf and NaN
+
+
+def _duration(minutes: str) -> str:
+    """Minutes that can be a ticket's duration (negative ones included: they are reported later), else null."""
+    return f"CASE WHEN abs({minutes}) <= {_LONGEST_MINUTES} THEN {minutes} END"
+
+
 _STAMP_OF = {"first_response_minutes": "first_response_at", "resolution_minutes": "solved_at"}
 
 
@@ -241,18 +244,17 @@ class _Conversion:
         kind = self.kinds[header]
         if kind == "time":
             return column  # an instant already (`files.localized_times`)
-        if kind == "number":
+        if kind == "number" and field not in _DURATIONS:
             return column if field in _NUMBERS else f"CAST({column} AS VARCHAR)"
         if field in _TIMES:
             typed, reason = (
                 sql.time(value, zone_of(header, self.zone), self.formats[field]),
                 f"unreadable {header!r} date",
             )
-        elif field in _MINUTES:
-            typed, reason = sql.number(value), f"{header!r} is not a number"
-        elif field in _HMS_OR_MINUTES:
-            typed = sql.hms_minutes(value) if _in_hours(header) else sql.number(value)
-            reason = f"{header!r} is not a duration"
+        elif field in _DURATIONS:
+            read = sql.hms_minutes(value) if field in _HMS_OR_MINUTES and _in_hours(header) else sql.number(value)
+            typed, reason = _duration(column if kind == "number" else read), f"{header!r} is not a duration"
+            value = column if kind == "number" else value
         elif field == "reopens":
             return sql.number(value)
         elif field in _LABELS_OF:

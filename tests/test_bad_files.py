@@ -7,6 +7,7 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -261,3 +262,115 @@ def test_an_engine_out_of_memory_is_the_sources_error_not_a_crash(tmp_path, caps
     web = snapshot["sources"]["web"]
     assert web["status"] == "error"
     assert web["error"].startswith("the analytics engine needed more memory than [engine] memory_limit (20MB)")
+
+
+def test_blank_lines_before_the_header_are_passed_over(tmp_path):
+    """An export that starts with blank lines: the header is the first line with text, and bad rows are reported
+    at their own lines (it was an `unexpected` engine error for tickets and surveys)."""
+    path = tmp_path / "tickets.csv"
+    path.write_text("\n \n\nId,Subject,Created at\n1,Login,2026-11-01 10:00\n2,Bad date,soon\n3,Short\n")
+    result = tickets.load({"path": str(path)})
+    assert result.report.rows == 1
+    assert sorted((s.line, s.reason) for s in result.report.skipped) == [
+        (6, "unreadable 'Created at' date"),
+        (7, "expected 3 fields, found 2"),
+    ]
+    survey = tmp_path / "survey.csv"
+    survey.write_text("\n\nscore,comment,created_at\n9,Great,2026-11-01\n11,Too high,2026-11-02\n")
+    result = nps.load({"path": str(survey)})
+    assert result.report.rows == 1
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(5, "score is not a whole number 0–10")]
+
+
+def test_a_utf16_export_cut_short_is_read_to_its_last_whole_row(tmp_path):
+    """A UTF-16 export whose copy stopped in the middle of a character (an odd number of bytes), one of its
+    characters a lone surrogate: the whole rows are read, the cut one is reported as a UTF-8 file's would be (it
+    was an `unexpected UnicodeDecodeError`)."""
+    text = "Id,Subject,Created at\r\n1,Café,2026-11-01 10:00\r\n2,Cr§me,2026-11-02 10:00\r\n3,Cut"
+    lone_surrogate = b"\x00\xd8"
+    data = b"\xff\xfe" + text.encode("utf-16-le").replace("§".encode("utf-16-le"), lone_surrogate)
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(data[:-1])
+    result = tickets.load({"path": str(path)})
+    assert list(scanned(result.frames["tickets"])["subject"]) == ["Café", "Cr\ufffdme"]
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(4, "expected 3 fields, found 2")]
+
+
+def test_columns_without_a_name_are_read_past(tmp_path):
+    """Headers with an empty name (a trailing comma on every line, an unnamed column): the exports read as they
+    would without it (each was an `unexpected ParserException`)."""
+    original = (Path(__file__).parent / "data" / "ga4" / "events_flattened.csv").read_text()
+    path = tmp_path / "events.csv"
+    path.write_text("".join(line + ",\n" for line in original.splitlines()))
+    expected = scanned(
+        ga4.load({"path": str(Path(__file__).parent / "data" / "ga4" / "events_flattened.csv")}).frames["events"]
+    )
+    pd.testing.assert_frame_equal(scanned(ga4.load({"path": str(path)}).frames["events"]), expected)
+    survey = tmp_path / "survey.csv"
+    survey.write_text("score,,comment\n9,x,Great\n3,y,Slow\n")
+    result = nps.load({"path": str(survey)})
+    assert result.report.rows == 2
+    assert list(scanned(result.frames["responses"])["comment"]) == ["Great", "Slow"]
+
+
+def test_ui_reports_with_a_repeated_metric_or_none_are_read(tmp_path):
+    """A GA4 report whose table names its dimension and a metric twice, and one whose table has no metric column:
+    read, a repeated column as `Sessions.1` (they were an `unexpected ValueError` and `AttributeError`; a repeated
+    metric was two rows of one metric)."""
+    path = tmp_path / "report.csv"
+    header = "Session source,Sessions,Sessions,Session source"
+    path.write_text(f"# Traffic acquisition\n# 20261101-20261130\n\n{header}\ngoogle,10,12,11\n")
+    traffic = ga4.load({"path": str(path)}).frames["traffic"]
+    assert sorted(zip(traffic["metric"], traffic["value"], strict=True)) == [
+        ("Session source.1", 11.0),
+        ("Sessions", 10.0),
+        ("Sessions.1", 12.0),
+    ]
+    assert set(traffic["dimension_value"]) == {"google"}
+    path.write_text("# Traffic acquisition\n# 20261101-20261130\n\nSession source\ngoogle\n")
+    assert len(ga4.load({"path": str(path)}).frames["traffic"]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "ndjson"])
+def test_an_event_export_without_event_times_is_one_clear_error(tmp_path, fmt):
+    """An export of events without an `event_timestamp` column (the CSV's was an `unexpected KeyError`)."""
+    path = tmp_path / f"events.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(
+            pa.table({"event_date": ["20261110"], "event_name": ["page_view"], "user_pseudo_id": ["u1"]}), path
+        )
+    elif fmt == "csv":
+        path.write_text("event_date,event_name,user_pseudo_id\n20261110,page_view,u1\n")
+    else:
+        path.write_text('{"event_date": "20261110", "event_name": "page_view", "user_pseudo_id": "u1"}\n')
+    found = "found event_date, event_name, user_pseudo_id$"
+    with pytest.raises(
+        ConnectorError, match=rf"events\.{fmt}: not a GA4 event export: no event_timestamp column; {found}"
+    ):
+        ga4.load({"path": str(path)})
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_durations_that_are_no_durations_are_reported_at_their_lines(tmp_path, typed):
+    """Minutes that are infinite or longer than a century (1e308 took the whole Support section down with an
+    engine `Conversion Error`): each such row is skipped and reported at its line, as an unreadable value is,
+    whether the reader typed the column as numbers or (`typed` False: a word in it) read it as text."""
+    rows = [
+        "1,Login,2026-11-01 10:00,30",
+        "2,Infinite,2026-11-02 10:00,inf",
+        "3,Empty,2026-11-03 10:00,NaN",  # an empty cell, as in pandas: no reply yet
+        "4,Huge,2026-11-04 10:00,1e308",
+        "5,114 years,2026-11-05 10:00,60000000",
+        "6,Fine,2026-11-06 10:00,45",
+        *([] if typed else ["7,Word,2026-11-07 10:00,soon"]),
+    ]
+    path = tmp_path / "tickets.csv"
+    path.write_text("Id,Subject,Created at,First reply time in minutes\n" + "\n".join(rows) + "\n")
+    result = tickets.load({"path": str(path)})
+    (_, table), = result.frames["tickets"].parts[0].arrow  # fmt: skip
+    assert str(table.schema.field("First reply time in minutes").type) == ("double" if typed else "large_string")
+    reason = "'First reply time in minutes' is not a duration"
+    bad_lines = [3, 5, 6] if typed else [3, 5, 6, 8]
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(line, reason) for line in bad_lines]
+    metrics = compute_support(result.frames["tickets"], SupportSettings(30), date(2026, 11, 20))
+    assert (result.report.rows, metrics.tickets, metrics.first_response_minutes.median) == (3, 3, 37.5)
