@@ -109,12 +109,13 @@ def to_utf8(data: bytes | mmap.mmap, path: Path, *, whole: bool = True) -> bytes
 
     With `whole=False` only the start is checked: the caller's reader validates the rest (see `NotUtf8Error`).
     """
-    if data[:3] == b"\xef\xbb\xbf":
-        return data[3:]
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a copy cut short ends in half a character: left out
         return data[: len(data) // 2 * 2].decode("utf-16", errors="replace").encode("utf-8")
-    if b"\x00" in data[:8192]:
+    bom = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    if b"\x00" in data[bom : bom + 8192]:
         raise ConnectorError(f"{path}: looks like a binary file, not a text export")
+    if bom:
+        return data[bom:]
     if not (_is_utf8(data) if whole else _starts_utf8(data)):
         return _from_cp1252(data)
     return data
@@ -241,9 +242,17 @@ class CsvTable:
         return starts
 
 
+def _with_line_feeds(data: bytes | mmap.mmap) -> bytes | mmap.mmap:
+    """Lines ended by a carriage return alone (Excel for Mac's "CSV (Macintosh)") as lines ended by a line feed."""
+    head = data[:65536]
+    if b"\r" in head and b"\n" not in head:
+        return data[:].replace(b"\r", b"\n")
+    return data
+
+
 def _header_rows(text_head: str, count: int, delimiter: str) -> list[list[str]]:
     """Parse the first `count` records of the file with the csv module."""
-    reader = csv.reader(io.StringIO(text_head), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text_head, newline=""), delimiter=delimiter)
     rows = []
     for row in reader:
         rows.append(row)
@@ -254,8 +263,7 @@ def _header_rows(text_head: str, count: int, delimiter: str) -> list[list[str]]:
 
 def _lines_before_data(text_head: str, header_count: int, delimiter: str) -> int:
     """Physical lines the header records take (quoted headers may span lines)."""
-    buffer = io.StringIO(text_head)
-    reader = csv.reader(buffer, delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text_head, newline=""), delimiter=delimiter)
     for _ in range(header_count):
         next(reader, None)
     return reader.line_num
@@ -276,7 +284,7 @@ def read_csv_strings(
     `plan` looks at the header and a sample of the first rows (as strings) and says which columns to read
     and which types to try for the whole file; when any value does not fit them, they are read as strings.
     """
-    data = to_utf8(read_bytes(path), path, whole=False)
+    data = _with_line_feeds(to_utf8(read_bytes(path), path, whole=False))
     skipped, warnings = len(report.skipped), len(report.warnings)
     try:
         return _read_csv(data, path, report, header_count, plan, nulls)

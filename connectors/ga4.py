@@ -18,6 +18,7 @@ from kpitui.engine import sql_literal
 DEFAULT_PARAMS = ("ga_session_id", "page_location", "source", "medium", "campaign")
 _USER_COLUMNS = ("user_pseudo_id", "user_id")
 _VALUE_KINDS = ("string_value", "int_value", "double_value", "float_value")  # a param value's kinds
+_KEY_OF = "lambda kpitui_param: kpitui_param.key"  # a param's key (a parameter named `p` met a file's column `p`)
 _TOUCH_FIELDS = {"source": "source", "medium": "medium", "campaign": "name"}  # first-touch traffic_source fields
 _TEXT_VALUE = "STRUCT(" + ", ".join(f"{kind} VARCHAR" for kind in _VALUE_KINDS) + ")"
 _JSON_COLUMNS = {  # an NDJSON export's columns as read: text throughout (BigQuery writes INT64 values as strings)
@@ -76,7 +77,7 @@ class EventFile:
             field: f"COALESCE({value[field]}, traffic_source.{name})" if name in touch else value[field]
             for field, name in _TOUCH_FIELDS.items()
         }
-        keys = ", list_transform(event_params, lambda p: p.key) AS kpitui_keys" if "event_params" in types else ""
+        keys = f", list_transform(event_params, {_KEY_OF}) AS kpitui_keys" if "event_params" in types else ""
         columns = [
             "CAST(make_timestamp(t) AS TIMESTAMPTZ) AS event_time",
             "t",
@@ -254,7 +255,7 @@ def _csv_nested(columns: list[str]) -> tuple[list[str], str]:
             if "key" in slot:
                 value = ", ".join(f"{kind!r}: {slot.get(kind, 'CAST(NULL AS VARCHAR)')}" for kind in _VALUE_KINDS)
                 items.append(f"{{'key': {slot['key']}, 'value': {{{value}}}}}")
-        out.append(f"list_filter([{', '.join(items)}], lambda p: p.key IS NOT NULL) AS event_params")
+        out.append(f"list_filter([{', '.join(items)}], {_KEY_OF} IS NOT NULL) AS event_params")
     elif "event_params" in columns:
         params = _from_json("event_params", _JSON_COLUMNS["event_params"])
         out.append(f"{params} AS event_params")

@@ -374,3 +374,41 @@ def test_durations_that_are_no_durations_are_reported_at_their_lines(tmp_path, t
     assert [(s.line, s.reason) for s in result.report.skipped] == [(line, reason) for line in bad_lines]
     metrics = compute_support(result.frames["tickets"], SupportSettings(30), date(2026, 11, 20))
     assert (result.report.rows, metrics.tickets, metrics.first_response_minutes.median) == (3, 3, 37.5)
+
+
+def test_a_csv_with_classic_mac_line_endings_is_read_by_line(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a carriage return alone: read, bad rows at their lines (it
+    was an `unexpected Error: new-line character seen in unquoted field`)."""
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(b"Id,Subject,Created at\r1,Login,2026-11-01 10:00\r2,Bad,soon\r3,Export,2026-11-03 10:00\r")
+    result = tickets.load({"path": str(path)})
+    assert list(scanned(result.frames["tickets"])["subject"]) == ["Login", "Export"]
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(3, "unreadable 'Created at' date")]
+
+
+def test_a_binary_file_behind_a_byte_order_mark_is_named(tmp_path):
+    """A workbook with a UTF-8 byte order mark put before it is no text export (it was an `unexpected Error`)."""
+    path = tmp_path / "export.xls"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + (Path(__file__).parent / "data" / "tickets" / "freshdesk_binary.xls").read_bytes()
+    )
+    with pytest.raises(ConnectorError, match=r"export\.xls: looks like a binary file"):
+        tickets.load({"path": str(path)})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_event_export_with_a_column_named_like_sql_names_is_read(tmp_path, fmt):
+    """A column named `p` (a header cell split in two) beside the event params: the params are still read (the
+    column was bound in place of the SQL lambda's parameter `p`: an `unexpected BinderException`)."""
+    path = tmp_path / f"events.{fmt}"
+    if fmt == "csv":
+        path.write_text(
+            "event_date,event_timestamp,event_name,user_pseudo_id,p,event_params.0.key,event_params.0.value.int_value\n"
+            "20261110,1794300000000000,page_view,u1,x,ga_session_id,11\n"
+        )
+    else:
+        param = pa.array([[{"key": "ga_session_id", "value": {"int_value": 11}}]])
+        table = {"event_timestamp": [1794300000000000], "event_name": ["page_view"], "user_pseudo_id": ["u1"]}
+        pq.write_table(pa.table({**table, "p": ["x"], "event_params": param}), path)
+    frame = scanned(ga4.load({"path": str(path)}).frames["events"])
+    assert list(zip(frame["event_name"], frame["session_id"], strict=True)) == [("page_view", "11")]
