@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -19,6 +22,9 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # binary Excel 97–2003
 _SPREADSHEET_ML = b"urn:schemas-microsoft-com:office:spreadsheet"
 _SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
 _OFFICE_MEMBERS = ("[Content_Types].xml", "mimetype")  # what an xlsx and an ods hold at their root
+_LAST_ROW, _LAST_COLUMN = 1_048_576, 16_384  # Excel's sheet
+_READ_SECONDS = 600  # a workbook's reader that takes longer is stopped
+REFUSED = 2  # the exit code of a workbook's reader that says on stderr why it cannot read the workbook
 
 
 def is_spreadsheet(head: bytes) -> bool:
@@ -42,11 +48,17 @@ def as_csv(data: bytes, path: Path) -> bytes:
     """The first sheet holding data, as UTF-8 CSV text."""
     if data.startswith(_ZIP) and _is_plain_archive(data):
         raise ConnectorError(f"{path}: a zip archive, not an export: unzip it and point `path` at the file inside")
-    rows = _spreadsheet_ml_rows(data, path) if not data.startswith((_ZIP, _OLE2)) else _workbook_rows(data, path)
+    if data.startswith((_ZIP, _OLE2)):
+        return _workbook_csv(data, path)
+    return rows_as_csv(_spreadsheet_ml_rows(data, path))
+
+
+def rows_as_csv(rows: list[list[Any]]) -> bytes:
+    """A sheet's rows as UTF-8 CSV text, from its first row with a value."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in _trimmed(rows):
-        writer.writerow([_text(value) for value in row] if _has_data([row]) else [])
+        writer.writerow([_text(value) for value in row] if has_data([row]) else [])
     return out.getvalue().encode("utf-8")
 
 
@@ -59,18 +71,22 @@ def _is_plain_archive(data: bytes) -> bool:
         return False  # cut short or damaged: the workbook reader says what is wrong
 
 
-def _workbook_rows(data: bytes, path: Path) -> list[list[Any]]:
-    """The rows of the first sheet with data of an xlsx, xls or ods workbook (read by calamine)."""
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
-
+def _workbook_csv(data: bytes, path: Path) -> bytes:
+    """The first sheet with data of an xlsx, xls or ods workbook as CSV, read in a process of its own
+    (`connectors.workbook_process`)."""
+    command = [sys.executable, "-m", "connectors.workbook_process"]
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = (book.get_sheet_by_index(i).to_python() for i in range(len(book.sheet_names)))
-        return next((rows for rows in sheets if _has_data(rows)), [])
-    except PasswordError:
-        raise ConnectorError(f"{path}: the workbook is password-protected; save it again without one") from None
-    except (CalamineError, ValueError) as exc:
-        raise ConnectorError(f"{path}: not a readable spreadsheet ({exc}); save it again as CSV") from None
+        done = subprocess.run(command, input=data, capture_output=True, timeout=_READ_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        reason = f"reading it took over {_READ_SECONDS // 60} minutes"
+    else:
+        if done.returncode == 0:
+            return done.stdout
+        if done.returncode == REFUSED:
+            raise ConnectorError(f"{path}: {done.stderr.decode('utf-8', errors='replace').strip()}")
+        code = done.returncode
+        reason = f"its reader stopped: {signal.Signals(-code).name if code < 0 else f'exit code {code}'}"
+    raise ConnectorError(f"{path}: not a readable spreadsheet ({reason}); save it again as CSV")
 
 
 def _spreadsheet_ml_rows(data: bytes, path: Path) -> list[list[str | None]]:
@@ -79,20 +95,35 @@ def _spreadsheet_ml_rows(data: bytes, path: Path) -> list[list[str | None]]:
     try:
         for _, element in ElementTree.iterparse(io.BytesIO(data)):
             if element.tag == f"{_SS}Row":
-                index = int(element.get(f"{_SS}Index", len(rows) + 1))
+                index = _index(element, len(rows) + 1, "row", _LAST_ROW)
                 rows.extend([] for _ in range(index - 1 - len(rows)))
                 rows.append(list(_cells(element)))
                 element.clear()
             elif element.tag == f"{_SS}Worksheet":
-                if _has_data(rows):
+                if has_data(rows):
                     return rows
                 rows = []
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, ValueError) as exc:
         raise ConnectorError(f"{path}: not a readable spreadsheet ({exc}); save it again as CSV") from None
     return rows
 
 
-def _has_data(rows: list[list[Any]]) -> bool:
+def _index(element: ElementTree.Element, default: int, kind: str, last: int) -> int:
+    """An element's `ss:Index` (from 1), else `default`; raises ValueError when it is no number, or past Excel's
+    sheet (an index far past it would fill memory with empty cells)."""
+    written = element.get(f"{_SS}Index")
+    if written is None:
+        return default
+    try:
+        index = int(written)
+    except ValueError:
+        raise ValueError(f"ss:Index {written!r} is not a number") from None
+    if index > last:
+        raise ValueError(f"{kind} {index} is past Excel's last {kind}, {last}")
+    return index
+
+
+def has_data(rows: list[list[Any]]) -> bool:
     """Whether any cell of the rows holds a value."""
     return any(v not in (None, "") for row in rows for v in row)
 
@@ -101,7 +132,7 @@ def _cells(row: ElementTree.Element) -> Iterator[str | None]:
     """A SpreadsheetML row's values in column order, None where `ss:Index` skips cells."""
     column = 1
     for cell in row.iter(f"{_SS}Cell"):
-        index = int(cell.get(f"{_SS}Index", column))
+        index = _index(cell, column, "column", _LAST_COLUMN)
         yield from [None] * (index - column)
         value = cell.find(f"{_SS}Data")
         yield None if value is None else "".join(value.itertext())
@@ -111,7 +142,7 @@ def _cells(row: ElementTree.Element) -> Iterator[str | None]:
 def _trimmed(rows: list[list[Any]]) -> Iterable[list[Any]]:
     """The rows from the first one with a value, all as wide as the widest."""
     width = max((len(row) for row in rows), default=0)
-    start = next((i for i, row in enumerate(rows) if _has_data([row])), len(rows))
+    start = next((i for i, row in enumerate(rows) if has_data([row])), len(rows))
     return (row + [None] * (width - len(row)) for row in rows[start:])
 
 

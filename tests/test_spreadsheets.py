@@ -192,3 +192,43 @@ def test_html_or_xml_that_is_no_workbook_is_one_clear_message(tmp_path, name, te
     path.write_text(text)
     with pytest.raises(ConnectorError, match=rf"{re.escape(name)}: an HTML or XML file, not a CSV export or a work"):
         tickets.load({"path": str(path)})
+
+
+def test_a_workbook_that_makes_its_reader_abort_is_one_clear_message(tmp_path, capsys):
+    """`bad/damaged_workbook.xls` is the binary .xls fixture with two bytes changed: it makes the workbook reader ask
+    for 2 TB and abort, which took the whole process down. The reader runs in a process of its own: the snapshot is
+    written (exit code 1: a source failed), the source names the file."""
+    import json
+
+    from kpitui.cli import run
+
+    config = tmp_path / "kpitui.toml"
+    config.write_text(f'[sources.support]\ntype = "tickets"\npath = "{DATA / "bad/damaged_workbook.xls"}"\n')
+    assert run(["snapshot", "--config", str(config), "--data-dir", str(tmp_path), "--format", "json"]) == 1
+    status = json.loads(capsys.readouterr().out)["sources"]["support"]
+    assert status["status"] == "error"
+    assert re.fullmatch(
+        r".*damaged_workbook\.xls: not a readable spreadsheet \(its reader stopped: .+\); save it again as CSV",
+        status["error"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "index", "message"),
+    [
+        ("Row", "1000000000", "row 1000000000 is past Excel's last row, 1048576"),
+        ("Cell", "100000", "column 100000 is past Excel's last column, 16384"),
+        ("Cell", "B", "ss:Index 'B' is not a number"),
+    ],
+)
+def test_an_excel_2003_xml_workbook_with_a_broken_index_is_one_clear_message(tmp_path, where, index, message):
+    """An `ss:Index` far past Excel's sheet (it filled memory with empty rows) or not a number (an `unexpected
+    ValueError`)."""
+    ns = 'xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"'
+    row = f'<Row ss:Index="{index}">' if where == "Row" else "<Row>"
+    cell = f'<Cell ss:Index="{index}">' if where == "Cell" else "<Cell>"
+    path = tmp_path / "tickets.xls"
+    path.write_text(f'<?xml version="1.0"?><Workbook {ns}><Worksheet><Table>{row}{cell}<Data ss:Type="String">1'
+                    "</Data></Cell></Row></Table></Worksheet></Workbook>")  # fmt: skip
+    with pytest.raises(ConnectorError, match=rf"tickets\.xls: not a readable spreadsheet \({re.escape(message)}\)"):
+        tickets.load({"path": str(path)})
