@@ -33,6 +33,8 @@ _NON_SPACE = re.compile(rb"\S")
 _BLANK_LINES = re.compile(r"(?:[ \t\r]*\n)*")
 _NAMED_UTC = re.compile(r"\(\s*(?:in\s+)?UTC\s*\)", re.IGNORECASE)  # Typeform's `Submit Date (UTC)`, `(in UTC)`
 _UNFIT_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error")  # pyarrow's word for a value it cannot type
+# The csv module's cells, here and in the connectors, as long as the Arrow reader's (its default limit is 128 KiB):
+csv.field_size_limit(2**31 - 1)
 
 
 def use_lean_allocator() -> None:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors import ga4, nps, tickets
+from connectors import ga4, nps, spend, tickets
 from connectors.base import ConnectorError
 from kpitui.cli import run
 from kpitui.metrics.support import SupportSettings, compute_support
@@ -412,3 +412,15 @@ def test_an_event_export_with_a_column_named_like_sql_names_is_read(tmp_path, fm
         pq.write_table(pa.table({**table, "p": ["x"], "event_params": param}), path)
     frame = scanned(ga4.load({"path": str(path)}).frames["events"])
     assert list(zip(frame["event_name"], frame["session_id"], strict=True)) == [("page_view", "11")]
+
+
+def test_cells_past_the_csv_modules_field_limit_are_read(tmp_path):
+    """A 200 KB cell (a campaign name, a report's dimension value) in the files read with Python's csv module,
+    whose default limit is 128 KiB (each was an `unexpected Error: field larger than field limit`)."""
+    long = "x" * 200_000
+    costs = tmp_path / "spend.csv"
+    costs.write_text(f"date,channel,campaign,spend,currency\n2026-11-03,Newsletter,{long},90,usd\n")
+    assert spend.load({"path": str(costs)}).frames["spend"]["campaign"].tolist() == [long]
+    report = tmp_path / "report.csv"
+    report.write_text(f"# Traffic acquisition\n# 20261101-20261130\n\nSession source,Sessions\n{long},10\n")
+    assert ga4.load({"path": str(report)}).frames["traffic"]["dimension_value"].tolist() == [long]
