@@ -134,9 +134,11 @@ def _counted(
 ) -> EventFile:
     """The part with its row count, checked to hold events; those without a readable time are reported as skipped,
     at their `lines`. Raises the engine's error when it cannot read the file."""
-    user = " + ".join(f"count({c})" for c in _USER_COLUMNS if c in dict(part.types)) or "0"
+    types = dict(part.types)
+    user = " + ".join(f"count({c})" for c in _USER_COLUMNS if c in types) or "0"
+    name = "count(event_name)" if "event_name" in types else "0"
     rows, timed, named, identified = cursor.execute(
-        f"SELECT count(*), count(t), count(event_name), {user} FROM "
+        f"SELECT count(*), count(t), {name}, {user} FROM "
         f"(SELECT *, {part.source_time()} AS t FROM {part.source})"
     ).fetchone()
     if rows == 0:

@@ -4,6 +4,7 @@ rows, and leaves the user's file untouched."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 from pathlib import Path
 
@@ -331,22 +332,24 @@ def test_ui_reports_with_a_repeated_metric_or_none_are_read(tmp_path):
     assert len(ga4.load({"path": str(path)}).frames["traffic"]) == 0
 
 
+@pytest.mark.parametrize("missing", ["event_timestamp", "event_name"])
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "ndjson"])
-def test_an_event_export_without_event_times_is_one_clear_error(tmp_path, fmt):
-    """An export of events without an `event_timestamp` column (the CSV's was an `unexpected KeyError`)."""
+def test_an_event_export_without_event_times_or_names_is_one_clear_error(tmp_path, fmt, missing):
+    """An export of events without an `event_timestamp` column, or with `event_names` for `event_name` (a CSV's was
+    an `unexpected KeyError` or `BinderException`, an NDJSON file's rows were all skipped)."""
+    event = {"event_date": "20261110", "event_timestamp": "1794300000000000", "event_names": "page_view"}
+    event = {name: value for name, value in {**event, "user_pseudo_id": "u1"}.items() if name != missing}
+    if missing == "event_timestamp":
+        event["event_name"] = event.pop("event_names")
     path = tmp_path / f"events.{fmt}"
     if fmt == "parquet":
-        pq.write_table(
-            pa.table({"event_date": ["20261110"], "event_name": ["page_view"], "user_pseudo_id": ["u1"]}), path
-        )
+        pq.write_table(pa.table({name: [value] for name, value in event.items()}), path)
     elif fmt == "csv":
-        path.write_text("event_date,event_name,user_pseudo_id\n20261110,page_view,u1\n")
+        path.write_text(",".join(event) + "\n" + ",".join(event.values()) + "\n")
     else:
-        path.write_text('{"event_date": "20261110", "event_name": "page_view", "user_pseudo_id": "u1"}\n')
-    found = "found event_date, event_name, user_pseudo_id$"
-    with pytest.raises(
-        ConnectorError, match=rf"events\.{fmt}: not a GA4 event export: no event_timestamp column; {found}"
-    ):
+        path.write_text(json.dumps(event) + "\n")
+    found = f"found {', '.join(sorted(event))}$"
+    with pytest.raises(ConnectorError, match=rf"events\.{fmt}: not a GA4 event export: no {missing} column; {found}"):
         ga4.load({"path": str(path)})
 
 
