@@ -30,6 +30,7 @@ _DELIMITERS = (",", ";", "\t", "|")
 _MAP_FROM = 1 << 20
 _BLOCK = 1 << 24  # bytes looked at at once when counting
 _NON_SPACE = re.compile(rb"\S")
+_WIDEST = 16_384  # Excel's columns: a wider first line is no export's header (and each query over it takes seconds)
 _BLANK_LINES = re.compile(r"(?:[ \t\r]*\n)*")
 _NAMED_UTC = re.compile(r"\(\s*(?:in\s+)?UTC\s*\)", re.IGNORECASE)  # Typeform's `Submit Date (UTC)`, `(in UTC)`
 _UNFIT_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error")  # pyarrow's word for a value it cannot type
@@ -315,6 +316,11 @@ def _read_csv(
     headers = _header_rows(head, header_count, delimiter)
     if not headers:
         raise ConnectorError(f"{path}: no header row found")
+    if len(headers[0]) > _WIDEST:
+        raise ConnectorError(
+            f"{path}: the first line has over {_WIDEST:,} columns, more than a sheet holds: is it the header? "
+            "Export the file again"
+        )
     names = dedupe_names(headers[0])
     data_line = blank.count("\n") + _lines_before_data(head, header_count, delimiter) + 1
     offset = 0

@@ -427,3 +427,15 @@ def test_cells_past_the_csv_modules_field_limit_are_read(tmp_path):
     report = tmp_path / "report.csv"
     report.write_text(f"# Traffic acquisition\n# 20261101-20261130\n\nSession source,Sessions\n{long},10\n")
     assert ga4.load({"path": str(report)}).frames["traffic"]["dimension_value"].tolist() == [long]
+
+
+def test_a_header_wider_than_a_spreadsheet_is_one_clear_error(tmp_path):
+    """A first line of 200,001 columns (a cut file whose header ran into 200,000 commas) is no header: one message,
+    at once (every query over so wide a table took seconds: the refresh ran for minutes)."""
+    path = tmp_path / "tickets.csv"
+    path.write_text("Id,Subject,Created at" + "," * 200_000 + "\n1,Login,2026-11-01 10:00\n")
+    with pytest.raises(
+        ConnectorError,
+        match=r"tickets\.csv: the first line has over 16,384 columns, more than a sheet holds: is it the header\?",
+    ):
+        tickets.load({"path": str(path)})

@@ -439,8 +439,10 @@ def test_report_traffic_reaches_the_funnel_section():
     assert [s.users for s in both.steps] == [1000, 400, 200] and both.daily_visitors == m.daily_visitors
 
 
-def test_flattened_event_params_csv():
-    result = ga4.load({"path": str(DATA / "ga4/events_flattened.csv")})
+@pytest.mark.parametrize("name", ["events_flattened.csv", "events_export.ndjson"])
+def test_flattened_csv_and_ndjson_event_exports(name):
+    """The same four events as a flattened CSV and as BigQuery's NDJSON export (INT64 values as strings)."""
+    result = ga4.load({"path": str(DATA / "ga4" / name)})
     events = scanned(result.frames["events"])
     assert list(events["session_id"]) == ["11", "11", "21", "31"]  # the key may sit in any slot
     assert list(events["param.page_location"].fillna("")) == ["https://x.example/", "https://x.example/join", "", ""]
