@@ -138,8 +138,7 @@ def _counted(
     user = " + ".join(f"count({c})" for c in _USER_COLUMNS if c in types) or "0"
     name = "count(event_name)" if "event_name" in types else "0"
     rows, timed, named, identified = cursor.execute(
-        f"SELECT count(*), count(t), {name}, {user} FROM "
-        f"(SELECT *, {part.source_time()} AS t FROM {part.source})"
+        f"SELECT count(*), count(t), {name}, {user} FROM (SELECT *, {part.source_time()} AS t FROM {part.source})"
     ).fetchone()
     if rows == 0:
         raise ConnectorError(f"{path}: holds no events")
