@@ -358,7 +358,7 @@ def _read_sources(reader: _Reader, data: dict, default_refresh: float) -> dict[s
         section = f"sources.{name}"
         table = reader.table(raw, section)
         kind = table.get("type")
-        if kind not in CONNECTORS:
+        if not isinstance(kind, str) or kind not in CONNECTORS:
             reader.problem(section, "type", "expected one of " + ", ".join(CONNECTORS) + f", got {kind!r}")
             continue
         connector = CONNECTORS[kind].resolve(table)

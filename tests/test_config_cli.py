@@ -42,6 +42,14 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
             '[sources.x]\ntype = "jira"',
             "[sources.x] type: expected one of stripe, ga4, tickets, nps, spend, got 'jira'",
         ),
+        (
+            '[sources.x]\ntype = ["tickets"]',
+            "[sources.x] type: expected one of stripe, ga4, tickets, nps, spend, got ['ti",
+        ),
+        (
+            "[sources.x]\ntype = { a = 1 }",
+            "[sources.x] type: expected one of stripe, ga4, tickets, nps, spend, got {'a'",
+        ),
         ('[sources.x]\ntype = "tickets"', "[sources.x] path: missing; this source needs it"),
         (
             '[sources.x]\ntype = "tickets"\npath = "a.csv"\ntimezone = "Mars/Base"',
