@@ -186,10 +186,10 @@ def compute_snapshot(
         try:
             sections[section] = _section_once(section, config, states, as_of, closed or {}, kept or {}, shared)
             _LAST_GOOD[section] = (inputs, sections[section], now)
-        except Exception as exc:  # a metrics error, a warehouse's, or the engine's (memory, spill space)
-            message = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
-            if message is None:
-                raise
+        except Exception as exc:  # a metrics error, a warehouse's, the engine's (memory, spill space), or data no
+            # rule foresaw: that section fails, the others are still computed
+            known = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
+            message = known or describe_error(exc)
             last_inputs, last, last_at = _LAST_GOOD.get(section, (None, None, None))
             sections[section], kept_at = (last, last_at) if last_inputs == inputs else (None, None)
             for name in _feeding(config, states, section):  # stale where the last figures are kept, with their age

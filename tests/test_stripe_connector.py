@@ -7,6 +7,7 @@ import math
 import socket
 import threading
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -130,6 +131,56 @@ def test_unreachable_api_is_one_clear_error():
         StripeSource(
             {"base_url": f"http://127.0.0.1:{port}", "api_key": KEY, "max_retries": 1}, sleep=lambda s: None
         ).load()
+
+
+def test_subscriptions_without_a_status_are_accounts_not_past_due(server):
+    """An API that leaves `status` out (null): the accounts behind the Customers pane are computed, none past due
+    (they raised a TypeError that ended `kpitui snapshot` with a traceback)."""
+    from kpitui.config import parse_config
+    from kpitui.pipeline import billing_accounts, read_source, succeeded
+
+    for subscription in server.book.subscriptions:
+        subscription["status"] = None
+    options = {"type": "stripe", "api_key": KEY, "base_url": server.base_url}
+    config = parse_config({"sources": {"billing": options}, "fx": {"eur": 1.08, "gbp": 1.27}})
+    result, _ = read_source(config.sources["billing"])
+    states = {"billing": succeeded(config.sources["billing"], result, pd.Timestamp("2026-11-22", tz="UTC"))}
+    accounts = billing_accounts(config, states, date(2026, 11, 20))
+    assert len(accounts) == 250
+    assert not accounts["past_due"].any()
+
+
+def test_a_section_that_fails_unforeseen_is_its_sources_error_the_rest_is_computed(
+    server, tmp_path, monkeypatch, capsys
+):
+    """A metrics fault no rule foresaw (injected: the support figures raise) ended the whole snapshot with a
+    traceback, and froze every pane of the board. Now that section's source is an error naming it, and the revenue
+    figures are still computed and printed (exit code 1: a source failed)."""
+    import json
+
+    from kpitui import pipeline
+    from kpitui.cli import run
+    from kpitui.metrics import support
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setenv("KPITUI_TEST_KEY", KEY)
+    monkeypatch.setattr(support, "compute_support", broken)
+    for kept in ("_SECTIONS", "_LAST_GOOD"):  # no figures kept in this process from another test
+        monkeypatch.setattr(pipeline, kept, {})
+    config = tmp_path / "kpitui.toml"
+    tickets = Path(__file__).parent / "data" / "tickets" / "zendesk.csv"
+    config.write_text(
+        f'[sources.billing]\ntype = "stripe"\napi_key_env = "KPITUI_TEST_KEY"\nbase_url = "{server.base_url}"\n'
+        f'[sources.support]\ntype = "tickets"\npath = "{tickets}"\n[fx]\neur = 1.08\ngbp = 1.27\n'
+    )
+    args = ["snapshot", "--config", str(config), "--data-dir", str(tmp_path), "--as-of", "2026-11-20"]
+    assert run([*args, "--format", "json"]) == 1
+    snapshot = json.loads(capsys.readouterr().out)
+    assert snapshot["sources"]["support"]["error"] == "unexpected RuntimeError: injected fault"
+    assert snapshot["support"] is None
+    assert (snapshot["sources"]["billing"]["status"], snapshot["revenue"]["paying_customers"] > 0) == ("ok", True)
 
 
 def test_mask_key():

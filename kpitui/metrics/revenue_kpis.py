@@ -112,7 +112,7 @@ def accounts(engine: RevenueEngine, customers: pd.DataFrame) -> pd.DataFrame:
             "customer_id": engine.customers[engine.customer_code],
             "mrr": mrr,
             "plan": engine.plan,
-            "past_due": ((subs["status"] == "past_due") & (since.isna() | since.le(now))).to_numpy(dtype=bool),
+            "past_due": (subs["status"].eq("past_due").fillna(False) & (since.isna() | since.le(now))).to_numpy(bool),
             "cancelling": _scheduled(engine) & (mrr > 0),
         }
     ).sort_values("mrr", ascending=False, kind="stable")
