@@ -169,9 +169,9 @@ def compute_snapshot(
     kept: StoredSections | None = None,
 ) -> Snapshot:
     """Every metric from the sources' last good tables (and the stored closing MRR rows, `closed`; the stored
-    sections, `kept`, where their files, as_of and settings are the same). A metrics, warehouse or engine error
-    keeps the section's last figures computed from the same inputs (its sources stale since then), else marks its
-    sources as errors."""
+    sections, `kept`, where their files, as_of and settings are the same). A section that fails (a metrics,
+    warehouse or engine error, or one no rule foresaw) keeps its last figures computed from the same inputs (its
+    sources stale since then), else marks its sources as errors; the other sections are computed."""
     from connectors.base import ConnectorError
     from kpitui import engine
     from kpitui.metrics.alerts import evaluate_alerts, freshness_alerts, hold_stale
