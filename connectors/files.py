@@ -76,13 +76,13 @@ def _file_bytes(path: Path) -> bytes | mmap.mmap:
         raise ConnectorError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
 
 
-def _one_value(data: bytes | mmap.mmap, kind: pa.DataType) -> pa.Array:
+def _one_value(data: bytes | mmap.mmap | pa.Buffer, kind: pa.DataType) -> pa.Array:
     """The bytes as an Arrow array of one value of `kind` (large binary or string), without copying them."""
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(data)])
 
 
-def _is_utf8(data: bytes | mmap.mmap) -> bool:
+def _is_utf8(data: bytes | mmap.mmap | pa.Buffer) -> bool:
     """Whether the bytes are valid UTF-8 (checked by pyarrow, without copying them)."""
     if isinstance(data, bytes) and data.isascii():
         return True
@@ -490,6 +490,8 @@ class _ArrowReader:
 
     def careful(self, on_bad_row: Callable[[pacsv.InvalidRow], str]) -> pa.Table:
         """Every column as strings, quoted newlines allowed, bad rows handed to `on_bad_row`."""
+        if not _is_utf8(self.body):  # pyarrow cannot hand `on_bad_row` a bad row that is not UTF-8
+            raise NotUtf8Error
         block_size = 1 << 22
         while True:
             try:

@@ -439,3 +439,17 @@ def test_a_header_wider_than_a_spreadsheet_is_one_clear_error(tmp_path):
         match=r"tickets\.csv: the first line has over 16,384 columns, more than a sheet holds: is it the header\?",
     ):
         tickets.load({"path": str(path)})
+
+
+def test_a_ragged_windows_1252_row_far_into_a_file_is_a_bad_row(tmp_path):
+    """A row with one field too many and an Excel (Windows-1252) `é`, past the part of the file checked up front:
+    the file is read as Windows-1252 and that row reported at its line (the whole file was refused as "not a
+    readable CSV": the bad-row handler could not be handed a row that is not UTF-8)."""
+    rows = [b"%d,Login,2026-11-01 10:00\n" % i for i in range(1, 4001)]
+    rows[3500] = b"3501,Caf\xe9,extra,2026-11-01 10:00\n"
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"Id,Subject,Created at\n" + b"".join(rows))
+    assert len(b"".join(rows[:3500])) > 65536
+    result = tickets.load({"path": str(path)})
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(3502, "expected 3 fields, found 4")]
+    assert result.report.rows == 3999
