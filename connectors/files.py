@@ -118,7 +118,7 @@ def to_utf8(data: bytes | mmap.mmap, path: Path, *, whole: bool = True) -> bytes
     if b"\x00" in data[bom : bom + 8192]:
         raise ConnectorError(f"{path}: looks like a binary file, not a text export")
     if bom:
-        return data[bom:]
+        data = data[bom:]
     if not (_is_utf8(data) if whole else _starts_utf8(data)):
         return _from_cp1252(data)
     return data
@@ -454,6 +454,8 @@ class _ArrowReader:
         head = self.body.slice(0, min(size, self.body.size)).to_pybytes()
         if len(head) == size:
             head = head[: head.rfind(b"\n") + 1]
+        if not _is_utf8(head):  # pyarrow cannot hand the row handler a row that is not UTF-8
+            raise NotUtf8Error
         try:
             return pacsv.read_csv(
                 pa.BufferReader(head),

@@ -453,3 +453,14 @@ def test_a_ragged_windows_1252_row_far_into_a_file_is_a_bad_row(tmp_path):
     result = tickets.load({"path": str(path)})
     assert [(s.line, s.reason) for s in result.report.skipped] == [(3502, "expected 3 fields, found 4")]
     assert result.report.rows == 3999
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_windows_1252_text_behind_a_byte_order_mark_is_read_quietly(tmp_path):
+    """A UTF-8 byte order mark before Windows-1252 text (a tool that added one on saving): read as Windows-1252,
+    without pyarrow printing "Exception ignored … UnicodeDecodeError" on stderr over the board."""
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(b"\xef\xbb\xbfId,Subject,Created at\n1,Caf\xe9 cr\xe8me,2026-11-01 10:00\n2,Cr\xe8me\n")
+    result = tickets.load({"path": str(path)})
+    assert list(scanned(result.frames["tickets"])["subject"]) == ["Café crème"]
+    assert [(s.line, s.reason) for s in result.report.skipped] == [(3, "expected 3 fields, found 2")]

@@ -8,12 +8,15 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpitui.config import parse_config
 from kpitui.pipeline import refresh_all
 
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # nothing printed by a
+# callback that failed (what pyarrow did with a bad row that is not UTF-8)
 DATA = Path(__file__).parent / "data"
 EXPORTS = [
     (path, kind)
