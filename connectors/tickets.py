@@ -254,7 +254,7 @@ class _Conversion:
         elif field in _DURATIONS:
             read = sql.hms_minutes(value) if field in _HMS_OR_MINUTES and _in_hours(header) else sql.number(value)
             typed, reason = _duration(column if kind == "number" else read), f"{header!r} is not a duration"
-            value = column if kind == "number" else value
+            value = column if kind == "number" else value  # what the check below sees present
         elif field == "reopens":
             return sql.number(value)
         elif field in _LABELS_OF:
