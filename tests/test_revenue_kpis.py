@@ -153,3 +153,20 @@ def test_cohort_retention_by_first_paid_month():
     assert (october.customers, october.logo[:2], october.revenue[:2]) == (1, (1.0, 1.0), (1.0, 1.6))
     assert october.logo[2:] == (None,) * 10
     assert (november.customers, november.logo, november.revenue) == (0, (None,) * 12, (None,) * 12)
+
+
+def test_a_book_without_subscriptions_yet_has_accounts_without_mrr():
+    """A new billing account: two customers, no subscription yet. Each is an account with MRR 0 and no plan (the
+    plan labels raised a UFuncTypeError on the empty items table, so the Customers pane failed)."""
+    from dataclasses import replace
+
+    from kpitui.metrics.revenue import RevenueEngine
+    from kpitui.metrics.revenue_kpis import accounts
+
+    customers = conform("customers", pd.DataFrame({"customer_id": ["cus_a", "cus_b"], "name": ["A", "B"]}))
+    b = replace(book([], []), customers=customers)
+    rows = accounts(RevenueEngine(b, RevenueSettings(), date(2026, 11, 22)), customers)
+    assert rows[["customer_id", "mrr", "plan"]].values.tolist() == [
+        ["cus_a", 0.0, "(no plan)"],
+        ["cus_b", 0.0, "(no plan)"],
+    ]

@@ -283,7 +283,7 @@ def _plan_and_interval(items: pd.DataFrame, item_pos: np.ndarray, size: int) -> 
     """Per subscription: the plan (product name, else id) and billing interval of its largest item."""
     count = items["interval_count"].astype(float).fillna(1.0)
     interval = items["interval"].astype(object).fillna("?")
-    labels = interval.where(count == 1, count.map("{:g}".format) + " " + interval + "s")
+    labels = interval.where(count == 1, count.map("{:g}".format).astype(object) + " " + interval + "s")
     ranked = pd.DataFrame(
         {
             "pos": item_pos,
