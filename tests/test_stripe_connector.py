@@ -133,9 +133,10 @@ def test_unreachable_api_is_one_clear_error():
         ).load()
 
 
-def test_subscriptions_without_a_status_are_accounts_not_past_due(server):
-    """An API that leaves `status` out (null): the accounts behind the Customers pane are computed, none past due
-    (they raised a TypeError that ended `kpitui snapshot` with a traceback)."""
+def test_subscriptions_without_a_status_are_skipped_and_the_accounts_computed(server):
+    """An API that leaves `status` out (null): whether such a subscription counts is unknown, so each is skipped
+    and reported; the accounts behind the Customers pane are still computed, none past due (they raised a
+    TypeError that ended `kpitui snapshot` with a traceback)."""
     from kpitui.config import parse_config
     from kpitui.pipeline import billing_accounts, read_source, succeeded
 
@@ -147,7 +148,9 @@ def test_subscriptions_without_a_status_are_accounts_not_past_due(server):
     states = {"billing": succeeded(config.sources["billing"], result, pd.Timestamp("2026-11-22", tz="UTC"))}
     accounts = billing_accounts(config, states, date(2026, 11, 20))
     assert len(accounts) == 250
-    assert not accounts["past_due"].any()
+    assert not accounts["past_due"].any() and (accounts["mrr"] == 0).all()
+    assert {row.reason for row in result.report.skipped} == {"status is missing"}
+    assert result.report.skipped_rows == len(server.book.subscriptions)
 
 
 def test_a_section_that_fails_unforeseen_is_its_sources_error_the_rest_is_computed(

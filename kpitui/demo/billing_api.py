@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from kpitui.demo.billing_book import Book
 
@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path in lists:
             objects = lists[url.path]
         elif len(parts) == 4 and parts[:2] == ["v1", "invoices"] and parts[3] == "lines":
-            invoice = next((i for i in self.server.book.invoices if i["id"] == parts[2]), None)
+            invoice = next((i for i in self.server.book.invoices if i["id"] == unquote(parts[2])), None)
             if invoice is None:
                 self._error(404, "No such invoice")
                 return
@@ -111,7 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         if "type" in query:
             objects = [o for o in objects if o.get("type") == query["type"]]
         if "created[gt]" in query:
-            objects = [o for o in objects if o["created"] > int(query["created[gt]"])]
+            after = int(query["created[gt]"])  # an object whose `created` is no number is served as it is
+            objects = [o for o in objects if not isinstance(o.get("created"), int) or o["created"] > after]
         limit = min(max(int(query.get("limit", 10)), 1), MAX_LIMIT)
         start = 0
         if "starting_after" in query:
@@ -122,10 +123,17 @@ class _Handler(BaseHTTPRequestHandler):
         chunk = objects[start : start + limit]
         if "data.discounts" in expand:
             discounts = self.server.book.discounts
-            chunk = [dict(o, discounts=[discounts[d] for d in o.get("discounts", [])]) for o in chunk]
+            chunk = [dict(o, discounts=_expanded(o.get("discounts"), discounts)) for o in chunk]
         if path == "/v1/subscription_schedules" and "data.phases.items.price" not in expand:
             chunk = [_prices_as_ids(o) for o in chunk]
         return {"object": "list", "url": path, "has_more": start + limit < len(objects), "data": chunk}
+
+
+def _expanded(listed: object, discounts: dict[str, dict]) -> object:
+    """A subscription's discounts, the ids of the book's ones expanded (anything else served as it is)."""
+    if not isinstance(listed, list):
+        return listed
+    return [discounts.get(d, d) if isinstance(d, str) else d for d in listed]
 
 
 def _prices_as_ids(schedule: dict) -> dict:
