@@ -180,7 +180,8 @@ def _print_warnings(config: Config) -> None:
 
 
 def cmd_snapshot(args: argparse.Namespace, config: Config, demo: Demo | None) -> int:
-    """Refresh once and print; exit 1 when any source failed."""
+    """Refresh once and print; exit 1 when any source failed, or a section no source owns (customers,
+    engagement) could not be computed."""
     from kpitui import report
     from kpitui.pipeline import refresh_all
 
@@ -192,11 +193,16 @@ def cmd_snapshot(args: argparse.Namespace, config: Config, demo: Demo | None) ->
     printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
     sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
     failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]
+    from connectors.registry import SECTION_OF
     from kpitui.text import clean
 
     for name, status in failed:
         print(f"error: source {clean(name)}: {clean(status.error or '')}", file=sys.stderr)
-    return EXIT_SOURCE_FAILED if failed else EXIT_OK
+    owned = {SECTION_OF.get(status.type) for status in snapshot.sources.values()}  # a failure there is its source's
+    unowned = [(s, why) for s, why in (snapshot.failed_sections or {}).items() if s not in owned]
+    for section, why in unowned:
+        print(f"error: {section} not computed: {clean(why)}", file=sys.stderr)
+    return EXIT_SOURCE_FAILED if failed or unowned else EXIT_OK
 
 
 def cmd_check(config: Config) -> int:

@@ -404,6 +404,7 @@ class Snapshot:
     period_days: int = detail(30)
     trends: dict[str, tuple[tuple[str, float], ...]] | None = field(default=None, metadata={"detail": True})
     goals: dict[str, float] | None = field(default=None, metadata={"detail": True})
+    failed_sections: dict[str, str] | None = field(default=None, metadata={"detail": True})  # section → why
 
 
 def to_plain(value: Any) -> Any:

@@ -178,6 +178,7 @@ def compute_snapshot(
 
     engine.configure(config.engine)
     sections: dict[str, object] = {}
+    failures: dict[str, str] = {}
     statuses = {name: state.status for name, state in states.items()}
     shared = Shared(config, states, as_of, sections)
     settings = (config.funnel, config.engagement, config.customers, config.acquisition)
@@ -189,7 +190,7 @@ def compute_snapshot(
         except Exception as exc:  # a metrics error, a warehouse's, the engine's (memory, spill space), or data no
             # rule foresaw: that section fails, the others are still computed
             known = str(exc) if isinstance(exc, MetricsError | ConnectorError) else engine.failure(exc)
-            message = known or describe_error(exc)
+            message = failures[section] = known or describe_error(exc)
             last_inputs, last, last_at = _LAST_GOOD.get(section, (None, None, None))
             sections[section], kept_at = (last, last_at) if last_inputs == inputs else (None, None)
             for name in _feeding(config, states, section):  # stale where the last figures are kept, with their age
@@ -204,6 +205,7 @@ def compute_snapshot(
         sources=statuses,
         period_days=config.period_days,
         goals=dict(config.goals),
+        failed_sections=failures,
         **sections,
     )
     thresholds = hold_stale(evaluate_alerts(config.alerts, to_plain(snapshot)), statuses, now, config.stale_after)

@@ -800,3 +800,31 @@ async def test_more_tiles_than_fit_are_paged_and_say_so(demo):
         await pilot.resize_terminal(120, 40)  # they all fit now: one page, no page line
         await pilot.pause()
         assert shown() == paths and not pager.display
+
+
+async def test_a_cross_source_section_that_fails_says_why_on_its_pane(demo, monkeypatch):
+    """The Customers and engagement figures read other sources' tables, which stay `ok` when such a section fails:
+    the Customers pane said "Needs a billing source and a survey, helpdesk or GA4 one" with every source there, and
+    the engagement tiles "as of 0 s ago". Now the panes name the failure, on the message line and the tiles."""
+    from kpitui import pipeline
+    from kpitui.metrics import customers, engagement
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected [bold]fault[/]")
+
+    monkeypatch.setattr(customers, "compute_customers", broken)
+    monkeypatch.setattr(engagement, "compute_engagement", broken)
+    for kept in ("_SECTIONS", "_LAST_GOOD"):  # no figures kept in this process from another test
+        monkeypatch.setattr(pipeline, kept, {})
+    app = app_for(demo.config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.ready.wait()
+        await pilot.press("6")
+        snapshot = app.snapshot
+        assert snapshot.customers is None and snapshot.engagement is None
+        assert all(s.status == "ok" for s in snapshot.sources.values())
+        why = "not computed: unexpected RuntimeError: injected [bold]fault[/]"
+        assert str(app.query_one("#cus-matches").render()) == why
+        assert str(app.query_one("#cus-count", KpiTile).query_one(".tile-age").render()) == why
+        await pilot.press("5")
+        assert str(app.query_one("#fun-dau", KpiTile).query_one(".tile-age").render()) == why

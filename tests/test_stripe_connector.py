@@ -379,3 +379,35 @@ def test_a_schedule_change_relists_schedules_on_an_incremental_refresh(server):
     assert schedule["id"] in set(first["schedule_id"]) and schedule["id"] not in set(
         second.frames["schedule_phases"]["schedule_id"]
     )
+
+
+def test_a_cross_source_section_that_fails_is_an_error_line_of_the_snapshot(server, tmp_path, monkeypatch, capsys):
+    """The Customers figures (billing joined with tickets) fail unforeseen: no source is to blame, so none is an
+    error, and `kpitui snapshot` printed `"customers": null` and exited 0. Now stderr says why, and the exit code
+    is 1; the other sections are printed."""
+    import json
+
+    from kpitui import pipeline
+    from kpitui.cli import run
+    from kpitui.metrics import customers
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setenv("KPITUI_TEST_KEY", KEY)
+    monkeypatch.setattr(customers, "compute_customers", broken)
+    for kept in ("_SECTIONS", "_LAST_GOOD"):  # no figures kept in this process from another test
+        monkeypatch.setattr(pipeline, kept, {})
+    config = tmp_path / "kpitui.toml"
+    tickets = Path(__file__).parent / "data" / "tickets" / "zendesk.csv"
+    config.write_text(
+        f'[sources.billing]\ntype = "stripe"\napi_key_env = "KPITUI_TEST_KEY"\nbase_url = "{server.base_url}"\n'
+        f'[sources.support]\ntype = "tickets"\npath = "{tickets}"\n[fx]\neur = 1.08\ngbp = 1.27\n'
+    )
+    args = ["snapshot", "--config", str(config), "--data-dir", str(tmp_path), "--as-of", "2026-11-20"]
+    assert run([*args, "--format", "json"]) == 1
+    out, err = capsys.readouterr()
+    snapshot = json.loads(out)
+    assert snapshot["customers"] is None and snapshot["support"]["tickets"] > 0
+    assert {source["status"] for source in snapshot["sources"].values()} == {"ok"}
+    assert err == "error: customers not computed: unexpected RuntimeError: injected fault\n"

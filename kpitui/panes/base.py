@@ -10,6 +10,7 @@ from textual.events import Resize
 from textual.geometry import Size
 
 from kpitui.model import Snapshot
+from kpitui.text import clean
 
 
 def tile_columns(tiles: int, width: int, min_width: int = 24) -> int:
@@ -72,6 +73,9 @@ class Pane(VerticalScroll):
             return "no source configured", "missing"
         oldest = min((s.last_success for s in statuses if s.last_success), default=None)
         failed = any(s.status in ("stale", "error") for s in statuses)
+        why = section_failure(snapshot, section)
+        if why and not failed:  # a section no source owns failed: its sources are fine, the section says why
+            return why, "stale"
         old = any(
             s.last_success is not None
             and s.interval
@@ -80,6 +84,12 @@ class Pane(VerticalScroll):
         )
         stale = failed or old
         return f"{'stale ·' if stale else 'as of'} {age(oldest, now)}", "stale" if stale else ""
+
+
+def section_failure(snapshot: Snapshot, section: str) -> str:
+    """`not computed: why` when the section could not be computed at this refresh, else ''."""
+    why = (snapshot.failed_sections or {}).get(section)
+    return f"not computed: {clean(why, limit=200)}" if why else ""
 
 
 def trend(snapshot: Snapshot, kpi: str) -> tuple[list[float], float | None]:

@@ -12,7 +12,7 @@ from textual.widgets import Label
 
 from kpitui import formatting as fmt
 from kpitui.model import Snapshot, SourceMatch
-from kpitui.panes.base import Pane
+from kpitui.panes.base import Pane, section_failure
 from kpitui.text import clean
 from kpitui.widgets.sortable_table import SortableTable
 from kpitui.widgets.tile import KpiTile
@@ -60,7 +60,8 @@ class CustomersPane(Pane):
         if c is None:
             for tile in tiles.values():
                 tile.show_missing(age, state)
-            self.query_one("#cus-matches", Label).update("Needs a billing source and a survey, helpdesk or GA4 one.")
+            why = section_failure(snapshot, "customers") or "Needs a billing source and a survey, helpdesk or GA4 one."
+            self.query_one("#cus-matches", Label).update(Text(why))
             return
         at_risk_mrr = sum(a.mrr for a in c.at_risk)
         tiles["detractors"].show(fmt.money(c.detractor_mrr, snapshot.currency, compact=True), age=age, state=state)

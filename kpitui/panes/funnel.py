@@ -92,10 +92,10 @@ class FunnelPane(Pane):
         table = self.query_one("#fun-channels", SortableTable)
         table.clear()
         if a is None:
-            title.update(f"Acquisition cost by channel · {age}")
+            title.update(Text(f"Acquisition cost by channel · {age}"))
             return
         cac = fmt.money(a.cac, snapshot.currency)
-        title.update(f"Acquisition cost by channel · CAC {cac} · {age}")
+        title.update(Text(f"Acquisition cost by channel · CAC {cac} · {age}"))
         for row in a.by_channel:
             table.add_row(
                 Text(clean(row.channel, limit=40)),
