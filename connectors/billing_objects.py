@@ -13,6 +13,7 @@ import pandas as pd
 
 from connectors.base import SourceReport
 from connectors.frames import conform
+from connectors.schemas import SCHEMAS, TIME
 
 _WHOLE = re.compile(r"-?[0-9]{1,16}")  # a whole number sent as JSON text
 _LARGEST = 2**53  # JSON's exact integers; amounts and counts past this are damage, not data
@@ -138,10 +139,6 @@ class Fields:
 _NOTHING = Fields({})
 
 
-def _ts(seconds: int | None) -> pd.Timestamp | None:
-    return None if seconds is None else pd.Timestamp(seconds, unit="s", tz="UTC")
-
-
 def _period(item: Fields, sub: Fields, edge: str) -> int | None:
     """An item's current period start or end: on the item (current API), else on the subscription (older ones)."""
     return item.seconds(f"current_period_{edge}") or sub.seconds(f"current_period_{edge}")
@@ -180,8 +177,8 @@ def _item_row(sub: Fields, item: Fields, product_names: Mapping[str, str]) -> di
         "usage_type": recurring.text("usage_type") or "licensed",
         "tiers_mode": price.text("tiers_mode"),
         "tiers": _tiers(price),
-        "current_period_start": _ts(_period(item, sub, "start")),
-        "current_period_end": _ts(_period(item, sub, "end")),
+        "current_period_start": _period(item, sub, "start"),
+        "current_period_end": _period(item, sub, "end"),
     }
 
 
@@ -203,18 +200,18 @@ def _subscription_rows(
         "subscription_id": sub.text("id"),
         "customer_id": sub.ref("customer"),
         "status": status,
-        "status_since": _ts(changed_at) if changed_to == status else None,
+        "status_since": changed_at if changed_to == status else None,
         "currency": (currency or "").lower() or None,
-        "created": _ts(sub.seconds("created")),
-        "start": _ts(sub.seconds("start_date") or sub.seconds("created")),
-        "trial_start": _ts(sub.seconds("trial_start")),
-        "trial_end": _ts(sub.seconds("trial_end")),
-        "current_period_start": min(starts) if starts else _ts(sub.seconds("current_period_start")),
-        "current_period_end": max(ends) if ends else _ts(sub.seconds("current_period_end")),
+        "created": sub.seconds("created"),
+        "start": sub.seconds("start_date") or sub.seconds("created"),
+        "trial_start": sub.seconds("trial_start"),
+        "trial_end": sub.seconds("trial_end"),
+        "current_period_start": min(starts) if starts else sub.seconds("current_period_start"),
+        "current_period_end": max(ends) if ends else sub.seconds("current_period_end"),
         "cancel_at_period_end": sub.flag("cancel_at_period_end"),
-        "cancel_at": _ts(sub.seconds("cancel_at")),
-        "canceled_at": _ts(sub.seconds("canceled_at")),
-        "ended_at": _ts(sub.seconds("ended_at")),
+        "cancel_at": sub.seconds("cancel_at"),
+        "canceled_at": sub.seconds("canceled_at"),
+        "ended_at": sub.seconds("ended_at"),
     }
     discounts: dict[str | None, dict] = {}
     entries = [(value, f"discounts[{i}]") for i, value in enumerate(sub.values("discounts"))]
@@ -238,8 +235,8 @@ def _discount_row(discount: Fields, subscription_id: str | None, customer_id: st
         "currency": coupon.text("currency"),
         "duration": coupon.text("duration"),
         "duration_in_months": coupon.number("duration_in_months"),
-        "start": _ts(discount.seconds("start")),
-        "end": _ts(discount.seconds("end")),
+        "start": discount.seconds("start"),
+        "end": discount.seconds("end"),
     }
 
 
@@ -270,8 +267,8 @@ def _line_row(line: Fields, invoice: dict) -> dict:
         "subscription_id": line.ref("subscription") or item_details.ref("subscription") or invoice["subscription_id"],
         "currency": (line.text("currency") or invoice["currency"]).lower(),
         "amount": line.number("amount", 0) - discounts,
-        "period_start": _ts(period.seconds("start")),
-        "period_end": _ts(period.seconds("end")),
+        "period_start": period.seconds("start"),
+        "period_end": period.seconds("end"),
         "proration": line.flag("proration") or item_details.flag("proration"),
         "type": kind,
     }
@@ -284,7 +281,7 @@ def _customer_rows(customer: Fields) -> tuple[dict, list[dict]]:
         "customer_id": customer.text("id"),
         "name": customer.text("name"),
         "email": customer.text("email"),
-        "created": _ts(customer.seconds("created")),
+        "created": customer.seconds("created"),
         "metadata": json.dumps(metadata.obj) if metadata and metadata.obj else None,
     }
     discount = customer.child("discount")
@@ -306,8 +303,8 @@ def _phase_rows(schedule: Fields) -> list[dict]:
                 {
                     "schedule_id": schedule.text("id"),
                     "subscription_id": schedule.ref("subscription"),
-                    "phase_start": _ts(phase.seconds("start_date")),
-                    "phase_end": _ts(phase.seconds("end_date")),
+                    "phase_start": phase.seconds("start_date"),
+                    "phase_end": phase.seconds("end_date"),
                     "price_id": price.text("id"),
                     "unit_amount": price.number("unit_amount", price.number("amount")),
                     "quantity": item.number("quantity", 1),
@@ -381,13 +378,22 @@ def book_frames(
         shared, lines = reader.read(name, invoice, _invoice_rows, fetched_lines or {}) or ({}, [])
         line_rows.extend(reader.read(f"{name} {_label('line', line)}", line, _line_row, shared) for line in lines)
     frames = {
-        "customers": conform("customers", pd.DataFrame(customer_rows)),
-        "subscriptions": conform("subscriptions", pd.DataFrame(sub_rows)),
-        "subscription_items": conform("subscription_items", pd.DataFrame(item_rows)),
-        "discounts": conform("discounts", pd.DataFrame(discount_rows)),
-        "invoice_lines": conform("invoice_lines", pd.DataFrame([row for row in line_rows if row is not None])),
+        "customers": _frame("customers", customer_rows),
+        "subscriptions": _frame("subscriptions", sub_rows),
+        "subscription_items": _frame("subscription_items", item_rows),
+        "discounts": _frame("discounts", discount_rows),
+        "invoice_lines": _frame("invoice_lines", [row for row in line_rows if row is not None]),
     }
     if schedules is not None:
         phases = [row for s in schedules for row in reader.read(_label("schedule", s), s, _phase_rows) or []]
-        frames["schedule_phases"] = conform("schedule_phases", pd.DataFrame(phases))
+        frames["schedule_phases"] = _frame("schedule_phases", phases)
     return frames
+
+
+def _frame(name: str, rows: list[dict]) -> pd.DataFrame:
+    """Rows of one canonical table as its frame, their times (Unix seconds) made timestamps a column at a time."""
+    frame = pd.DataFrame(rows)
+    for column, kind in SCHEMAS[name].items():
+        if kind == TIME and column in frame:
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+    return conform(name, frame)
