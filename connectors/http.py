@@ -20,6 +20,7 @@ class RetryPolicy:
     """How many times and how patiently a request is retried."""
 
     max_retries: int = 4
+    answer_within: float = 30.0  # seconds for one whole answer, however it trickles in
     base_delay: float = 0.5
     max_delay: float = 30.0
     sleep: Callable[[float], None] = time.sleep
@@ -48,6 +49,24 @@ def _should_retry(response: httpx.Response) -> bool:
     return response.status_code in RETRY_STATUSES
 
 
+class _TooSlowError(Exception):
+    """A whole answer did not come within its time."""
+
+
+def _get_within(client: httpx.Client, path: str, params: list[tuple[str, str]], seconds: float) -> httpx.Response:
+    """GET whose whole answer must come within `seconds` (httpx's timeout bounds each read, not their sum)."""
+    deadline = time.monotonic() + seconds
+    with client.stream("GET", path, params=params) as streamed:
+        body = bytearray()
+        for chunk in streamed.iter_bytes():
+            body += chunk
+            if time.monotonic() > deadline:
+                raise _TooSlowError
+    headers = streamed.headers.copy()
+    headers.pop("Content-Encoding", None)  # the body is decoded already
+    return httpx.Response(streamed.status_code, headers=headers, content=bytes(body), request=streamed.request)
+
+
 def get_json(
     client: httpx.Client,
     path: str,
@@ -61,9 +80,12 @@ def get_json(
     for attempt in range(policy.max_retries + 1):
         on_request()
         try:
-            response = client.get(path, params=params)
+            response = _get_within(client, path, params, policy.answer_within)
         except httpx.TransportError as exc:
             last_problem = f"cannot reach the API ({exc.__class__.__name__})"
+            retry_after = None
+        except _TooSlowError:
+            last_problem = f"the API took over {policy.answer_within:g} s to answer"
             retry_after = None
         else:
             if response.status_code < 400:

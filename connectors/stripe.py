@@ -61,14 +61,15 @@ class StripeSource:
             )
         self.key = key
         self.base_url = options.get("base_url", DEFAULT_BASE_URL).rstrip("/")
-        self.policy = RetryPolicy(max_retries=int(options.get("max_retries", 4)))
+        timeout = float(options.get("timeout", 30.0))  # for each read, and for each whole answer
+        self.policy = RetryPolicy(max_retries=int(options.get("max_retries", 4)), answer_within=timeout)
         if sleep is not None:
             self.policy.sleep = sleep
         self.client = httpx.Client(
             base_url=self.base_url,
             auth=(key, ""),
             headers={"Stripe-Version": options.get("stripe_version", STRIPE_VERSION)},
-            timeout=float(options.get("timeout", 30.0)),
+            timeout=timeout,
             transport=transport,
         )
         self.report = SourceReport(layout="stripe")

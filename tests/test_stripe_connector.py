@@ -323,6 +323,27 @@ def test_timeouts_and_resets_mid_body_are_retried(server):
     assert len(waits) == 2 and all(w > 0 for w in waits)  # two failures, each retried after a pause
 
 
+def test_an_answer_that_trickles_in_is_cut_at_the_timeout_and_retried(server):
+    """An API (or a proxy) that sends its answer a byte at a time never trips the per-read timeout: the refresh
+    hung for good, and with it every later refresh of the source. Now a whole answer must come within `timeout`:
+    one that trickles is cut there and retried like a timeout."""
+    waits: list[float] = []
+    page = b'{"object": "list", "has_more": false, "data": []}'
+    server.faults.append(Fault(200, body=page, drip=0.05))  # 48 bytes: 2.4 s in all, each byte well within 0.5 s
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY, "timeout": 0.5}, sleep=waits.append)
+    result = source.load()
+    assert len(result.frames["customers"]) == len(server.book.customers)
+    assert len(waits) == 1
+
+
+def test_an_answer_that_always_trickles_is_one_clear_error(server):
+    server.faults.extend([Fault(200, body=b'{"data": []}' + b" " * 40, drip=0.05)] * 2)
+    source = StripeSource({"base_url": server.base_url, "api_key": KEY, "timeout": 0.5, "max_retries": 1},
+                          sleep=lambda s: None)  # fmt: skip
+    with pytest.raises(ConnectorError, match=r"^the API took over 0\.5 s to answer; gave up after 2 attempts$"):
+        source.load()
+
+
 def test_status_changes_are_dated_from_the_events_api(server):
     """The latest `customer.subscription.updated` whose previous_attributes name a status dates the current status;
     a change to a status the subscription has since left dates nothing."""

@@ -24,6 +24,7 @@ class Fault:
     body: bytes = b'{"error": {"message": "injected fault"}}'
     delay: float = 0.0
     cut_after: int | None = None  # announce the whole body, send this many bytes, then drop the connection
+    drip: float = 0.0  # seconds between the body's bytes, sent one at a time
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -44,6 +45,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_fault(self, fault: Fault) -> None:
         if fault.delay:
             threading.Event().wait(fault.delay)
+        if fault.drip:
+            self.send_response(fault.status)
+            self.send_header("Content-Length", str(len(fault.body)))
+            self.end_headers()
+            for byte in fault.body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                threading.Event().wait(fault.drip)
+            return
         if fault.cut_after is None:
             self._send(fault.status, fault.body, fault.headers)
             return
