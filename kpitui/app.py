@@ -212,6 +212,7 @@ class KpiApp(App[None]):
             from kpitui.pipeline import restore
 
             self._show_last_snapshot()
+            self._tell_of_a_damaged_store()
             job = partial(restore, self.config, self.store)
             self.call_after_refresh(self._start_work, job, StoredStatesRestored, RestoreFailed, name="restore")
         else:
@@ -339,6 +340,13 @@ class KpiApp(App[None]):
                 if self.alert_problem:
                     self.notify(self.alert_problem, severity="warning", markup=False)
                 self._show_status()
+        self._tell_of_a_damaged_store()
+
+    def _tell_of_a_damaged_store(self) -> None:
+        """Say once that the store was found damaged, kept aside and started again."""
+        notice = self.store.take_notice() if self.store is not None else None
+        if notice:
+            self.notify(notice, severity="warning", timeout=30, markup=False)
 
     def _source_done(self, name: str) -> None:
         """A poll ended: arm the next, show it, recompute the KPIs."""

@@ -188,8 +188,11 @@ def cmd_snapshot(args: argparse.Namespace, config: Config, demo: Demo | None) ->
     store = open_store(args, config, demo)
     try:
         snapshot = refresh_all(config, getattr(args, "as_of", None) or _today(), datetime.now(UTC), store)
+        damaged = store.take_notice()
     finally:
         store.close()
+    if damaged:
+        print(f"warning: {damaged}", file=sys.stderr)
     printer = {"json": report.as_json, "table": report.as_table, "csv": report.as_csv}[args.format]
     sys.stdout.write(printer(snapshot) + ("\n" if args.format == "json" else ""))
     failed = [(n, s) for n, s in snapshot.sources.items() if s.status != "ok"]

@@ -4,17 +4,18 @@ events or tickets: the files are their own storage."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from connectors.registry import SECTIONS
 from kpitui.model import Snapshot, SourceStatus, field_types, flatten, from_stored, to_stored
@@ -58,18 +59,92 @@ def _status_from_json(text: str) -> SourceStatus:
     return from_stored(SourceStatus, json.loads(text))
 
 
+class _DamagedRowError(Exception):
+    """A stored row that no longer reads as what was written."""
+
+
+def _damage(exc: Exception) -> str | None:
+    """What is wrong when an error means the database file is damaged (never when it is busy or locked)."""
+    if isinstance(exc, _DamagedRowError):
+        return "a stored row that no longer reads"
+    if isinstance(exc, UnicodeDecodeError) or "decode to UTF-8" in str(exc):
+        return "text that is not UTF-8"
+    if isinstance(exc, sqlite3.OperationalError) and str(exc).startswith(_OTHER_TABLES):
+        return "its tables are not the ones kpitui writes"
+    if type(exc) is sqlite3.DatabaseError:  # not a database, or a malformed disk image
+        return str(exc)[:100]
+    return None
+
+
+_OTHER_TABLES = ("no such table", "no such column", "table ")  # `table x has 3 columns but 4 values were supplied`
+
+
+_Result = TypeVar("_Result")
+
+
+def _recovering(method: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Run a store method; when the file turns out damaged, keep it aside, start a new store and run it there."""
+
+    @functools.wraps(method)
+    def run(self: Store, *args: Any, **kwargs: Any) -> _Result:
+        generation = self._generation
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            why = _damage(exc)
+            if why is None:
+                raise
+            self._start_over(why, generation)
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class Store:
-    """Thread-safe access to the database; every write is one transaction."""
+    """Thread-safe access to the database; every write is one transaction. A damaged file is kept aside (renamed,
+    never deleted) and a new store started, said once by `take_notice`."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
         self._written: dict[str, dict[str, pd.DataFrame]] = {}  # source → the frames object last written
-        # a board and a cron `kpitui snapshot` may share the file: a writer waits its turn rather than failing
-        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
+        self._generation = 0  # how many times a damaged file was replaced
+        self._notice: str | None = None
+        self._db = self._connect()
         self._prepare()
 
+    def _connect(self) -> sqlite3.Connection:
+        # a board and a cron `kpitui snapshot` may share the file: a writer waits its turn rather than failing
+        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
+
+    def _start_over(self, why: str, generation: int) -> None:
+        """Keep the damaged file (and its WAL) aside under a dated name and open a new store at its path."""
+        with self._lock:
+            if generation != self._generation:
+                return  # another thread already started over
+            self._db.close()
+            kept = f"{self.path.name}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+            for suffix in ("", "-wal", "-shm"):
+                part = self.path.with_name(self.path.name + suffix)
+                if part.exists():
+                    part.rename(self.path.with_name(kept + suffix))
+            self._notice = (
+                f"{self.path}: the store is damaged ({why}); kept as {kept}, and a new one started "
+                "(its daily history starts again)"
+            )
+            self._written.clear()
+            self._generation += 1
+            self._db = self._connect()
+        self._prepare()
+
+    def take_notice(self) -> str | None:
+        """Once: that a damaged store was kept aside and a new one started."""
+        with self._lock:
+            notice, self._notice = self._notice, None
+        return notice
+
+    @_recovering
     def _prepare(self) -> None:
         """WAL mode and the tables. Switching a new file to WAL needs it alone, and SQLite answers `locked` at once
         (no busy wait) when another process opens it at the same moment: try again shortly, for as long as a
@@ -104,6 +179,7 @@ class Store:
         with self._lock:
             self._db.close()
 
+    @_recovering
     def save_source(
         self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame] | None, signature: tuple | None = None
     ) -> None:
@@ -127,21 +203,26 @@ class Store:
         if frames is not None:
             self._written[name] = frames
 
+    @_recovering
     def load_sources(self, names: set[str]) -> dict[str, tuple[SourceStatus, tuple | None]]:
         """The stored status of each named source and the signatures of the files it last read (None: not a file
         source)."""
         with self._lock:
             statuses = dict(self._db.execute("SELECT source, status FROM source_status").fetchall())
             files = dict(self._db.execute("SELECT source, signature FROM source_files").fetchall())
-        return {
-            name: (
-                _status_from_json(text),
-                tuple(tuple(file) for file in json.loads(files[name])) if name in files else None,
-            )
-            for name, text in statuses.items()
-            if name in names
-        }
+        try:
+            return {
+                name: (
+                    _status_from_json(text),
+                    tuple(tuple(file) for file in json.loads(files[name])) if name in files else None,
+                )
+                for name, text in statuses.items()
+                if name in names
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _DamagedRowError from exc
 
+    @_recovering
     def load_frames(self, name: str) -> SourceResult | None:
         """A source's stored frames and a report of them (None when it has none)."""
         import pandas as pd
@@ -153,17 +234,22 @@ class Store:
             status = self._db.execute("SELECT status FROM source_status WHERE source = ?", (name,)).fetchone()
         if not rows or status is None:
             return None
-        frames = {frame: pd.read_parquet(io.BytesIO(data)) for frame, data in rows}
-        stored = _status_from_json(status[0])
+        try:
+            frames = {frame: pd.read_parquet(io.BytesIO(data)) for frame, data in rows}
+            stored = _status_from_json(status[0])
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise _DamagedRowError from exc
         report = SourceReport(rows=stored.rows or 0, warnings=list(stored.warnings), layout=stored.layout)
         return SourceResult(frames, report)
 
+    @_recovering
     def save_section(self, section: str, key: str, value: Any) -> None:
         """Keep a section's result with the key of what it was computed from (files, as_of, settings)."""
         data = json.dumps(to_stored(value))
         with self._writing():
             self._db.execute("INSERT OR REPLACE INTO section_result VALUES (?, ?, ?)", (section, key, data))
 
+    @_recovering
     def load_sections(self) -> dict[str, tuple[str, Any]]:
         """Each stored section's key and result (sections saved by a version with other fields are left out)."""
         with self._lock:
@@ -177,12 +263,14 @@ class Store:
                 continue
         return out
 
+    @_recovering
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Keep the latest snapshot whole, so a restart can draw it before any data is loaded."""
         data = json.dumps(to_stored(snapshot))
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO last_snapshot VALUES (1, ?)", (data,))
 
+    @_recovering
     def load_snapshot(self) -> Snapshot | None:
         """The latest saved snapshot, or None (none yet, or saved by a version with other fields)."""
         with self._lock:
@@ -192,12 +280,14 @@ class Store:
         except (KeyError, TypeError, ValueError, StopIteration):
             return None
 
+    @_recovering
     def record_kpis(self, day: date, values: dict[str, float]) -> None:
         """Upsert the day's KPI values (the latest refresh of a day wins)."""
         rows = [(day.isoformat(), kpi, float(v)) for kpi, v in values.items()]
         with self._writing():
             self._db.executemany("INSERT OR REPLACE INTO kpi_daily VALUES (?, ?, ?)", rows)
 
+    @_recovering
     def kpi_history(self, since: date) -> dict[str, tuple[tuple[str, float], ...]]:
         """Every KPI's daily values from `since`, oldest first."""
         with self._lock:
@@ -209,17 +299,20 @@ class Store:
             out.setdefault(kpi, []).append((day, value))
         return {k: tuple(v) for k, v in out.items()}
 
+    @_recovering
     def save_alert_states(self, states: dict[str, str]) -> None:
         """Where each alert stood at the last snapshot, so a restart does not raise the same crossing again."""
         with self._writing():
             self._db.execute("DELETE FROM alert_state")
             self._db.executemany("INSERT INTO alert_state VALUES (?, ?)", list(states.items()))
 
+    @_recovering
     def load_alert_states(self) -> dict[str, str]:
         """The alert states the last run saved."""
         with self._lock:
             return dict(self._db.execute("SELECT kpi, state FROM alert_state").fetchall())
 
+    @_recovering
     def save_closings(self, fingerprint: str, rows: pd.DataFrame) -> None:
         """Keep months' closing MRR rows (month, customer_id, currency, minor units); stored rows stay."""
         values = [
@@ -229,6 +322,7 @@ class Store:
         with self._writing():
             self._db.executemany("INSERT OR IGNORE INTO month_closing VALUES (?, ?, ?, ?, ?)", values)
 
+    @_recovering
     def load_closings(self, fingerprint: str) -> dict[str, pd.DataFrame]:
         """The stored closing rows of each month under this settings fingerprint."""
         import pandas as pd
@@ -241,6 +335,7 @@ class Store:
         frame = pd.DataFrame(rows, columns=["month", "customer_id", "currency", "mrr"])
         return {str(month): part.reset_index(drop=True) for month, part in frame.groupby("month")}
 
+    @_recovering
     def closed_months(self) -> set[str]:
         """Every month with stored closing rows, under any fingerprint."""
         with self._lock:

@@ -1,0 +1,117 @@
+"""A store file that is damaged (a crash or a full disk mid-write, another program's file at its path): kpitui keeps
+the damaged file aside, untouched, starts a new store and says so once; `kpitui snapshot` and the board carry on
+(DESIGN.md section 7: a bad file never takes kpitui down, and nothing is deleted)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kpitui.app import KpiApp
+from kpitui.cli import run
+from kpitui.model import SourceStatus
+from kpitui.store import Store
+from tests.conftest import AS_OF, FROZEN
+
+GARBAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # another program's file at the store's path
+
+
+def _kept(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(path.name + ".damaged-*"))
+
+
+def test_a_file_that_is_no_database_is_kept_aside_and_a_new_store_started(tmp_path):
+    path = tmp_path / "kpitui.sqlite3"
+    path.write_bytes(GARBAGE)
+    store = Store(path)
+    store.record_kpis(date(2026, 11, 22), {"revenue.mrr": 100.0})
+    assert store.kpi_history(date(2026, 11, 1)) == {"revenue.mrr": (("2026-11-22", 100.0),)}
+    (kept,) = _kept(path)
+    assert kept.read_bytes() == GARBAGE
+    notice = store.take_notice()
+    assert notice == (
+        f"{path}: the store is damaged (file is not a database); kept as {kept.name}, and a new one started "
+        "(its daily history starts again)"
+    )
+    assert store.take_notice() is None  # said once
+
+
+def test_a_store_damaged_inside_a_table_is_kept_aside_when_read(tmp_path):
+    """A byte of a stored status overwritten with one that is not UTF-8: the store opens, and its first read
+    finds the damage; that read is answered by the new store (nothing stored), and writes go on there."""
+    path = tmp_path / "kpitui.sqlite3"
+    store = Store(path)
+    store.save_source("billing", SourceStatus(type="stripe", status="ok", rows=3), None)
+    store.close()
+    data = path.read_bytes()
+    at = data.index(b'"status": "ok"')
+    path.write_bytes(data[:at] + b"\xff" + data[at + 1 :])
+    damaged = path.read_bytes()
+    store = Store(path)
+    assert store.load_sources({"billing"}) == {}
+    (kept,) = _kept(path)
+    assert kept.read_bytes() == damaged
+    assert "the store is damaged (text that is not UTF-8)" in store.take_notice()
+    store.save_source("billing", SourceStatus(type="stripe", status="ok", rows=4), None)
+    assert store.load_sources({"billing"})["billing"][0].rows == 4
+
+
+def test_kpitui_snapshot_over_a_damaged_store_prints_its_numbers_and_a_warning(tmp_path, capsys):
+    assert run(["snapshot", "--demo", "--data-dir", str(tmp_path), "--as-of", "2026-11-22", "--format", "json"]) == 0
+    (path,) = tmp_path.glob("demo*.sqlite3")
+    capsys.readouterr()
+    path.write_bytes(GARBAGE)
+    assert run(["snapshot", "--demo", "--data-dir", str(tmp_path), "--as-of", "2026-11-22", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["revenue"]["mrr"] > 0
+    (kept,) = _kept(path)
+    assert err.startswith(f"warning: {path}: the store is damaged (file is not a database); kept as {kept.name}")
+
+
+async def test_the_board_over_a_damaged_store_says_so_and_shows_its_numbers(demo, tmp_path):
+    path = tmp_path / "kpitui.sqlite3"
+    path.write_bytes(GARBAGE)
+    store = Store(path)
+    app = KpiApp(demo.config, as_of=AS_OF, clock=lambda: FROZEN, store=store)
+    async with app.run_test(size=(120, 40)):
+        await app.ready.wait()
+        notices = [n.message for n in app._notifications]
+        assert any(m.startswith(f"{path}: the store is damaged (file is not a database)") for m in notices)
+        assert app.snapshot.revenue.mrr > 0
+    store.close()
+
+
+def _stored(path: Path) -> bytes:
+    """A store holding one source's status and file signatures, as bytes."""
+    store = Store(path)
+    store.save_source("web", SourceStatus(type="ga4", status="ok", rows=3), None, (("events.csv", 10, 1.0),))
+    store.close()
+    return path.read_bytes()
+
+
+def _zeroed(data: bytes, page: int) -> bytes:
+    """The file with one 4 KiB page of zeros."""
+    return data[: page * 4096] + bytes(4096) + data[(page + 1) * 4096 :]
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda data: data.replace(b"source_files (source TEXT", b"source_files (sourcX TEXT"),
+         "its tables are not the ones kpitui writes"),
+        (lambda data: _zeroed(data, data.index(b'"type": "ga4"') // 4096), "database disk image is malformed"),
+        (lambda data: data[:6000], "database disk image is malformed"),
+    ],
+    ids=["a table's schema text changed", "its statuses' page zeroed", "cut short"],
+)  # fmt: skip
+def test_each_kind_of_damage_found_by_the_first_read_is_kept_aside(tmp_path, damage, why):
+    """Found by damaging stores at random (bytes changed, pages zeroed, files cut short): each raised from the
+    first read that met it, ending `kpitui snapshot` with a traceback."""
+    path = tmp_path / "kpitui.sqlite3"
+    path.write_bytes(damage(_stored(path)))
+    store = Store(path)
+    assert store.load_sources({"web"}) == {}
+    assert f"the store is damaged ({why})" in store.take_notice()
