@@ -92,15 +92,18 @@ def open_store(args: argparse.Namespace, config: Config, demo: Demo | None) -> S
     """The history store of this config, or of the demo's data set, under the data dir."""
     from platformdirs import user_data_path
 
-    from kpitui.store import Store, store_path
+    from kpitui.store import Store, StoreUnavailableError, store_path
 
-    data_dir = getattr(args, "data_dir", None) or user_data_path("kpitui")
-    if demo is None:
-        return Store(store_path(data_dir, config.path))
-    from kpitui.demo.setup import prune_unused
+    data_dir = Path(getattr(args, "data_dir", None) or user_data_path("kpitui"))
+    try:
+        if demo is None:
+            return Store(store_path(data_dir, config.path))
+        from kpitui.demo.setup import prune_unused
 
-    prune_unused(Path(data_dir), "demo*.sqlite3*", demo.name)  # other demo days' stores, unused for a week
-    return Store(store_path(data_dir, demo.name))
+        prune_unused(data_dir, "demo*.sqlite3*", demo.name)  # other demo days' stores, unused for a week
+        return Store(store_path(data_dir, demo.name))
+    except StoreUnavailableError as exc:
+        raise ConfigError([str(exc)]) from None
 
 
 def _board_arguments(args: argparse.Namespace) -> list[str]:

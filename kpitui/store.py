@@ -59,6 +59,10 @@ def _status_from_json(text: str) -> SourceStatus:
     return from_stored(SourceStatus, json.loads(text))
 
 
+class StoreUnavailableError(Exception):
+    """The store's file cannot be opened or created where it belongs; the message names it and what to do."""
+
+
 class _DamagedRowError(Exception):
     """A stored row that no longer reads as what was written."""
 
@@ -105,14 +109,20 @@ class Store:
     never deleted) and a new store started, said once by `take_notice`."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
         self._written: dict[str, dict[str, pd.DataFrame]] = {}  # source → the frames object last written
         self._generation = 0  # how many times a damaged file was replaced
         self._notice: str | None = None
-        self._db = self._connect()
-        self._prepare()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect()
+            self._prepare()
+        except (OSError, sqlite3.OperationalError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreUnavailableError(
+                f"{path}: kpitui cannot keep its store there ({why}); pass --data-dir with a directory kpitui can write"
+            ) from None
 
     def _connect(self) -> sqlite3.Connection:
         # a board and a cron `kpitui snapshot` may share the file: a writer waits its turn rather than failing

@@ -115,3 +115,25 @@ def test_each_kind_of_damage_found_by_the_first_read_is_kept_aside(tmp_path, dam
     store = Store(path)
     assert store.load_sources({"web"}) == {}
     assert f"the store is damaged ({why})" in store.take_notice()
+
+
+@pytest.mark.parametrize("place", ["a file", "a directory at the store's path"])
+def test_a_data_dir_kpitui_cannot_write_is_one_clear_error(tmp_path, capsys, place):
+    """`--data-dir` naming a file, or a directory standing where the store's file goes: a traceback
+    (FileExistsError, sqlite3's `unable to open database file`). Now one line naming the path, exit 2."""
+    data_dir = tmp_path / ("notes.txt" if place == "a file" else "data")
+    args = ["snapshot", "--demo", "--data-dir", str(data_dir), "--as-of", "2026-11-22", "--format", "json"]
+    if place == "a file":
+        data_dir.write_text("mine")
+    else:
+        assert run(args) == 0
+        for part in data_dir.iterdir():
+            part.unlink()
+            if part.suffix == ".sqlite3":
+                part.mkdir()
+        capsys.readouterr()
+    assert run(args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"error: {data_dir}") and "pass --data-dir with a directory kpitui can write" in err
+    assert place != "a file" or (data_dir.read_text() == "mine")
