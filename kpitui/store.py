@@ -104,6 +104,24 @@ def _recovering(method: Callable[..., _Result]) -> Callable[..., _Result]:
     return run
 
 
+def _unsaved(method: Callable[..., None]) -> Callable[..., None]:
+    """A write the disk refuses (full, read-only, failing, locked past the wait) is skipped and said once: the
+    figures are computed and shown all the same, only the store misses them."""
+
+    @functools.wraps(method)
+    def run(self: Store, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if _damage(exc) is not None:
+                raise
+            self._say(
+                f"{self.path}: could not save to the store ({exc}); the figures are shown, the history misses them"
+            )
+
+    return run
+
+
 class Store:
     """Thread-safe access to the database; every write is one transaction. A damaged file is kept aside (renamed,
     never deleted) and a new store started, said once by `take_notice`."""
@@ -114,6 +132,7 @@ class Store:
         self._written: dict[str, dict[str, pd.DataFrame]] = {}  # source → the frames object last written
         self._generation = 0  # how many times a damaged file was replaced
         self._notice: str | None = None
+        self._said: set[str] = set()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
@@ -143,10 +162,18 @@ class Store:
                 f"{self.path}: the store is damaged ({why}); kept as {kept}, and a new one started "
                 "(its daily history starts again)"
             )
+            self._said.add(self._notice)
             self._written.clear()
             self._generation += 1
             self._db = self._connect()
         self._prepare()
+
+    def _say(self, notice: str) -> None:
+        """Keep a notice for `take_notice`, each one once."""
+        with self._lock:
+            if notice not in self._said:
+                self._said.add(notice)
+                self._notice = notice
 
     def take_notice(self) -> str | None:
         """Once: that a damaged store was kept aside and a new one started."""
@@ -180,7 +207,8 @@ class Store:
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls some failures back itself (a full disk)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -189,6 +217,7 @@ class Store:
         with self._lock:
             self._db.close()
 
+    @_unsaved
     @_recovering
     def save_source(
         self, name: str, status: SourceStatus, frames: dict[str, pd.DataFrame] | None, signature: tuple | None = None
@@ -252,6 +281,7 @@ class Store:
         report = SourceReport(rows=stored.rows or 0, warnings=list(stored.warnings), layout=stored.layout)
         return SourceResult(frames, report)
 
+    @_unsaved
     @_recovering
     def save_section(self, section: str, key: str, value: Any) -> None:
         """Keep a section's result with the key of what it was computed from (files, as_of, settings)."""
@@ -273,6 +303,7 @@ class Store:
                 continue
         return out
 
+    @_unsaved
     @_recovering
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Keep the latest snapshot whole, so a restart can draw it before any data is loaded."""
@@ -290,6 +321,7 @@ class Store:
         except (KeyError, TypeError, ValueError, StopIteration):
             return None
 
+    @_unsaved
     @_recovering
     def record_kpis(self, day: date, values: dict[str, float]) -> None:
         """Upsert the day's KPI values (the latest refresh of a day wins)."""
@@ -309,6 +341,7 @@ class Store:
             out.setdefault(kpi, []).append((day, value))
         return {k: tuple(v) for k, v in out.items()}
 
+    @_unsaved
     @_recovering
     def save_alert_states(self, states: dict[str, str]) -> None:
         """Where each alert stood at the last snapshot, so a restart does not raise the same crossing again."""
@@ -322,6 +355,7 @@ class Store:
         with self._lock:
             return dict(self._db.execute("SELECT kpi, state FROM alert_state").fetchall())
 
+    @_unsaved
     @_recovering
     def save_closings(self, fingerprint: str, rows: pd.DataFrame) -> None:
         """Keep months' closing MRR rows (month, customer_id, currency, minor units); stored rows stay."""

@@ -137,3 +137,39 @@ def test_a_data_dir_kpitui_cannot_write_is_one_clear_error(tmp_path, capsys, pla
     assert out == "" and err.count("\n") == 1
     assert err.startswith(f"error: {data_dir}") and "pass --data-dir with a directory kpitui can write" in err
     assert place != "a file" or (data_dir.read_text() == "mine")
+
+
+class FullStore(Store):
+    """A store on a disk that fills up once it holds what it holds now (SQLite's page limit of its connection)."""
+
+    def fill(self) -> None:
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        self._db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_on_a_full_disk_the_snapshot_is_computed_and_the_store_says_what_it_could_not_save(demo, tmp_path):
+    """A write the disk refuses raised `database or disk is full` (masked by `cannot rollback - no transaction is
+    active`: SQLite had rolled it back already) and ended the refresh: `kpitui snapshot` printed a traceback, the
+    board froze on its last numbers. Now the figures are computed, the write is skipped, and the store says so."""
+    from kpitui.pipeline import refresh_all
+
+    store = FullStore(tmp_path / "kpitui.sqlite3")
+    store.fill()
+    snapshot = refresh_all(demo.config, AS_OF, FROZEN, store)
+    assert snapshot.revenue.mrr > 0 and snapshot.support.tickets > 0
+    assert store.take_notice() == (
+        f"{store.path}: could not save to the store (database or disk is full); the figures are shown, "
+        "the history misses them"
+    )
+    store.close()
+
+
+async def test_the_board_on_a_full_disk_shows_its_numbers_and_says_why_history_is_missing(demo, tmp_path):
+    store = FullStore(tmp_path / "kpitui.sqlite3")
+    store.fill()
+    app = KpiApp(demo.config, as_of=AS_OF, clock=lambda: FROZEN, store=store)
+    async with app.run_test(size=(120, 40)):
+        await app.ready.wait()
+        assert app.snapshot.revenue.mrr > 0
+        assert any("could not save to the store (database or disk is full)" in n.message for n in app._notifications)
+    store.close()
