@@ -159,22 +159,30 @@ def _price(item: Fields) -> Fields:
     return item.child("price") or item.child("plan") or _NOTHING
 
 
-def _item_row(sub: Fields, item: Fields, product_names: Mapping[str, str]) -> dict:
+def _priced(item: Fields) -> dict:
+    """What an item's price and quantity bill: amount, quantity, interval and usage."""
     price = _price(item)
     recurring = price.child("recurring") or price
-    product, expanded = price.ref("product"), price.expanded("product")
     return {
-        "subscription_id": sub.text("id"),
-        "item_id": item.text("id"),
         "price_id": price.text("id"),
-        "product_id": product,
-        "product_name": expanded.text("name") if expanded else product_names.get(product or ""),
-        "price_nickname": price.text("nickname"),
         "unit_amount": price.number("unit_amount", price.number("amount")),
         "quantity": item.number("quantity", 1),
         "interval": recurring.text("interval"),
         "interval_count": recurring.number("interval_count", 1),
         "usage_type": recurring.text("usage_type") or "licensed",
+    }
+
+
+def _item_row(sub: Fields, item: Fields, product_names: Mapping[str, str]) -> dict:
+    price = _price(item)
+    product, expanded = price.ref("product"), price.expanded("product")
+    return {
+        "subscription_id": sub.text("id"),
+        "item_id": item.text("id"),
+        **_priced(item),
+        "product_id": product,
+        "product_name": expanded.text("name") if expanded else product_names.get(product or ""),
+        "price_nickname": price.text("nickname"),
         "tiers_mode": price.text("tiers_mode"),
         "tiers": _tiers(price),
         "current_period_start": _period(item, sub, "start"),
@@ -297,21 +305,14 @@ def _phase_rows(schedule: Fields) -> list[dict]:
         for item in phase.children("items"):
             if isinstance(item.obj.get("price"), str):
                 continue  # not expanded: no amount to value the phase with
-            price = _price(item)
-            recurring = price.child("recurring") or price
             rows.append(
                 {
                     "schedule_id": schedule.text("id"),
                     "subscription_id": schedule.ref("subscription"),
                     "phase_start": phase.seconds("start_date"),
                     "phase_end": phase.seconds("end_date"),
-                    "price_id": price.text("id"),
-                    "unit_amount": price.number("unit_amount", price.number("amount")),
-                    "quantity": item.number("quantity", 1),
-                    "interval": recurring.text("interval"),
-                    "interval_count": recurring.number("interval_count", 1),
-                    "usage_type": recurring.text("usage_type") or "licensed",
-                    "currency": (price.text("currency") or phase.text("currency") or "").lower() or None,
+                    **_priced(item),
+                    "currency": (_price(item).text("currency") or phase.text("currency") or "").lower() or None,
                 }
             )
     return rows

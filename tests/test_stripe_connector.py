@@ -153,6 +153,18 @@ def test_subscriptions_without_a_status_are_skipped_and_the_accounts_computed(se
     assert result.report.skipped_rows == len(server.book.subscriptions)
 
 
+def _billing_and_tickets_snapshot(server: BillingServer, directory: Path) -> list[str]:
+    """`kpitui snapshot --format json` arguments over the demo API and a Zendesk export (key in KPITUI_TEST_KEY)."""
+    config = directory / "kpitui.toml"
+    tickets = Path(__file__).parent / "data" / "tickets" / "zendesk.csv"
+    config.write_text(
+        f'[sources.billing]\ntype = "stripe"\napi_key_env = "KPITUI_TEST_KEY"\nbase_url = "{server.base_url}"\n'
+        f'[sources.support]\ntype = "tickets"\npath = "{tickets}"\n[fx]\neur = 1.08\ngbp = 1.27\n'
+    )
+    return ["snapshot", "--config", str(config), "--data-dir", str(directory), "--as-of", "2026-11-20",
+            "--format", "json"]  # fmt: skip
+
+
 def test_a_section_that_fails_unforeseen_is_its_sources_error_the_rest_is_computed(
     server, tmp_path, monkeypatch, capsys
 ):
@@ -172,14 +184,7 @@ def test_a_section_that_fails_unforeseen_is_its_sources_error_the_rest_is_comput
     monkeypatch.setattr(support, "compute_support", broken)
     for kept in ("_SECTIONS", "_LAST_GOOD"):  # no figures kept in this process from another test
         monkeypatch.setattr(pipeline, kept, {})
-    config = tmp_path / "kpitui.toml"
-    tickets = Path(__file__).parent / "data" / "tickets" / "zendesk.csv"
-    config.write_text(
-        f'[sources.billing]\ntype = "stripe"\napi_key_env = "KPITUI_TEST_KEY"\nbase_url = "{server.base_url}"\n'
-        f'[sources.support]\ntype = "tickets"\npath = "{tickets}"\n[fx]\neur = 1.08\ngbp = 1.27\n'
-    )
-    args = ["snapshot", "--config", str(config), "--data-dir", str(tmp_path), "--as-of", "2026-11-20"]
-    assert run([*args, "--format", "json"]) == 1
+    assert run(_billing_and_tickets_snapshot(server, tmp_path)) == 1
     snapshot = json.loads(capsys.readouterr().out)
     assert snapshot["sources"]["support"]["error"] == "unexpected RuntimeError: injected fault"
     assert snapshot["support"] is None
@@ -419,14 +424,7 @@ def test_a_cross_source_section_that_fails_is_an_error_line_of_the_snapshot(serv
     monkeypatch.setattr(customers, "compute_customers", broken)
     for kept in ("_SECTIONS", "_LAST_GOOD"):  # no figures kept in this process from another test
         monkeypatch.setattr(pipeline, kept, {})
-    config = tmp_path / "kpitui.toml"
-    tickets = Path(__file__).parent / "data" / "tickets" / "zendesk.csv"
-    config.write_text(
-        f'[sources.billing]\ntype = "stripe"\napi_key_env = "KPITUI_TEST_KEY"\nbase_url = "{server.base_url}"\n'
-        f'[sources.support]\ntype = "tickets"\npath = "{tickets}"\n[fx]\neur = 1.08\ngbp = 1.27\n'
-    )
-    args = ["snapshot", "--config", str(config), "--data-dir", str(tmp_path), "--as-of", "2026-11-20"]
-    assert run([*args, "--format", "json"]) == 1
+    assert run(_billing_and_tickets_snapshot(server, tmp_path)) == 1
     out, err = capsys.readouterr()
     snapshot = json.loads(out)
     assert snapshot["customers"] is None and snapshot["support"]["tickets"] > 0
