@@ -176,7 +176,7 @@ class Store:
                 self._notice = notice
 
     def take_notice(self) -> str | None:
-        """Once: that a damaged store was kept aside and a new one started."""
+        """Once each: that a damaged store was kept aside and a new one started, or that a write was refused."""
         with self._lock:
             notice, self._notice = self._notice, None
         return notice
